@@ -1,0 +1,114 @@
+"""Settings from the environment or `.env` (pydantic-settings).
+
+A missing or invalid setting stops the app with one line naming it; see
+`load_settings`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///lost_deal_coach.db"
+SLACK_API_URL = "https://slack.com/api/"
+
+
+class DatabaseSettings(BaseSettings):
+    """The part of the settings Alembic needs; it needs no Slack secrets."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+
+class Settings(DatabaseSettings):
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_API_URL
+    port: int = Field(default=3000, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    manager_channel: str | None = None
+    default_locale: Literal["ja", "en"] = "en"
+    default_timezone: str = "UTC"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, v: SecretStr) -> SecretStr:
+        if not v.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return v
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        if not v.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return v
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _secret_present(cls, v: SecretStr) -> SecretStr:
+        if not v.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        if not re.match(r"^https?://", v):
+            raise ValueError("must be an http(s) URL")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("manager_channel", mode="before")
+    @classmethod
+    def _channel_id(cls, v: str | None) -> str | None:
+        if v is None or not str(v).strip():
+            return None
+        if not re.fullmatch(r"[CG][A-Z0-9]{2,}", str(v).strip()):
+            raise ValueError("must be a channel id such as C0123456789 (not a #name)")
+        return str(v).strip()
+
+    @field_validator("default_locale", "log_level", mode="before")
+    @classmethod
+    def _normalise_case(cls, v: str, info) -> str:
+        v = str(v).strip()
+        return v.lower() if info.field_name == "default_locale" else v.upper()
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Asia/Tokyo") from None
+        return v
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it in one line."""
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    problems = []
+    for e in err.errors():
+        name = str(e["loc"][0]).upper() if e["loc"] else "settings"
+        if e["type"] == "missing":
+            problems.append(f"{name} is missing (set it in the environment or .env)")
+        else:
+            problems.append(f"{name} is invalid: {e['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(f"Configuration error: {describe_validation_error(err)}") from None

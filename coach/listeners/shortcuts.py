@@ -1,0 +1,19 @@
+"""The global shortcut "Review a lost deal": the same flow as `/lost`."""
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from coach.review import flows
+from coach.services import Coach
+from coach.slack.ids import ShortcutId
+
+
+def handle_review_shortcut(ack: Ack, shortcut: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    flows.open_review(coach, client, team_id=(shortcut.get("team") or {}).get("id") or context.get("team_id"),
+                      user_id=shortcut["user"]["id"], trigger_id=shortcut["trigger_id"])
+
+
+def register(app: App) -> None:
+    app.shortcut(ShortcutId.REVIEW_LOST_DEAL)(handle_review_shortcut)

@@ -1,0 +1,27 @@
+"""Modal submissions and closes of the review."""
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from coach.review import flows
+from coach.services import Coach
+from coach.slack.ids import CallbackId
+
+
+def _team(body: dict) -> str | None:
+    return (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+
+
+def handle_step_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:
+    flows.submit_step(context["coach"], ack, client, team_id=_team(body), user_id=body["user"]["id"], view=view)
+
+
+def handle_step_closed(ack: Ack, body: dict, view: dict, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    flows.keep_closed_draft(coach, user_id=body["user"]["id"], view=view)
+
+
+def register(app: App) -> None:
+    app.view_submission(CallbackId.REVIEW_STEP)(handle_step_submission)
+    app.view_closed(CallbackId.REVIEW_STEP)(handle_step_closed)

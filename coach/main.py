@@ -1,0 +1,64 @@
+"""Wiring: settings → database (upgraded) → Slack client → services → Bolt → server."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from slack_bolt import App
+
+from coach.config import ConfigError, Settings, load_settings
+from coach.db import Database, upgrade_database
+from coach.logs import configure_logging
+from coach.services import Coach
+from coach.slack.bolt import build_bolt_app
+from coach.slack.client import make_client
+from coach.web import build_wsgi_app
+
+log = logging.getLogger("coach")
+
+
+@dataclass
+class Application:
+    coach: Coach
+    bolt: App
+    wsgi: Callable
+
+
+def create_application(settings: Settings) -> Application:
+    upgrade_database(settings.database_url)
+    db = Database(settings.database_url)
+    client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    coach = Coach.build(settings, db, client)
+    bolt = build_bolt_app(coach)
+    return Application(coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db))
+
+
+def serve_http(application: Application, host: str, port: int) -> None:
+    from waitress import serve
+
+    log.info("serving Slack requests on http://%s:%d/slack/events", host, port)
+    serve(application.wsgi, host=host, port=port, threads=16, ident="lost-deal-coach")
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)
+    configure_logging(settings.log_level)
+    try:
+        application = create_application(settings)
+    except Exception as e:
+        print(f"Could not prepare the database at DATABASE_URL: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(2)
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("connecting to Slack in Socket Mode")
+        SocketModeHandler(application.bolt, settings.slack_app_token.get_secret_value()).start()
+    else:
+        serve_http(application, settings.host, settings.port)

@@ -1,0 +1,98 @@
+"""Tables. Times are stored in UTC (`UTCDateTime`); dates are the rep's local dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coach.db import Base, UTCDateTime
+
+
+class ReviewDraft(Base):
+    """A review in progress: one per rep, kept on every step and when the modal closes."""
+
+    __tablename__ = "review_drafts"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_review_drafts_rep"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(16))
+    # Answers as JSON-friendly values keyed by coach.review.rules.Field.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Review(Base):
+    """A finished review of one lost deal."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_rep_completed", "team_id", "user_id", "completed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+
+    deal_name: Mapped[str] = mapped_column(String(150))
+    deal_size: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    lost_on: Mapped[date] = mapped_column(Date)
+    lost_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    surface_reason: Mapped[str] = mapped_column(String(32))
+    competitor: Mapped[str | None] = mapped_column(String(150))
+    timeline: Mapped[str] = mapped_column(Text)
+    customer_words: Mapped[str] = mapped_column(Text)
+    reaction_change: Mapped[str | None] = mapped_column(Text)
+    failed_question: Mapped[str | None] = mapped_column(Text)
+
+    problem_verdict: Mapped[str] = mapped_column(String(16))
+    problem_note: Mapped[str | None] = mapped_column(Text)
+    value_verdict: Mapped[str] = mapped_column(String(16))
+    value_note: Mapped[str | None] = mapped_column(Text)
+    relationship_verdict: Mapped[str] = mapped_column(String(16))
+    relationship_note: Mapped[str | None] = mapped_column(Text)
+    decision_verdict: Mapped[str] = mapped_column(String(16))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decision_maker: Mapped[str | None] = mapped_column(String(150))
+
+    change_code: Mapped[str | None] = mapped_column(String(32))
+    change_text: Mapped[str] = mapped_column(String(300))
+    next_meeting_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recontact_choice: Mapped[str] = mapped_column(String(16))
+    recontact_on: Mapped[date] = mapped_column(Date)
+    share_with_manager: Mapped[bool] = mapped_column(Boolean)
+    self_denial_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    review_hours: Mapped[float] = mapped_column(Float)
+
+    # Delivery record: a Slack failure is kept here, never swallowed.
+    summary_ts: Mapped[str | None] = mapped_column(String(32))
+    summary_error: Mapped[str | None] = mapped_column(String(200))
+    shared_ts: Mapped[str | None] = mapped_column(String(32))
+    share_error: Mapped[str | None] = mapped_column(String(200))
+
+    reasons: Mapped[list["UnderlyingReasonRow"]] = relationship(
+        back_populates="review", cascade="all, delete-orphan", order_by="UnderlyingReasonRow.position"
+    )
+
+
+class UnderlyingReasonRow(Base):
+    """One underlying reason: a catalogue code, or the rep's own words (code NULL)."""
+
+    __tablename__ = "review_reasons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str | None] = mapped_column(String(32), index=True)
+    text: Mapped[str | None] = mapped_column(String(1500))
+
+    review: Mapped[Review] = relationship(back_populates="reasons")

@@ -1,0 +1,1 @@
+"""The lost-deal review: rules (pure), storage service, Block Kit views."""

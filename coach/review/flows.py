@@ -1,0 +1,156 @@
+"""The review flow in Slack: open, step, go back, close, finish, deliver.
+
+Listeners translate payloads into these calls; these orchestrate the
+service (storage), the rules and the Slack client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+
+from coach.blockkit import context
+from coach.i18n import Translator
+from coach.models import Review
+from coach.review import answers as answer_codec
+from coach.review import rules
+from coach.review.messages import manager_share_message, sharing_not_configured_text, summary_message
+from coach.review.rules import Field, Step
+from coach.review.service import Incomplete
+from coach.review.views import errors_payload, error_view, parse_meta, resume_view, review_step_view
+from coach.services import Coach
+from coach.slack.client import post_message
+from coach.slack.profiles import Profile
+from coach.slack.state import answers_from_state
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[..., Any]
+
+
+def _step_view(coach: Coach, profile: Profile, step: Step, draft_id: int, answers: dict[Field, Any]) -> dict:
+    today = rules.local_today(coach.clock(), profile.tz)
+    return review_step_view(profile.t, step, draft_id, answers, today=today)
+
+
+def open_review(coach: Coach, client: WebClient, *, team_id: str, user_id: str, trigger_id: str,
+                deal_name: str | None = None) -> None:
+    """`/lost`, the shortcut and the Home button: offer the open draft, or start one."""
+    profile = coach.profiles.get(team_id, user_id)
+    draft = coach.reviews.open_draft(team_id, user_id)
+    if draft is not None:
+        started = profile.t.datetime(draft.started_at)
+        view = resume_view(profile.t, draft.id, draft.answers.get(Field.DEAL_NAME), started, prefill=deal_name)
+    else:
+        draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name)
+        view = _step_view(coach, profile, Step.FACTS, draft.id, answer_codec.from_json(draft.answers))
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def show_draft(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view_id: str | None,
+               trigger_id: str | None, fresh: bool, deal_name: str | None = None) -> None:
+    """Resume the draft at its step, or replace it with a fresh one; in the open modal or a new one."""
+    profile = coach.profiles.get(team_id, user_id)
+    draft = None if fresh else coach.reviews.open_draft(team_id, user_id)
+    if draft is None:
+        draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name)
+    view = _step_view(coach, profile, Step(draft.step), draft.id, answer_codec.from_json(draft.answers))
+    if view_id:
+        client.views_update(view_id=view_id, view=view)
+    elif trigger_id:
+        client.views_open(trigger_id=trigger_id, view=view)
+
+
+def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
+    """A step's Next / Save: inline errors, the next step, or the saved review."""
+    meta = parse_meta(view.get("private_metadata"))
+    profile = coach.profiles.get(team_id, user_id)
+    t = profile.t
+    if meta is None:
+        log.warning("view_submission with unreadable private_metadata from %s", user_id)
+        ack(response_action="update", view=error_view(t))
+        return
+    step, draft_id = meta
+    now = coach.clock()
+    values = {f: v for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
+              if f in rules.STEP_FIELDS[step]}
+    errors = rules.validate_step(step, values, now_utc=now, tz=profile.tz)
+    index = rules.STEPS.index(step)
+    last = index == len(rules.STEPS) - 1
+    # Keep what was typed even when it is refused: nothing is lost.
+    next_step = step if errors or last else rules.STEPS[index + 1]
+    draft = coach.reviews.save_answers(draft_id, user_id, next_step, values, now=now)
+    if draft is None:
+        # Saved already (a double submit) or started afresh elsewhere: close quietly.
+        ack()
+        return
+    if errors:
+        ack(response_action="errors", errors=errors_payload(t, errors))
+        return
+    if not last:
+        ack(response_action="update", view=_step_view(coach, profile, next_step, draft_id,
+                                                       answer_codec.from_json(draft.answers)))
+        return
+    result = coach.reviews.complete(draft_id, user_id, locale=profile.locale, tz=profile.tz, now=now)
+    if isinstance(result, Incomplete):
+        # An earlier step went stale (e.g. its date): take the rep back there.
+        ack(response_action="update", view=_step_view(coach, profile, result.step, draft_id,
+                                                       answer_codec.from_json(draft.answers)))
+        return
+    ack()
+    if isinstance(result, Review):
+        log.info("review %s saved for %s (%.1f h after the loss)", result.id, user_id, result.review_hours)
+        deliver_review(coach, client, result)
+
+
+def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
+    meta = parse_meta(view.get("private_metadata"))
+    if meta is None:
+        return
+    step, draft_id = meta
+    index = rules.STEPS.index(step)
+    previous = rules.STEPS[max(index - 1, 0)]
+    values = {f: v for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
+              if f in rules.STEP_FIELDS[step]}
+    draft = coach.reviews.save_answers(draft_id, user_id, previous, values, now=coach.clock())
+    if draft is None:
+        return
+    profile = coach.profiles.get(team_id, user_id)
+    client.views_update(view_id=view["id"], hash=view.get("hash"),
+                        view=_step_view(coach, profile, previous, draft_id, answer_codec.from_json(draft.answers)))
+
+
+def keep_closed_draft(coach: Coach, *, user_id: str, view: dict) -> None:
+    """The rep closed the modal: keep what this step held (unvalidated) in the draft."""
+    meta = parse_meta(view.get("private_metadata"))
+    if meta is None:
+        return
+    step, draft_id = meta
+    values = {f: v for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
+              if f in rules.STEP_FIELDS[step]}
+    coach.reviews.save_answers(draft_id, user_id, step, values, now=coach.clock())
+    coach.reviews.discard_if_empty(draft_id, user_id)
+
+
+def deliver_review(coach: Coach, client: WebClient, review: Review) -> None:
+    """The rep's summary DM and, when asked, the full review in the managers' channel.
+
+    slack_sdk's retry handlers cover 429s and 5xx; whatever still fails is
+    recorded on the review, not swallowed.
+    """
+    tz = ZoneInfo(review.timezone)
+    t = Translator(review.locale, tz)
+    channel = coach.settings.manager_channel
+    text, blocks = summary_message(t, review)
+    if review.share_with_manager and not channel:
+        blocks.append(context(":information_source: " + sharing_not_configured_text(t)))
+    ts, error = post_message(client, review.user_id, text=text, blocks=blocks)
+    coach.reviews.record_delivery(review.id, summary_ts=ts, summary_error=error)
+    if review.share_with_manager and channel:
+        team_t = Translator(coach.settings.default_locale, tz)
+        text, blocks = manager_share_message(team_t, review)
+        ts, error = post_message(client, channel, text=text, blocks=blocks)
+        coach.reviews.record_delivery(review.id, shared_ts=ts, share_error=error)

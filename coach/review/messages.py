@@ -1,0 +1,139 @@
+"""Messages about a finished review: the rep's summary and the managers' share. Pure builders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coach.blockkit import context, divider, escape, header, long_text_sections, section
+from coach.i18n import Translator
+from coach.models import Review
+from coach.review import rules
+from coach.review.rules import Lens
+from coach.review.views import (
+    change_label, lens_label, self_denial_reframe, surface_label, underlying_label, verdict_label,
+)
+
+VERDICT_MARK = {"held": ":large_green_circle:", "partly": ":large_yellow_circle:", "missed": ":red_circle:"}
+
+
+def interview_questions(t: Translator) -> list[str]:
+    """失注理由ヒアリング: how you ask is 90% (METHOD §4)."""
+    return [
+        t._("What was the biggest reason you passed this time?"),
+        t._("Among the options you compared, what decided it?"),
+        t._("If we could improve one thing, what would it be?"),
+    ]
+
+
+def one_change(t: Translator, review: Review) -> str:
+    return change_label(t, review.change_code) if review.change_code else review.change_text
+
+
+def _reasons(t: Translator, review: Review) -> str:
+    return "\n".join(
+        f"• {underlying_label(t, r.code) if r.code else escape(r.text or '')}" for r in review.reasons
+    )
+
+
+def _surface(t: Translator, review: Review) -> str:
+    text = surface_label(t, review.surface_reason)
+    if review.competitor:
+        text += f" ({escape(review.competitor)})"
+    return text
+
+
+def _lens_lines(t: Translator, review: Review, *, with_notes: bool) -> str:
+    lines = []
+    for lens in Lens:
+        verdict = getattr(review, f"{lens}_verdict")
+        line = f"{VERDICT_MARK.get(verdict, '')} *{lens_label(t, lens)}*: {verdict_label(t, verdict)}"
+        note = getattr(review, f"{lens}_note")
+        if with_notes and note:
+            line += f" · {escape(note)}"
+        if lens is Lens.DECISION and review.decision_maker:
+            line += " · " + t._("final call: {who}", who=escape(review.decision_maker))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _timing(t: Translator, review: Review) -> str:
+    hours = review.review_hours
+    if hours <= 24:
+        return t._("Reviewed {hours} hours after the loss, within 24 hours, while memory was fresh.", hours=hours)
+    return t._("Reviewed {hours} hours after the loss. Next time, try to review within 24 hours.", hours=hours)
+
+
+def summary_message(t: Translator, review: Review) -> tuple[str, list[dict[str, Any]]]:
+    """The rep's DM: analysis, not self-reproach, and what to do next."""
+    deal = escape(review.deal_name)
+    blocks: list[dict[str, Any]] = [
+        header(t._("Your review: {deal}", deal=review.deal_name)),
+        context(t._("A loss is structural, not luck. This is analysis, not self-reproach.")),
+    ]
+    if review.self_denial_flagged:
+        blocks.append(section(":seedling: " + self_denial_reframe(t)))
+    blocks += [
+        section(f"*{t._('Surface reason')}*\n{_surface(t, review)}"),
+        section(f"*{t._('Underlying reasons')}*\n{_reasons(t, review)}"),
+        section(f"*{t._('The four lenses')}*\n{_lens_lines(t, review, with_notes=False)}"),
+        divider(),
+        section(f"*{t._('The one change for your next meeting')}*\n:dart: {escape(one_change(t, review))}"),
+        section(f"*{t._('Your next meeting')}*\n{t.datetime(review.next_meeting_at)}"),
+        section(f"*{t._('Re-contact this customer')}*\n{t.date(review.recontact_on)}"),
+        divider(),
+        section(f"*{t._('Three questions for your follow-up call')}*\n"
+                + t._("Thank them first, then ask to learn, without defending price or features:") + "\n"
+                + "\n".join(f"{i}. {q}" for i, q in enumerate(interview_questions(t), 1))),
+        context(_timing(t, review)),
+    ]
+    text = t._("Your review of {deal} is saved. Your one change: {change}", deal=deal,
+               change=escape(one_change(t, review)))
+    return text, blocks
+
+
+def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict[str, Any]]]:
+    """The full review for the managers' channel (報告を濁さない): every answer, nothing cut."""
+    rep = f"<@{review.user_id}>"
+    size = f" · {t.amount(review.deal_size)}" if review.deal_size is not None else ""
+    blocks: list[dict[str, Any]] = [
+        header(t._("Lost deal review: {deal}", deal=review.deal_name)),
+        context(t._("{rep} · lost {date}{size} · reviewed {hours} h after the loss",
+                    rep=rep, date=t.date(review.lost_on), size=size, hours=review.review_hours)),
+        section(f"*{t._('Surface reason')}*\n{_surface(t, review)}"),
+        section(f"*{t._('Underlying reasons')}*\n{_reasons(t, review)}"),
+        section(f"*{t._('The four lenses')}*\n{_lens_lines(t, review, with_notes=True)}"),
+    ]
+    for label, value in (
+        (t._("Timeline of the deal"), review.timeline),
+        (t._("The customer's words"), review.customer_words),
+        (t._("Where did the customer's reaction change?"), review.reaction_change),
+        (t._("Which question failed to draw out the real need?"), review.failed_question),
+    ):
+        if value:
+            blocks += long_text_sections(f"*{label}*", value)
+    blocks += [
+        section(f"*{t._('The one change for the next meeting')}*\n:dart: {escape(one_change(t, review))}"),
+        context(t._("Re-contact: {date}", date=t.date(review.recontact_on))),
+    ]
+    text = t._("{rep} reviewed the lost deal {deal}", rep=rep, deal=escape(review.deal_name))
+    return text, blocks
+
+
+def help_text(t: Translator) -> str:
+    return "\n".join([
+        t._("*Lost-Deal Coach*: turn a lost deal into analysis, not self-reproach."),
+        t._("• `/lost`: review a lost deal (facts, four lenses, underlying reasons, one change)"),
+        t._("• `/lost Acme renewal`: start a review with the deal name filled in"),
+        t._("• `/lost new <deal>`: the same, for a deal whose name looks like a command"),
+        t._("• `/lost help`: this message"),
+        t._("An unfinished review is kept as a draft; `/lost` offers to resume it."),
+    ])
+
+
+def unknown_subcommand_text(t: Translator, word: str) -> str:
+    return t._("I don't know `{word}`.", word=escape(word)) + "\n\n" + help_text(t)
+
+
+def sharing_not_configured_text(t: Translator) -> str:
+    return t._("Sharing is on, but no managers' channel is set up yet, so the review was not shared. "
+               "Ask your Slack admin to set MANAGER_CHANNEL.")

@@ -1,0 +1,155 @@
+"""Storing reviews: drafts kept on every step, finished reviews saved whole.
+
+Each public method is one unit of work (one transaction) and returns
+detached objects, so callers never hold a session across Slack calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+
+from coach.db import Database
+from coach.models import Review, ReviewDraft, UnderlyingReasonRow
+from coach.review import answers as answer_codec
+from coach.review import rules
+from coach.review.rules import Field, FieldError, Step
+
+
+@dataclass(frozen=True)
+class Incomplete:
+    """The review cannot be saved yet: the first step with problems, and them."""
+
+    step: Step
+    errors: list[FieldError]
+
+
+class ReviewService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # Drafts ---------------------------------------------------------------
+
+    def open_draft(self, team_id: str, user_id: str) -> ReviewDraft | None:
+        with self.db.session() as s:
+            return s.scalar(select(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
+
+    def start_draft(self, team_id: str, user_id: str, *, now: datetime, deal_name: str | None = None) -> ReviewDraft:
+        """A fresh draft, replacing any open one (the rep chose to start over)."""
+        answers = {str(Field.DEAL_NAME): deal_name[: rules.MAX_LENGTH[Field.DEAL_NAME]]} if deal_name else {}
+        with self.db.session() as s:
+            s.execute(delete(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
+            draft = ReviewDraft(team_id=team_id, user_id=user_id, step=Step.FACTS, answers=answers, started_at=now, updated_at=now)
+            s.add(draft)
+        return draft
+
+    def save_answers(self, draft_id: int, user_id: str, step: Step, values: Mapping[Field, Any], *, now: datetime) -> ReviewDraft | None:
+        """Merge one step's answers into the rep's draft and remember the step."""
+        with self.db.session() as s:
+            draft = s.get(ReviewDraft, draft_id, with_for_update=True)
+            if draft is None or draft.user_id != user_id:
+                return None
+            draft.answers = {**draft.answers, **answer_codec.to_json(values)}
+            draft.step = step
+            draft.updated_at = now
+        return draft
+
+    # Finishing -------------------------------------------------------------
+
+    def complete(
+        self, draft_id: int, user_id: str, *, locale: str, tz: ZoneInfo, now: datetime
+    ) -> Review | Incomplete | None:
+        """Turn a complete draft into a Review; None when the draft is gone (already saved)."""
+        with self.db.session() as s:
+            draft = s.get(ReviewDraft, draft_id, with_for_update=True)
+            if draft is None or draft.user_id != user_id:
+                return None
+            values = answer_codec.from_json(draft.answers)
+            problems = rules.validate_review(values, now_utc=now, tz=tz)
+            if problems:
+                step = next(st for st in rules.STEPS if st in problems)
+                return Incomplete(step, problems[step])
+            review = build_review(values, team_id=draft.team_id, user_id=user_id, locale=locale, tz=tz,
+                                  started_at=draft.started_at, now=now)
+            s.add(review)
+            s.delete(draft)
+            s.flush()
+            s.refresh(review, ["reasons"])
+        return review
+
+    def discard_if_empty(self, draft_id: int, user_id: str) -> bool:
+        """A draft opened and closed with nothing typed is not worth offering back."""
+        with self.db.session() as s:
+            draft = s.get(ReviewDraft, draft_id)
+            if draft is None or draft.user_id != user_id:
+                return False
+            if any(v not in (None, "", [], False) for k, v in draft.answers.items()
+                   if k not in (Field.LOST_ON, Field.SHARE_WITH_MANAGER, Field.RECONTACT_CHOICE)):
+                return False
+            s.delete(draft)
+        return True
+
+    def record_delivery(self, review_id: int, **fields: str | None) -> None:
+        allowed = {"summary_ts", "summary_error", "shared_ts", "share_error"}
+        with self.db.session() as s:
+            review = s.get(Review, review_id)
+            for key, value in fields.items():
+                if key in allowed:
+                    setattr(review, key, value)
+
+    def get(self, review_id: int) -> Review | None:
+        with self.db.session() as s:
+            review = s.get(Review, review_id)
+            if review is not None:
+                s.refresh(review, ["reasons"])
+            return review
+
+    def recent(self, team_id: str, user_id: str, limit: int = 5) -> list[Review]:
+        with self.db.session() as s:
+            return list(s.scalars(
+                select(Review).where(Review.team_id == team_id, Review.user_id == user_id)
+                .order_by(Review.completed_at.desc()).limit(limit)
+            ))
+
+
+def build_review(values: Mapping[Field, Any], *, team_id: str, user_id: str, locale: str, tz: ZoneInfo,
+                 started_at: datetime, now: datetime) -> Review:
+    surface = rules.SurfaceReason(values[Field.SURFACE_REASON])
+    lost_on = values[Field.LOST_ON]
+    lost_at = rules.loss_moment(lost_on, started_at, tz)
+    choice = rules.RecontactChoice(values[Field.RECONTACT_CHOICE])
+    change_code = values.get(Field.CHANGE_CODE) or None
+    size = rules.parse_amount(values[Field.DEAL_SIZE]) if values.get(Field.DEAL_SIZE) not in (None, "") else None
+    codes = list(dict.fromkeys(values.get(Field.UNDERLYING_CODES) or []))
+    own = rules.own_reason_lines(values.get(Field.UNDERLYING_OWN))
+    reasons = [UnderlyingReasonRow(position=i, code=c) for i, c in enumerate(codes)]
+    reasons += [UnderlyingReasonRow(position=len(codes) + i, text=t) for i, t in enumerate(own)]
+
+    def text(field: Field) -> str | None:
+        v = values.get(field)
+        return v.strip() if isinstance(v, str) and v.strip() else None
+
+    return Review(
+        team_id=team_id, user_id=user_id, locale=locale, timezone=tz.key,
+        deal_name=text(Field.DEAL_NAME), deal_size=size.quantize(Decimal("0.01")) if size is not None else None,
+        lost_on=lost_on, lost_at=lost_at, surface_reason=surface,
+        competitor=text(Field.COMPETITOR), timeline=text(Field.TIMELINE), customer_words=text(Field.CUSTOMER_WORDS),
+        reaction_change=text(Field.REACTION_CHANGE), failed_question=text(Field.FAILED_QUESTION),
+        problem_verdict=values[Field.PROBLEM_VERDICT], problem_note=text(Field.PROBLEM_NOTE),
+        value_verdict=values[Field.VALUE_VERDICT], value_note=text(Field.VALUE_NOTE),
+        relationship_verdict=values[Field.RELATIONSHIP_VERDICT], relationship_note=text(Field.RELATIONSHIP_NOTE),
+        decision_verdict=values[Field.DECISION_VERDICT], decision_note=text(Field.DECISION_NOTE),
+        decision_maker=text(Field.DECISION_MAKER),
+        change_code=change_code, change_text=text(Field.CHANGE_OWN) or "",
+        next_meeting_at=values[Field.NEXT_MEETING_AT],
+        recontact_choice=choice, recontact_on=rules.recontact_date(choice, lost_on, values.get(Field.RECONTACT_ON)),
+        share_with_manager=bool(values.get(Field.SHARE_WITH_MANAGER, True)),
+        self_denial_flagged=rules.reads_as_self_denial(*(values.get(f) for f in rules.FREE_TEXT_FIELDS)),
+        started_at=started_at, completed_at=now, review_hours=rules.hours_between(lost_at, now),
+        reasons=reasons,
+    )

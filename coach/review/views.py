@@ -1,0 +1,338 @@
+"""The review modals: pure functions from a draft's answers to Block Kit views."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Mapping
+
+from coach.blockkit import button, context, escape, input_block, option, plain, section, text_input
+from coach.i18n import Translator
+from coach.review import rules
+from coach.review.rules import (
+    ChangeSuggestion, Field, Lens, RecontactChoice, Step, SurfaceReason, UnderlyingReason, Verdict,
+)
+from coach.slack.ids import ActionId, BlockId, CallbackId
+
+
+def surface_label(t: Translator, reason: str) -> str:
+    return {
+        SurfaceReason.PRICE: t._("Price was too high"),
+        SurfaceReason.TIMING: t._("Bad timing"),
+        SurfaceReason.COMPETITOR: t._("Went with a competitor"),
+        SurfaceReason.STILL_CONSIDERING: t._("Still considering"),
+        SurfaceReason.NO_DECISION: t._("No decision was made"),
+        SurfaceReason.OTHER: t._("Other"),
+    }.get(reason, reason)
+
+
+def underlying_label(t: Translator, code: str) -> str:
+    return {
+        UnderlyingReason.VALUE_NOT_CONVEYED: t._("Our value did not come across"),
+        UnderlyingReason.LOW_PRIORITY: t._("It was a low priority for the customer"),
+        UnderlyingReason.NO_COMPARISON_AXIS: t._("We never set the axis of comparison"),
+        UnderlyingReason.REAL_PROBLEM_NOT_HEARD: t._("We didn't hear the customer's real problem out"),
+        UnderlyingReason.PRODUCT_BEFORE_PROBLEM: t._("We explained the product before the problem"),
+        UnderlyingReason.DECISION_PROCESS_UNKNOWN: t._("We didn't know the decision process"),
+        UnderlyingReason.NOT_IN_COMPARISON: t._("We never made it onto the comparison table"),
+    }.get(code, code)
+
+
+def lens_label(t: Translator, lens: Lens) -> str:
+    return {
+        Lens.PROBLEM: t._("Problem"),
+        Lens.VALUE: t._("Value"),
+        Lens.RELATIONSHIP: t._("Relationship"),
+        Lens.DECISION: t._("Decision"),
+    }[lens]
+
+
+def lens_question(t: Translator, lens: Lens) -> str:
+    return {
+        Lens.PROBLEM: t._("Was the customer really in trouble? Did we hear the real issue?"),
+        Lens.VALUE: t._("Could we say why us, beyond price?"),
+        Lens.RELATIONSHIP: t._("Had we built trust?"),
+        Lens.DECISION: t._("Who made the final call, and did we know the process?"),
+    }[lens]
+
+
+def verdict_label(t: Translator, verdict: str) -> str:
+    return {
+        Verdict.HELD: t._("Held"),
+        Verdict.PARTLY: t._("Partly"),
+        Verdict.MISSED: t._("Missed"),
+    }.get(verdict, verdict)
+
+
+def change_label(t: Translator, code: str) -> str:
+    return {
+        ChangeSuggestion.QUESTION_ORDER: t._("Change only the order of my questions"),
+        ChangeSuggestion.FIRST_FIVE_MINUTES: t._("Change how the first five minutes go"),
+        ChangeSuggestion.CONFIRM_DECISION_MAKER: t._("Always confirm the decision maker"),
+    }.get(code, code)
+
+
+def recontact_label(t: Translator, choice: str) -> str:
+    return {
+        RecontactChoice.SIX_MONTHS: t._("In six months"),
+        RecontactChoice.ONE_YEAR: t._("In one year"),
+        RecontactChoice.DATE: t._("On a date I choose"),
+    }.get(choice, choice)
+
+
+def step_title(t: Translator, step: Step) -> str:
+    return {
+        Step.FACTS: t._("Facts, not feelings"),
+        Step.LENSES: t._("The four lenses"),
+        Step.REASONS: t._("Underlying reasons"),
+        Step.COMMIT: t._("Change one thing"),
+    }[step]
+
+
+def self_denial_reframe(t: Translator) -> str:
+    return t._(
+        "A loss is data, not a verdict on you. It says a hypothesis about *who*, *what* and *how* didn't fit "
+        "this time. Self-responsibility looks for what to change; self-denial only cuts what you do. "
+        "Let's look at the structure."
+    )
+
+
+def problem_text(t: Translator, error: rules.FieldError) -> str:
+    P = rules.Problem
+    return {
+        P.REQUIRED: t._("Please fill this in."),
+        P.TOO_LONG: t._("Please keep this under {limit} characters.", limit=error.limit),
+        P.NOT_A_NUMBER: t._("Please enter the deal size as a number."),
+        P.NEGATIVE: t._("The deal size can't be negative."),
+        P.TOO_LARGE: t._("That deal size is too large to record."),
+        P.LOST_IN_FUTURE: t._("The date lost can't be in the future."),
+        P.COMPETITOR_REQUIRED: t._("Which competitor won? Name them so the comparison can be reviewed."),
+        P.FEWER_THAN_THREE_REASONS: t._(
+            "Name at least {limit} underlying reasons (ticked here plus your own, one per line). "
+            "A loss is never down to one thing.", limit=error.limit),
+        P.NO_CHANGE: t._("Choose the one thing you will change, or write it in your own words."),
+        P.MORE_THAN_ONE_CHANGE: t._(
+            "Exactly one change, please: pick a suggestion or write your own, not both, and only one item."),
+        P.MEETING_IN_PAST: t._("Your next meeting must be in the future."),
+        P.RECONTACT_DATE_REQUIRED: t._("Pick the re-contact date."),
+        P.RECONTACT_NOT_IN_FUTURE: t._("The re-contact date must be in the future."),
+        P.UNKNOWN_CHOICE: t._("Please pick one of the options."),
+    }[error.problem]
+
+
+def errors_payload(t: Translator, errors: list[rules.FieldError]) -> dict[str, str]:
+    """`response_action: errors` body: block id → message in the rep's language."""
+    return {str(e.field): problem_text(t, e) for e in errors}
+
+
+def _meta(step: Step, draft_id: int) -> str:
+    return json.dumps({"step": str(step), "draft": draft_id}, separators=(",", ":"))
+
+
+def parse_meta(private_metadata: str | None) -> tuple[Step, int] | None:
+    try:
+        meta = json.loads(private_metadata or "")
+        return Step(meta["step"]), int(meta["draft"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def review_step_view(t: Translator, step: Step, draft_id: int, answers: Mapping[Field, Any], *,
+                     today: date) -> dict[str, Any]:
+    index = rules.STEPS.index(step)
+    last = index == len(rules.STEPS) - 1
+    blocks: list[dict[str, Any]] = [
+        context(t._("Step {n} of {total} · *{title}*", n=index + 1, total=len(rules.STEPS), title=step_title(t, step))),
+    ]
+    if step is not Step.FACTS and rules.reads_as_self_denial(*(answers.get(f) for f in rules.FREE_TEXT_FIELDS)):
+        blocks.append(section(":seedling: " + self_denial_reframe(t)))
+    blocks += _STEP_BLOCKS[step](t, answers, today)
+    if index > 0:
+        blocks.append({"type": "actions", "block_id": BlockId.NAVIGATION,
+                       "elements": [button(t._("Back"), ActionId.BACK, value=str(step))]})
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.REVIEW_STEP,
+        "private_metadata": _meta(step, draft_id),
+        "notify_on_close": True,
+        "title": plain(t._("Lost deal review"), 24),
+        "submit": plain(t._("Save review") if last else t._("Next"), 24),
+        "close": plain(t._("Later"), 24),
+        "blocks": blocks,
+    }
+
+
+def _text(field: Field, answers: Mapping[Field, Any], *, multiline: bool = False,
+          placeholder: str | None = None) -> dict[str, Any]:
+    value = answers.get(field)
+    return text_input(field, rules.MAX_LENGTH[field], initial=value if isinstance(value, str) else None,
+                      multiline=multiline, placeholder=placeholder)
+
+
+def _radio(field: Field, options: list[dict[str, Any]], selected: str | None) -> dict[str, Any]:
+    el: dict[str, Any] = {"type": "radio_buttons", "action_id": field, "options": options}
+    chosen = next((o for o in options if o["value"] == selected), None)
+    if chosen:
+        el["initial_option"] = chosen
+    return el
+
+
+def _facts_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[dict[str, Any]]:
+    surface_options = [option(surface_label(t, r), r) for r in SurfaceReason]
+    select: dict[str, Any] = {"type": "static_select", "action_id": Field.SURFACE_REASON,
+                              "placeholder": plain(t._("What the customer gave as the reason")),
+                              "options": surface_options}
+    chosen = next((o for o in surface_options if o["value"] == a.get(Field.SURFACE_REASON)), None)
+    if chosen:
+        select["initial_option"] = chosen
+    size: dict[str, Any] = {"type": "number_input", "action_id": Field.DEAL_SIZE, "is_decimal_allowed": True,
+                            "min_value": "0"}
+    if a.get(Field.DEAL_SIZE) not in (None, ""):
+        size["initial_value"] = str(a[Field.DEAL_SIZE])
+    lost_on = a.get(Field.LOST_ON) or today
+    return [
+        section(t._("Write down only what happened: no feelings, no verdicts. Memory fades fast, "
+                    "so the first 24 hours count.")),
+        input_block(Field.DEAL_NAME, t._("Deal / customer"), _text(Field.DEAL_NAME, a)),
+        input_block(Field.DEAL_SIZE, t._("Deal size"), size, optional=True),
+        input_block(Field.LOST_ON, t._("Date lost"),
+                    {"type": "datepicker", "action_id": Field.LOST_ON, "initial_date": lost_on.isoformat()}),
+        input_block(Field.SURFACE_REASON, t._("Surface reason"), select,
+                    hint=t._("The reason as reported. The underlying reasons come later.")),
+        input_block(Field.COMPETITOR, t._("Competitor that won"), _text(Field.COMPETITOR, a), optional=True,
+                    hint=t._("Only if the customer went with a competitor.")),
+        input_block(Field.TIMELINE, t._("Timeline of the deal"),
+                    _text(Field.TIMELINE, a, multiline=True,
+                          placeholder=t._("Each meeting and step in order, with dates")),),
+        input_block(Field.CUSTOMER_WORDS, t._("The customer's words"),
+                    _text(Field.CUSTOMER_WORDS, a, multiline=True,
+                          placeholder=t._("As close to verbatim as you can recall")),),
+        input_block(Field.REACTION_CHANGE, t._("Where did the customer's reaction change?"),
+                    _text(Field.REACTION_CHANGE, a, multiline=True), optional=True),
+        input_block(Field.FAILED_QUESTION, t._("Which question failed to draw out the real need?"),
+                    _text(Field.FAILED_QUESTION, a, multiline=True), optional=True),
+    ]
+
+
+def _lenses_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [section(t._("Break the loss down. Judge each lens on the facts you wrote."))]
+    verdicts = [option(verdict_label(t, v), v) for v in Verdict]
+    for lens, (verdict_field, note_field) in rules.LENS_FIELDS.items():
+        blocks.append(input_block(verdict_field, f"{lens_label(t, lens)}: {lens_question(t, lens)}",
+                                  _radio(verdict_field, verdicts, a.get(verdict_field))))
+        if lens is Lens.DECISION:
+            blocks.append(input_block(Field.DECISION_MAKER, t._("Who made the final call?"),
+                                      _text(Field.DECISION_MAKER, a), optional=True))
+        blocks.append(input_block(note_field, t._("{lens}: note", lens=lens_label(t, lens)),
+                                  _text(note_field, a, multiline=True), optional=True))
+    return blocks
+
+
+def _reasons_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[dict[str, Any]]:
+    surface = a.get(Field.SURFACE_REASON)
+    surface_enum = SurfaceReason(surface) if surface in SurfaceReason.__members__.values() else None
+    hints = rules.HINTS.get(surface_enum, ()) if surface_enum else ()
+    options = [
+        option(underlying_label(t, r), r, t._("Often behind this surface reason") if r in hints else None)
+        for r in rules.underlying_catalogue(surface_enum)
+    ]
+    checkboxes: dict[str, Any] = {"type": "checkboxes", "action_id": Field.UNDERLYING_CODES, "options": options}
+    selected = [o for o in options if o["value"] in (a.get(Field.UNDERLYING_CODES) or [])]
+    if selected:
+        checkboxes["initial_options"] = selected
+    intro = t._("Surface reason: *{reason}*. Never sum a loss up in one line: name at least three things that "
+                "may lie underneath.", reason=surface_label(t, surface) if surface else "-")
+    return [
+        section(intro),
+        input_block(Field.UNDERLYING_CODES, t._("Underlying reasons"), checkboxes, optional=True,
+                    hint=t._("Suggestions for your surface reason come first. You decide.")),
+        input_block(Field.UNDERLYING_OWN, t._("Your own underlying reasons"),
+                    _text(Field.UNDERLYING_OWN, a, multiline=True, placeholder=t._("One per line")),
+                    optional=True, hint=t._("Ticked plus your own must make at least three.")),
+    ]
+
+
+def _commit_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[dict[str, Any]]:
+    changes = [option(change_label(t, c), c) for c in ChangeSuggestion]
+    meeting: dict[str, Any] = {"type": "datetimepicker", "action_id": Field.NEXT_MEETING_AT}
+    if a.get(Field.NEXT_MEETING_AT):
+        meeting["initial_date_time"] = int(a[Field.NEXT_MEETING_AT].timestamp())
+    surface = a.get(Field.SURFACE_REASON)
+    default_choice = rules.default_recontact(SurfaceReason(surface) if surface in SurfaceReason.__members__.values() else None)
+    recontact = [option(recontact_label(t, c), c) for c in RecontactChoice]
+    recontact_on: dict[str, Any] = {"type": "datepicker", "action_id": Field.RECONTACT_ON}
+    if a.get(Field.RECONTACT_ON):
+        recontact_on["initial_date"] = a[Field.RECONTACT_ON].isoformat()
+    share_option = option(t._("Share this review with my manager"), "yes")
+    share: dict[str, Any] = {"type": "checkboxes", "action_id": Field.SHARE_WITH_MANAGER, "options": [share_option]}
+    if a.get(Field.SHARE_WITH_MANAGER, True):
+        share["initial_options"] = [share_option]
+    return [
+        section(t._("Trying to fix everything changes nothing. Choose *exactly one* thing to change in your "
+                    "next meeting.")),
+        input_block(Field.CHANGE_CODE, t._("The one change"), _radio(Field.CHANGE_CODE, changes, a.get(Field.CHANGE_CODE)),
+                    optional=True),
+        input_block(Field.CHANGE_OWN, t._("…or in your own words"), _text(Field.CHANGE_OWN, a), optional=True,
+                    hint=t._("Pick a suggestion or write your own: one, not both.")),
+        input_block(Field.NEXT_MEETING_AT, t._("Your next sales meeting (any customer)"), meeting,
+                    hint=t._("You'll get a reminder of your one change shortly before it.")),
+        input_block(Field.RECONTACT_CHOICE, t._("Re-contact this customer"),
+                    _radio(Field.RECONTACT_CHOICE, recontact, a.get(Field.RECONTACT_CHOICE) or default_choice),
+                    hint=t._("A lost deal is a future opportunity. Keep the door open.")),
+        input_block(Field.RECONTACT_ON, t._("Re-contact date"), recontact_on, optional=True,
+                    hint=t._("Only when you chose a date.")),
+        input_block(Field.SHARE_WITH_MANAGER, t._("Share"), share, optional=True),
+    ]
+
+
+_STEP_BLOCKS = {
+    Step.FACTS: _facts_blocks,
+    Step.LENSES: _lenses_blocks,
+    Step.REASONS: _reasons_blocks,
+    Step.COMMIT: _commit_blocks,
+}
+
+
+def resume_view(t: Translator, draft_id: int, deal_name: str | None, started: str,
+                prefill: str | None = None) -> dict[str, Any]:
+    """Resume or start fresh; `prefill` is the deal named in `/lost <deal>`, kept for a fresh start."""
+    deal = escape(deal_name) if deal_name else t._("an unnamed deal")
+    meta: dict[str, Any] = {"draft": draft_id}
+    if prefill:
+        meta["deal"] = prefill[: rules.MAX_LENGTH[Field.DEAL_NAME]]
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.RESUME_CHOICE,
+        "private_metadata": json.dumps(meta, ensure_ascii=False),
+        "title": plain(t._("Lost deal review"), 24),
+        "close": plain(t._("Cancel"), 24),
+        "blocks": [
+            section(t._("You have an unfinished review of *{deal}*, started {started}. Nothing you typed was lost.",
+                        deal=deal, started=started)),
+            {"type": "actions", "block_id": BlockId.RESUME, "elements": [
+                button(t._("Resume"), ActionId.RESUME_DRAFT, value=str(draft_id), style="primary"),
+                button(t._("Start fresh"), ActionId.START_FRESH, value=str(draft_id)),
+            ]},
+        ],
+    }
+
+
+def parse_resume_meta(private_metadata: str | None) -> str | None:
+    """The deal name to prefill on a fresh start, if any."""
+    try:
+        deal = json.loads(private_metadata or "").get("deal")
+    except (ValueError, AttributeError):
+        return None
+    return deal if isinstance(deal, str) else None
+
+
+def error_view(t: Translator) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.ERROR,
+        "title": plain(t._("Lost deal review"), 24),
+        "close": plain(t._("Close"), 24),
+        "blocks": [section(t._(
+            "Sorry, something went wrong on our side. Your answers are kept as a draft: type `/lost` to "
+            "pick up where you left off."))],
+    }

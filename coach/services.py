@@ -1,0 +1,36 @@
+"""The app's services, built once and handed to every listener through Bolt's context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from slack_sdk import WebClient
+
+from coach.config import Settings
+from coach.db import Database
+from coach.review.service import ReviewService
+from coach.slack.profiles import Profiles
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Coach:
+    settings: Settings
+    db: Database
+    client: WebClient
+    profiles: Profiles
+    reviews: ReviewService
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database, client: WebClient) -> "Coach":
+        return cls(
+            settings=settings, db=db, client=client,
+            profiles=Profiles(client, default_locale=settings.default_locale, default_tz=settings.default_timezone),
+            reviews=ReviewService(db),
+        )

@@ -1,0 +1,1 @@
+"""Slack adapter: client, ids, payload parsing, profiles. The edge of the app."""

@@ -1,0 +1,51 @@
+"""The Bolt app: services in the context, listeners registered, one error handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_bolt import App, BoltResponse
+
+from coach.listeners import register_listeners
+from coach.review.views import error_view
+from coach.services import Coach
+
+log = logging.getLogger(__name__)
+
+
+def build_bolt_app(coach: Coach) -> App:
+    app = App(
+        client=coach.client,
+        signing_secret=coach.settings.slack_signing_secret.get_secret_value(),
+        # No auth.test at start-up: the app starts without reaching Slack.
+        token_verification_enabled=False,
+        # Ack first, work after: listeners call ack() before any slow Slack call.
+        process_before_response=False,
+    )
+
+    @app.middleware
+    def provide_services(context, next):  # noqa: A002 (Bolt's argument name)
+        # Listeners run on after ack in a worker thread, so a per-request DB
+        # session would be closed under them; each service call is its own
+        # unit of work instead.
+        context["coach"] = coach
+        next()
+
+    @app.error
+    def friendly_failure(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse:
+        kind = body.get("type") or ("slash_command" if "command" in body else "unknown")
+        logger.exception("listener failed on %s: %s", kind, type(error).__name__)
+        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        t = coach.profiles.cached((body.get("team") or {}).get("id") or body.get("team_id"), user or "").t
+        if kind == "view_submission":
+            body_json = {"response_action": "update", "view": error_view(t)}
+            return BoltResponse(status=200, body=json.dumps(body_json), headers={"content-type": "application/json"})
+        if kind == "slash_command":
+            text = t._("Sorry, something went wrong on our side. Please try again in a moment.")
+            return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
+                                headers={"content-type": "application/json"})
+        return BoltResponse(status=200, body="")
+
+    register_listeners(app)
+    return app

@@ -1,0 +1,58 @@
+"""Slack view state → review answers (plain Python values keyed by Field)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Mapping
+
+from coach.review.rules import Field
+
+
+def element_value(element: Mapping[str, Any]) -> Any:
+    kind = element.get("type")
+    if kind in ("plain_text_input", "number_input", "email_text_input", "url_text_input"):
+        value = element.get("value")
+        return value if value is None else str(value)
+    if kind in ("static_select", "radio_buttons", "external_select"):
+        option = element.get("selected_option")
+        return option.get("value") if option else None
+    if kind in ("checkboxes", "multi_static_select"):
+        return [o.get("value") for o in element.get("selected_options") or [] if o.get("value")]
+    if kind == "datepicker":
+        raw = element.get("selected_date")
+        return _parse_date(raw)
+    if kind == "datetimepicker":
+        raw = element.get("selected_date_time")
+        try:
+            return datetime.fromtimestamp(int(raw), tz=timezone.utc) if raw is not None else None
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return None
+
+
+def answers_from_state(state_values: Mapping[str, Any]) -> dict[Field, Any]:
+    """Only known fields are read; anything else in a payload is ignored."""
+    answers: dict[Field, Any] = {}
+    if not isinstance(state_values, Mapping):
+        return answers
+    for block_id, actions in state_values.items():
+        try:
+            field = Field(block_id)
+        except ValueError:
+            continue
+        if not isinstance(actions, Mapping):
+            continue
+        for element in actions.values():
+            if isinstance(element, Mapping):
+                value = element_value(element)
+                if field is Field.SHARE_WITH_MANAGER:
+                    value = bool(value)
+                answers[field] = value
+    return answers
+
+
+def _parse_date(raw: Any) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except (TypeError, ValueError):
+        return None
