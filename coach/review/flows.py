@@ -119,7 +119,7 @@ def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view
     if draft is None:
         return
     profile = coach.profiles.get(team_id, user_id)
-    client.views_update(view_id=view["id"], hash=view.get("hash"),
+    client.views_update(view_id=view["id"],
                         view=_step_view(coach, profile, previous, draft_id, answer_codec.from_json(draft.answers)))
 
 

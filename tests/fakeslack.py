@@ -1,0 +1,733 @@
+"""A fake Slack Web API on a real loopback socket, strict like the real one.
+
+Point ``slack_sdk.WebClient(base_url=fake.base_url)`` (or a Bolt ``App`` built
+with such a client) at it. It records every call, answers in Slack's JSON
+shapes, and refuses what Slack refuses: bad tokens, unknown/expired/reused
+trigger ids, invalid Block Kit (see ``blockkit``), unknown users...
+
+    with FakeSlack() as fake:
+        client = fake.client()
+        client.views_open(trigger_id=fake.issue_trigger_id(), view=view)
+        call = fake.wait_for("views.open")[0]
+
+Only the methods this project uses are implemented; any other answers
+``unknown_method``. State (messages, views, files) lives in plain attributes
+so that tests can inspect it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.parser import BytesParser
+from email.policy import HTTP as HTTP_POLICY
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+
+try:  # imported as part of a "tests" package
+    from .blockkit import message_problems, view_problems
+    from .slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, slack_view_object
+except ImportError:  # tests/ itself is on sys.path (pytest rootdir-style imports)
+    from blockkit import message_problems, view_problems  # type: ignore[no-redef]
+    from slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, slack_view_object  # type: ignore[no-redef]
+
+__all__ = ["Call", "FakeSlack", "UploadedFile"]
+
+TRIGGER_TTL_SECONDS = 3.0  # Slack: a trigger_id must be used within 3 s
+MAX_VIEW_STACK = 3  # a root modal plus at most two pushed views
+JSON_PARAMS = ("blocks", "view", "attachments")  # sent as JSON strings in form bodies
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Call:
+    """One recorded Web API request and the answer the fake gave."""
+
+    method: str
+    params: Json  # query + form/JSON body merged; JSON strings of JSON_PARAMS decoded; "token" removed
+    headers: dict[str, str]
+    response: Json
+    status: int
+
+
+@dataclass
+class UploadedFile:
+    """A file announced with files.getUploadURLExternal."""
+
+    file_id: str
+    filename: str
+    length: int
+    data: bytes | None = None  # set once the bytes are POSTed to the upload URL
+    title: str | None = None
+    channels: list[str] = field(default_factory=list)
+    completed: bool = False
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: int
+    error: str | None
+    remaining: int
+
+
+@dataclass
+class _Trigger:
+    issued_at: float
+    view_id: str | None  # the view the interaction came from (for views.push stacking)
+    used: bool = False
+
+
+class _SlackError(Exception):
+    """Raised by method handlers; becomes ``{"ok": false, "error": ...}``."""
+
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+class FakeSlack:
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test",
+        users: dict[str, dict] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``users`` maps user id to ``add_user`` keyword arguments
+        (``tz``, ``locale``, ``name``, ``is_bot``). Default: one user ``U1``
+        in Asia/Tokyo / ja-JP. ``clock`` is the monotonic clock used for
+        trigger id expiry; inject a fake one to test expiry without sleeping.
+        """
+        self.bot_token = bot_token
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._counter = itertools.count(1)
+
+        self.calls: list[Call] = []
+        self.users: dict[str, Json] = {}
+        self.channel_members: dict[str, list[str]] = {}
+        self.messages: dict[tuple[str, str], Json] = {}  # (channel, ts) -> message
+        self.ephemerals: list[Json] = []
+        self.views: dict[str, Json] = {}  # view id -> view as Slack stores it
+        self.home_views: dict[str, str] = {}  # user id -> view id
+        self.files: dict[str, UploadedFile] = {}
+        self._external_ids: dict[str, str] = {}  # external_id -> view id
+        self._triggers: dict[str, _Trigger] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._ts_counter = itertools.count(100)
+        self._opened_ims: set[str] = set()
+
+        for user_id, spec in (users if users is not None else {"U1": {}}).items():
+            self.add_user(user_id, **spec)
+        self.add_user(BOT_USER_ID, name="lost-deal-coach", is_bot=True, tz="America/Los_Angeles", locale="en-US")
+
+        self._handlers: dict[str, Callable[[Json], Json]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "conversations.open": self._conversations_open,
+            "conversations.members": self._conversations_members,
+            "users.info": self._users_info,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+        }
+
+    # ------------------------------------------------------------------
+    # Lifecycle
+    # ------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        if self._server is not None:
+            return self
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+                fake._serve(self)
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake._serve(self)
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._server = server
+        # A short poll interval keeps stop() (server.shutdown()) fast.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeSlack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        """What ``WebClient(base_url=...)`` expects: ends with ``/api/``."""
+        return f"{self.root_url}/api/"
+
+    def client(self, **kwargs: Any) -> WebClient:
+        """A WebClient authenticated with the bot token and pointed at this fake."""
+        kwargs.setdefault("token", self.bot_token)
+        return WebClient(base_url=self.base_url, **kwargs)
+
+    # ------------------------------------------------------------------
+    # Test controls
+    # ------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until at least ``count`` calls to ``method`` were recorded."""
+        with self._changed:
+            done = self._changed.wait_for(lambda: len(self.calls_to(method)) >= count, timeout=timeout)
+            if not done:
+                seen = [c.method for c in self.calls]
+                raise AssertionError(
+                    f"expected {count} call(s) to {method} within {timeout}s, "
+                    f"got {len(self.calls_to(method))}; recorded calls: {seen}"
+                )
+            return self.calls_to(method)
+
+    def issue_trigger_id(self, *, view_id: str | None = None) -> str:
+        """A fresh trigger id, valid for 3 s of ``clock`` and for one use.
+
+        Pass ``view_id`` when simulating an interaction inside an open modal,
+        so that ``views.push`` with this trigger stacks onto that modal.
+        """
+        n = next(self._counter)
+        trigger_id = f"{1000 + n}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
+        with self._lock:
+            self._triggers[trigger_id] = _Trigger(issued_at=self.clock(), view_id=view_id)
+        return trigger_id
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int = 1,
+        error: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls to ``method`` fail.
+
+        status 429 -> HTTP 429 with ``Retry-After: retry_after`` and error
+        ``ratelimited``; status 500 -> HTTP 500 ``internal_error``; with
+        ``error`` given -> HTTP 200 ``{"ok": false, "error": error}``.
+        Failures apply after authentication and before the method runs, so
+        a failed views.open does not use up its trigger id.
+        """
+        with self._lock:
+            self._failures.setdefault(method, []).append(_Failure(status, retry_after, error, times))
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        tz: str = "Asia/Tokyo",
+        locale: str = "ja-JP",
+        name: str | None = None,
+        is_bot: bool = False,
+    ) -> None:
+        ZoneInfo(tz)  # fail fast on a misspelt zone
+        with self._lock:
+            self.users[user_id] = {
+                "id": user_id,
+                "tz": tz,
+                "locale": locale,
+                "name": name or f"user-{user_id.lower()}",
+                "is_bot": is_bot,
+            }
+
+    def reset(self) -> None:
+        """Forget recorded calls and pending failures (state is kept)."""
+        with self._lock:
+            self.calls.clear()
+            self._failures.clear()
+
+    # ------------------------------------------------------------------
+    # HTTP plumbing
+    # ------------------------------------------------------------------
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(request.path)
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        if url.path.startswith("/upload/"):
+            self._serve_upload(request, url.path.rsplit("/", 1)[-1], body)
+            return
+        if not url.path.startswith("/api/"):
+            self._reply(request, 404, {"ok": False, "error": "not_found"})
+            return
+        method = url.path[len("/api/") :]
+        headers = dict(request.headers.items())
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
+        try:
+            params.update(self._parse_body(headers.get("Content-Type", ""), body))
+        except ValueError:
+            self._reply(request, 200, {"ok": False, "error": "invalid_json"})
+            return
+        status, response, extra_headers = self._dispatch(method, params, headers)
+        self._reply(request, status, response, extra_headers)
+
+    @staticmethod
+    def _parse_body(content_type: str, body: bytes) -> Json:
+        if not body:
+            return {}
+        ctype = content_type.split(";")[0].strip().lower()
+        if ctype == "application/json":
+            parsed = json.loads(body.decode("utf-8"))
+            if not isinstance(parsed, dict):
+                raise ValueError("JSON body must be an object")
+            params: Json = parsed
+        elif ctype == "multipart/form-data":
+            message = BytesParser(policy=HTTP_POLICY).parsebytes(
+                b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+            )
+            params = {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True)
+                if isinstance(name, str):
+                    params[name] = payload if part.get_filename() else payload.decode("utf-8")
+        else:
+            params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        for key in JSON_PARAMS:
+            if isinstance(params.get(key), str):
+                try:
+                    params[key] = json.loads(params[key])
+                except ValueError:
+                    pass  # left as a string; the method reports it as malformed
+        return params
+
+    @staticmethod
+    def _reply(request: BaseHTTPRequestHandler, status: int, body: Json | str, headers: dict[str, str] | None = None) -> None:
+        if isinstance(body, str):
+            data, ctype = body.encode("utf-8"), "text/plain; charset=utf-8"
+        else:
+            data, ctype = json.dumps(body).encode("utf-8"), "application/json; charset=utf-8"
+        request.send_response(status)
+        request.send_header("Content-Type", ctype)
+        request.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            request.send_header(key, value)
+        request.end_headers()
+        request.wfile.write(data)
+
+    def _dispatch(self, method: str, params: Json, headers: dict[str, str]) -> tuple[int, Json, dict[str, str]]:
+        token = params.pop("token", None)
+        auth = headers.get("Authorization") or headers.get("authorization") or ""
+        if auth.startswith("Bearer "):
+            token = auth[len("Bearer ") :]
+        status, extra_headers = 200, {}
+        with self._lock:
+            handler = self._handlers.get(method)
+            if handler is None:
+                response: Json = {"ok": False, "error": "unknown_method", "req_method": method}
+            elif not token:
+                response = {"ok": False, "error": "not_authed"}
+            elif token != self.bot_token:
+                response = {"ok": False, "error": "invalid_auth"}
+            elif (failure := self._take_failure(method)) is not None:
+                status, response, extra_headers = failure
+            else:
+                try:
+                    response = {"ok": True, **handler(params)}
+                except _SlackError as exc:
+                    response = {"ok": False, "error": exc.error, **exc.extra}
+            self.calls.append(Call(method, copy.deepcopy(params), headers, copy.deepcopy(response), status))
+            self._changed.notify_all()
+        return status, response, extra_headers
+
+    def _take_failure(self, method: str) -> tuple[int, Json, dict[str, str]] | None:
+        plans = self._failures.get(method)
+        if not plans:
+            return None
+        plan = plans[0]
+        plan.remaining -= 1
+        if plan.remaining <= 0:
+            plans.pop(0)
+        if plan.error is not None:
+            return 200, {"ok": False, "error": plan.error}, {}
+        if plan.status == 429:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(plan.retry_after)}
+        return plan.status, {"ok": False, "error": "internal_error"}, {}
+
+    def _serve_upload(self, request: BaseHTTPRequestHandler, file_id: str, body: bytes) -> None:
+        with self._lock:
+            upload = self.files.get(file_id)
+            if upload is None:
+                self._reply(request, 404, "Not Found")
+                return
+            upload.data = body
+        self._reply(request, 200, f"OK - {len(body)}")
+
+    # ------------------------------------------------------------------
+    # Helpers for handlers (called with the lock held)
+    # ------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        n = next(self._ts_counter)
+        return f"{1700000000 + n // 1_000_000}.{n % 1_000_000:06d}"
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._counter):08X}"
+
+    @staticmethod
+    def _new_hash() -> str:
+        return f"{int(time.time())}.{secrets.token_hex(4)}"
+
+    @staticmethod
+    def _dm_channel(user_id: str) -> str:
+        return "D" + user_id[1:]
+
+    @staticmethod
+    def _invalid_arguments(*messages: str) -> _SlackError:
+        return _SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]})
+
+    def _resolve_channel(self, channel: Any) -> str:
+        if not channel or not isinstance(channel, str):
+            raise _SlackError("channel_not_found")
+        if channel[0] in "UW":  # posting to a user id opens/uses the DM with them
+            if channel not in self.users:
+                raise _SlackError("channel_not_found")
+            return self._dm_channel(channel)
+        return channel
+
+    def _message_content(self, p: Json, *, require_content: bool = True) -> tuple[str, list[Json] | None]:
+        text, blocks = p.get("text"), p.get("blocks")
+        if blocks is not None and not isinstance(blocks, list):
+            raise _SlackError("invalid_blocks_format")
+        if require_content and not text and not blocks and not p.get("attachments"):
+            raise _SlackError("no_text")
+        if isinstance(text, str) and len(text) > 40_000:
+            raise _SlackError("msg_too_long")
+        if blocks is not None:
+            problems = message_problems(blocks, text if isinstance(text, str) else None)
+            if problems:
+                raise _SlackError(
+                    "invalid_blocks",
+                    errors=problems,
+                    response_metadata={"messages": [f"[ERROR] {m}" for m in problems]},
+                )
+        return (text if isinstance(text, str) else ""), blocks
+
+    def _message_echo(self, text: str, blocks: list[Json] | None, ts: str, p: Json) -> Json:
+        message: Json = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": text,
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "ts": ts,
+        }
+        if blocks is not None:
+            message["blocks"] = slack_view_object({"blocks": blocks})["blocks"]  # fills in block_ids
+        if p.get("thread_ts"):
+            message["thread_ts"] = p["thread_ts"]
+        if p.get("metadata"):
+            message["metadata"] = p["metadata"]
+        return message
+
+    def _use_trigger(self, p: Json) -> _Trigger:
+        trigger_id = p.get("trigger_id")
+        if not trigger_id:
+            raise self._invalid_arguments("missing required field: trigger_id [json-pointer:/trigger_id]")
+        trigger = self._triggers.get(trigger_id)
+        if trigger is None:
+            raise _SlackError("invalid_trigger_id")
+        if trigger.used:
+            raise _SlackError("exchanged_trigger_id")
+        if self.clock() - trigger.issued_at > TRIGGER_TTL_SECONDS:
+            raise _SlackError("expired_trigger_id")
+        return trigger
+
+    def _checked_view(self, p: Json) -> Json:
+        view = p.get("view")
+        if view is None:
+            raise self._invalid_arguments("missing required field: view [json-pointer:/view]")
+        if not isinstance(view, dict):
+            raise self._invalid_arguments("view must be a JSON object [json-pointer:/view]")
+        problems = view_problems(view)
+        if problems:
+            raise self._invalid_arguments(*problems)
+        return view
+
+    def _store_view(self, view: Json, *, view_id: str, root_view_id: str | None, previous_view_id: str | None) -> Json:
+        stored = slack_view_object(
+            {**view, "id": view_id, "hash": None, "state": {"values": {}}},
+            view_hash=self._new_hash(),
+            root_view_id=root_view_id or view_id,
+            previous_view_id=previous_view_id,
+        )
+        self.views[view_id] = stored
+        if stored.get("external_id"):
+            self._external_ids[stored["external_id"]] = view_id
+        return copy.deepcopy(stored)
+
+    def _check_external_id(self, view: Json, *, own_view_id: str | None = None) -> None:
+        external_id = view.get("external_id")
+        if external_id and self._external_ids.get(external_id, own_view_id) != own_view_id:
+            raise _SlackError("duplicate_external_id")
+
+    def _check_hash(self, p: Json, stored: Json) -> None:
+        if p.get("hash") and p["hash"] != stored["hash"]:
+            raise _SlackError("hash_conflict")
+
+    # ------------------------------------------------------------------
+    # Methods
+    # ------------------------------------------------------------------
+
+    def _auth_test(self, p: Json) -> Json:
+        return {
+            "url": "https://lostdeal-test.slack.com/",
+            "team": "Lost Deal Test",
+            "user": "lost-deal-coach",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, p: Json) -> Json:
+        channel = self._resolve_channel(p.get("channel"))
+        text, blocks = self._message_content(p)
+        ts = self._next_ts()
+        message = self._message_echo(text, blocks, ts, p)
+        self.messages[(channel, ts)] = message
+        return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _chat_post_ephemeral(self, p: Json) -> Json:
+        channel = self._resolve_channel(p.get("channel"))
+        user = p.get("user")
+        if not user or user not in self.users:
+            raise _SlackError("user_not_found")
+        text, blocks = self._message_content(p)
+        ts = self._next_ts()
+        self.ephemerals.append({"channel": channel, "user": user, **self._message_echo(text, blocks, ts, p)})
+        return {"message_ts": ts}
+
+    def _existing_message(self, p: Json) -> tuple[str, str]:
+        channel = self._resolve_channel(p.get("channel"))
+        ts = p.get("ts")
+        if not ts or (channel, ts) not in self.messages:
+            raise _SlackError("message_not_found")
+        return channel, ts
+
+    def _chat_update(self, p: Json) -> Json:
+        channel, ts = self._existing_message(p)
+        text, blocks = self._message_content(p)
+        message = self._message_echo(text, blocks, ts, p)
+        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        self.messages[(channel, ts)] = message
+        return {"channel": channel, "ts": ts, "text": text, "message": copy.deepcopy(message)}
+
+    def _chat_delete(self, p: Json) -> Json:
+        channel, ts = self._existing_message(p)
+        del self.messages[(channel, ts)]
+        return {"channel": channel, "ts": ts}
+
+    def _conversations_open(self, p: Json) -> Json:
+        raw = p.get("users")
+        users = raw if isinstance(raw, list) else [u for u in str(raw or "").split(",") if u]
+        if not users:
+            raise _SlackError("users_list_not_supplied")
+        for user in users:
+            if user not in self.users:
+                raise _SlackError("user_not_found")
+        channel = self._dm_channel(users[0]) if len(users) == 1 else "G" + secrets.token_hex(4).upper()
+        already_open = channel in self._opened_ims
+        self._opened_ims.add(channel)
+        result: Json = {"channel": {"id": channel}}
+        if already_open:
+            result.update(no_op=True, already_open=True)
+        return result
+
+    def _conversations_members(self, p: Json) -> Json:
+        channel = p.get("channel")
+        if channel not in self.channel_members:
+            raise _SlackError("channel_not_found")
+        members = list(self.channel_members[channel])
+        limit = int(p.get("limit") or 100) or 100
+        start = int(p.get("cursor") or 0)  # the cursor is simply an offset here
+        page = members[start : start + limit]
+        next_cursor = str(start + limit) if start + limit < len(members) else ""
+        return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _users_info(self, p: Json) -> Json:
+        user = self.users.get(p.get("user") or "")
+        if user is None:
+            raise _SlackError("user_not_found")
+        now = datetime.now(ZoneInfo(user["tz"]))
+        offset = now.utcoffset()
+        info: Json = {
+            "id": user["id"],
+            "team_id": TEAM_ID,
+            "name": user["name"],
+            "deleted": False,
+            "real_name": user["name"],
+            "tz": user["tz"],
+            "tz_label": now.tzname(),
+            "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+            "is_admin": False,
+            "is_owner": False,
+            "is_bot": user["is_bot"],
+            "is_app_user": False,
+            "updated": 1700000000,
+            "profile": {"real_name": user["name"], "display_name": user["name"], "team": TEAM_ID},
+        }
+        if str(p.get("include_locale", "")).lower() in ("1", "true"):
+            info["locale"] = user["locale"]
+        return {"user": info}
+
+    def _views_open(self, p: Json) -> Json:
+        trigger = self._use_trigger(p)
+        view = self._checked_view(p)
+        self._check_external_id(view)
+        trigger.used = True
+        view_id = self._new_id("V")
+        return {"view": self._store_view(view, view_id=view_id, root_view_id=None, previous_view_id=None)}
+
+    def _views_push(self, p: Json) -> Json:
+        trigger = self._use_trigger(p)
+        view = self._checked_view(p)
+        self._check_external_id(view)
+        root_id: str | None = None
+        if trigger.view_id is not None and trigger.view_id in self.views:
+            depth, cursor = 0, self.views[trigger.view_id]
+            while cursor is not None:
+                depth += 1
+                cursor = self.views.get(cursor.get("previous_view_id") or "")
+            if depth >= MAX_VIEW_STACK:
+                raise _SlackError("push_limit_reached")
+            root_id = self.views[trigger.view_id]["root_view_id"]
+        trigger.used = True
+        view_id = self._new_id("V")
+        return {"view": self._store_view(view, view_id=view_id, root_view_id=root_id, previous_view_id=trigger.view_id)}
+
+    def _views_update(self, p: Json) -> Json:
+        view_id = p.get("view_id") or self._external_ids.get(p.get("external_id") or "")
+        if not p.get("view_id") and not p.get("external_id"):
+            raise self._invalid_arguments("either view_id or external_id is required")
+        stored = self.views.get(view_id or "")
+        if stored is None:
+            raise _SlackError("not_found")
+        self._check_hash(p, stored)
+        view = self._checked_view(p)
+        self._check_external_id(view, own_view_id=stored["id"])
+        return {
+            "view": self._store_view(
+                view,
+                view_id=stored["id"],
+                root_view_id=stored["root_view_id"],
+                previous_view_id=stored["previous_view_id"],
+            )
+        }
+
+    def _views_publish(self, p: Json) -> Json:
+        user_id = p.get("user_id")
+        if not user_id:
+            raise self._invalid_arguments("missing required field: user_id [json-pointer:/user_id]")
+        if user_id not in self.users:
+            raise _SlackError("user_not_found")
+        view = self._checked_view(p)
+        if view.get("type") != "home":
+            raise self._invalid_arguments("views.publish needs a view of type home [json-pointer:/view/type]")
+        existing = self.home_views.get(user_id)
+        if existing is not None:
+            self._check_hash(p, self.views[existing])
+        view_id = existing or self._new_id("V")
+        self.home_views[user_id] = view_id
+        return {"view": self._store_view(view, view_id=view_id, root_view_id=None, previous_view_id=None)}
+
+    def _files_get_upload_url(self, p: Json) -> Json:
+        filename, length = p.get("filename"), p.get("length")
+        if not filename or length in (None, ""):
+            raise self._invalid_arguments("filename and length are required")
+        try:
+            size = int(length)
+        except (TypeError, ValueError):
+            raise self._invalid_arguments("length must be an integer") from None
+        file_id = self._new_id("F")
+        self.files[file_id] = UploadedFile(file_id=file_id, filename=str(filename), length=size)
+        return {"upload_url": f"{self.root_url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, p: Json) -> Json:
+        raw = p.get("files")
+        try:
+            entries = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise self._invalid_arguments("files must be a JSON array") from None
+        if not isinstance(entries, list) or not entries:
+            raise self._invalid_arguments("files must be a non-empty JSON array")
+        channels = [c for c in [p.get("channel_id"), *str(p.get("channels") or "").split(",")] if c]
+        done: list[Json] = []
+        for entry in entries:
+            upload = self.files.get(entry.get("id", "") if isinstance(entry, dict) else "")
+            if upload is None or upload.data is None:
+                raise _SlackError("file_not_found")
+            upload.title = entry.get("title") or upload.filename
+            upload.channels = channels
+            upload.completed = True
+            done.append(
+                {
+                    "id": upload.file_id,
+                    "name": upload.filename,
+                    "title": upload.title,
+                    "size": len(upload.data),
+                    "channels": [c for c in channels if c[0] == "C"],
+                    "ims": [c for c in channels if c[0] == "D"],
+                    "groups": [c for c in channels if c[0] == "G"],
+                }
+            )
+        return {"files": done}
