@@ -101,7 +101,16 @@ INPUT_ELEMENTS = (
 )
 SECTION_ACCESSORIES = (
     frozenset(
-        {"button", "checkboxes", "datepicker", "image", "overflow", "radio_buttons", "timepicker", "workflow_button"}
+        {
+            "button",
+            "checkboxes",
+            "datepicker",
+            "image",
+            "overflow",
+            "radio_buttons",
+            "timepicker",
+            "workflow_button",
+        }
     )
     | STATIC_SELECTS
     | OTHER_SELECTS
@@ -135,7 +144,7 @@ _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _SDK_ERRORS = (SlackObjectFormationError, TypeError, KeyError, ValueError, AttributeError)
 
 
-def view_problems(view: dict) -> list[str]:
+def view_problems(view: dict[str, Any]) -> list[str]:
     """Problems Slack (or this project) would reject in a modal or Home view."""
     checker = _Checker()
     if not isinstance(view, dict):
@@ -144,7 +153,7 @@ def view_problems(view: dict) -> list[str]:
     return _dedupe(_sdk_view_problems(view) + checker.problems)
 
 
-def message_problems(blocks: list[dict], text: str | None = None) -> list[str]:
+def message_problems(blocks: list[dict[str, Any]] | None, text: str | None = None) -> list[str]:
     """Problems with a message's ``blocks`` (and its top-level ``text``)."""
     checker = _Checker()
     if text is not None and not isinstance(text, str):
@@ -168,7 +177,7 @@ def message_problems(blocks: list[dict], text: str | None = None) -> list[str]:
 # --------------------------------------------------------------------------
 
 
-def _sdk_view_problems(view: dict) -> list[str]:
+def _sdk_view_problems(view: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     try:
         # Build the View without blocks (a bad block would abort the whole
@@ -325,11 +334,14 @@ class _Checker:
             if block_id is not None:
                 self.max_len(block_id, f"{bpath}/block_id", MAX_ID)
                 if block_id in seen:
-                    self.add(f"{bpath}/block_id", f"duplicate block_id {block_id!r} (also at {path}/{seen[block_id]})")
+                    self.add(
+                        f"{bpath}/block_id",
+                        f"duplicate block_id {block_id!r} (also at {path}/{seen[block_id]})",
+                    )
                 else:
                     seen[block_id] = i
             kind = block.get("type")
-            handler = self._block_handlers().get(kind)
+            handler = self._block_handlers().get(kind if isinstance(kind, str) else "")
             if handler is not None:
                 handler(self, block, bpath, surface)
             elif kind not in PASSTHROUGH_BLOCKS:
@@ -353,7 +365,9 @@ class _Checker:
             self.add(path, "section needs text or fields")
         self.text(text, f"{path}/text", required=False)
         if fields is not None:
-            for j, field in enumerate(self.array(fields, f"{path}/fields", low=1, high=MAX_SECTION_FIELDS, what="fields")):
+            for j, field in enumerate(
+                self.array(fields, f"{path}/fields", low=1, high=MAX_SECTION_FIELDS, what="fields")
+            ):
                 self.text(field, f"{path}/fields/{j}", limit=MAX_SECTION_FIELD_TEXT)
         accessory = block.get("accessory")
         if accessory is not None:
@@ -376,7 +390,9 @@ class _Checker:
         self.max_len(obj.get("image_url"), f"{path}/image_url", MAX_URL)
 
     def context(self, block: dict[str, Any], path: str, surface: str) -> None:
-        elements = self.array(block.get("elements"), f"{path}/elements", low=1, high=MAX_CONTEXT_ELEMENTS, what="elements")
+        elements = self.array(
+            block.get("elements"), f"{path}/elements", low=1, high=MAX_CONTEXT_ELEMENTS, what="elements"
+        )
         for j, element in enumerate(elements):
             epath = f"{path}/elements/{j}"
             if isinstance(element, dict) and element.get("type") == "image":
@@ -385,7 +401,9 @@ class _Checker:
                 self.text(element, epath)
 
     def actions(self, block: dict[str, Any], path: str, surface: str) -> None:
-        elements = self.array(block.get("elements"), f"{path}/elements", low=1, high=MAX_ACTIONS_ELEMENTS, what="elements")
+        elements = self.array(
+            block.get("elements"), f"{path}/elements", low=1, high=MAX_ACTIONS_ELEMENTS, what="elements"
+        )
         seen: set[str] = set()
         for j, element in enumerate(elements):
             epath = f"{path}/elements/{j}"
@@ -417,7 +435,13 @@ class _Checker:
         if kind not in allowed:
             self.add(f"{path}/type", f"element type {kind!r} is not allowed here")
         self.max_len(element.get("action_id"), f"{path}/action_id", MAX_ID)
-        self.text(element.get("placeholder"), f"{path}/placeholder", limit=MAX_PLACEHOLDER, plain=True, required=False)
+        self.text(
+            element.get("placeholder"),
+            f"{path}/placeholder",
+            limit=MAX_PLACEHOLDER,
+            plain=True,
+            required=False,
+        )
         if element.get("confirm") is not None:
             self.confirm(element["confirm"], f"{path}/confirm")
 
@@ -433,7 +457,9 @@ class _Checker:
         elif kind in STATIC_SELECTS:
             self.static_select(element, path)
         elif kind in ("checkboxes", "radio_buttons"):
-            options = self.options(element.get("options"), f"{path}/options", high=MAX_CHOICE_OPTIONS, plain=False)
+            options = self.options(
+                element.get("options"), f"{path}/options", high=MAX_CHOICE_OPTIONS, plain=False
+            )
             self.initial_options(element, path, options)
         elif kind == "overflow":
             self.options(element.get("options"), f"{path}/options", high=MAX_OVERFLOW_OPTIONS, plain=True)
@@ -467,7 +493,9 @@ class _Checker:
             if not isinstance(initial, str):
                 self.add(f"{path}/initial_value", "must be a string")
             elif isinstance(max_length, int) and len(initial) > max_length:
-                self.add(f"{path}/initial_value", f"is longer than max_length ({len(initial)} > {max_length})")
+                self.add(
+                    f"{path}/initial_value", f"is longer than max_length ({len(initial)} > {max_length})"
+                )
 
     def static_select(self, element: dict[str, Any], path: str) -> None:
         options, groups = element.get("options"), element.get("option_groups")
@@ -477,14 +505,18 @@ class _Checker:
         if options is not None:
             collected = self.options(options, f"{path}/options", high=MAX_SELECT_OPTIONS, plain=True)
         if groups is not None:
-            groups = self.array(groups, f"{path}/option_groups", low=1, high=MAX_SELECT_OPTIONS, what="option groups")
+            groups = self.array(
+                groups, f"{path}/option_groups", low=1, high=MAX_SELECT_OPTIONS, what="option groups"
+            )
             for j, group in enumerate(groups):
                 gpath = f"{path}/option_groups/{j}"
                 if not isinstance(group, dict):
                     self.add(gpath, "must be an option group object")
                     continue
                 self.text(group.get("label"), f"{gpath}/label", limit=MAX_OPTION_TEXT, plain=True)
-                collected += self.options(group.get("options"), f"{gpath}/options", high=MAX_SELECT_OPTIONS, plain=True)
+                collected += self.options(
+                    group.get("options"), f"{gpath}/options", high=MAX_SELECT_OPTIONS, plain=True
+                )
         self.initial_options(element, path, collected)
 
     def options(self, options: Any, path: str, *, high: int, plain: bool) -> list[Any]:
@@ -496,7 +528,13 @@ class _Checker:
                 continue
             self.text(option.get("text"), f"{opath}/text", limit=MAX_OPTION_TEXT, plain=plain)
             self.max_len(option.get("value"), f"{opath}/value", MAX_OPTION_VALUE, required=True)
-            self.text(option.get("description"), f"{opath}/description", limit=MAX_OPTION_TEXT, plain=plain, required=False)
+            self.text(
+                option.get("description"),
+                f"{opath}/description",
+                limit=MAX_OPTION_TEXT,
+                plain=plain,
+                required=False,
+            )
             self.max_len(option.get("url"), f"{opath}/url", MAX_URL)
         return items
 

@@ -120,6 +120,10 @@ class RunningApp:
     def coach(self):
         return self.application.coach
 
+    def settle(self) -> None:
+        """Wait for every listener still working after its ack; the app takes no more requests after."""
+        self.application.bolt.listener_runner.listener_executor.shutdown(wait=True)
+
 
 @pytest.fixture
 def running_app(settings_env, fake_slack) -> Iterator[RunningApp]:

@@ -104,7 +104,7 @@ class FakeSlack:
         self,
         *,
         bot_token: str = "xoxb-test",
-        users: dict[str, dict] | None = None,
+        users: dict[str, dict[str, Any]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``users`` maps user id to ``add_user`` keyword arguments
@@ -136,7 +136,9 @@ class FakeSlack:
 
         for user_id, spec in (users if users is not None else {"U1": {}}).items():
             self.add_user(user_id, **spec)
-        self.add_user(BOT_USER_ID, name="lost-deal-coach", is_bot=True, tz="America/Los_Angeles", locale="en-US")
+        self.add_user(
+            BOT_USER_ID, name="lost-deal-coach", is_bot=True, tz="America/Los_Angeles", locale="en-US"
+        )
 
         self._handlers: dict[str, Callable[[Json], Json]] = {
             "auth.test": self._auth_test,
@@ -203,8 +205,8 @@ class FakeSlack:
     def root_url(self) -> str:
         if self._server is None:
             raise RuntimeError("FakeSlack is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     @property
     def base_url(self) -> str:
@@ -336,7 +338,7 @@ class FakeSlack:
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 payload = part.get_payload(decode=True)
-                if isinstance(name, str):
+                if isinstance(name, str) and isinstance(payload, bytes):
                     params[name] = payload if part.get_filename() else payload.decode("utf-8")
         else:
             params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
@@ -349,7 +351,9 @@ class FakeSlack:
         return params
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, body: Json | str, headers: dict[str, str] | None = None) -> None:
+    def _reply(
+        request: BaseHTTPRequestHandler, status: int, body: Json | str, headers: dict[str, str] | None = None
+    ) -> None:
         if isinstance(body, str):
             data, ctype = body.encode("utf-8"), "text/plain; charset=utf-8"
         else:
@@ -362,12 +366,14 @@ class FakeSlack:
         request.end_headers()
         request.wfile.write(data)
 
-    def _dispatch(self, method: str, params: Json, headers: dict[str, str]) -> tuple[int, Json, dict[str, str]]:
+    def _dispatch(
+        self, method: str, params: Json, headers: dict[str, str]
+    ) -> tuple[int, Json, dict[str, str]]:
         token = params.pop("token", None)
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :]
-        status, extra_headers = 200, {}
+        status, extra_headers = 200, dict[str, str]()
         with self._lock:
             handler = self._handlers.get(method)
             if handler is None:
@@ -383,6 +389,9 @@ class FakeSlack:
                     response = {"ok": True, **handler(params)}
                 except _SlackError as exc:
                     response = {"ok": False, "error": exc.error, **exc.extra}
+                except Exception as exc:  # a bug or an input the fake does not handle: say so loudly
+                    status = 500
+                    response = {"ok": False, "error": "fake_slack_crashed", "detail": repr(exc)}
             self.calls.append(Call(method, copy.deepcopy(params), headers, copy.deepcopy(response), status))
             self._changed.notify_all()
         return status, response, extra_headers
@@ -404,11 +413,12 @@ class FakeSlack:
     def _serve_upload(self, request: BaseHTTPRequestHandler, file_id: str, body: bytes) -> None:
         with self._lock:
             upload = self.files.get(file_id)
-            if upload is None:
-                self._reply(request, 404, "Not Found")
-                return
-            upload.data = body
-        self._reply(request, 200, f"OK - {len(body)}")
+            if upload is not None:
+                upload.data = body
+        if upload is None:
+            self._reply(request, 404, "Not Found")
+        else:
+            self._reply(request, 200, f"OK - {len(body)}")
 
     # ------------------------------------------------------------------
     # Helpers for handlers (called with the lock held)
@@ -431,7 +441,9 @@ class FakeSlack:
 
     @staticmethod
     def _invalid_arguments(*messages: str) -> _SlackError:
-        return _SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]})
+        return _SlackError(
+            "invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]}
+        )
 
     def _resolve_channel(self, channel: Any) -> str:
         if not channel or not isinstance(channel, str):
@@ -503,7 +515,9 @@ class FakeSlack:
             raise self._invalid_arguments(*problems)
         return view
 
-    def _store_view(self, view: Json, *, view_id: str, root_view_id: str | None, previous_view_id: str | None) -> Json:
+    def _store_view(
+        self, view: Json, *, view_id: str, root_view_id: str | None, previous_view_id: str | None
+    ) -> Json:
         stored = slack_view_object(
             {**view, "id": view_id, "hash": None, "state": {"values": {}}},
             view_hash=self._new_hash(),
@@ -644,7 +658,7 @@ class FakeSlack:
         self._check_external_id(view)
         root_id: str | None = None
         if trigger.view_id is not None and trigger.view_id in self.views:
-            depth, cursor = 0, self.views[trigger.view_id]
+            depth, cursor = 0, self.views.get(trigger.view_id)
             while cursor is not None:
                 depth += 1
                 cursor = self.views.get(cursor.get("previous_view_id") or "")
@@ -653,7 +667,11 @@ class FakeSlack:
             root_id = self.views[trigger.view_id]["root_view_id"]
         trigger.used = True
         view_id = self._new_id("V")
-        return {"view": self._store_view(view, view_id=view_id, root_view_id=root_id, previous_view_id=trigger.view_id)}
+        return {
+            "view": self._store_view(
+                view, view_id=view_id, root_view_id=root_id, previous_view_id=trigger.view_id
+            )
+        }
 
     def _views_update(self, p: Json) -> Json:
         view_id = p.get("view_id") or self._external_ids.get(p.get("external_id") or "")

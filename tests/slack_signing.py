@@ -349,8 +349,13 @@ def block_actions_payload(
             "channel_id": channel,
             "is_ephemeral": False,
         }
-        payload["channel"] = {"id": channel, "name": "directmessage" if channel.startswith("D") else "general"}
+        payload["channel"] = {
+            "id": channel,
+            "name": "directmessage" if channel.startswith("D") else "general",
+        }
         payload["message"] = msg
         payload["state"] = {"values": copy.deepcopy(values or {})}
-        payload["response_url"] = f"https://hooks.slack.com/actions/{team_id}/1234567890/{secrets.token_hex(12)}"
+        payload["response_url"] = (
+            f"https://hooks.slack.com/actions/{team_id}/1234567890/{secrets.token_hex(12)}"
+        )
     return payload

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -66,7 +66,9 @@ def text_input_block(block_id: str = "note", **element: Any) -> dict[str, Any]:
     }
 
 
-def modal(title: str = "Lost deal", blocks: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+def modal(
+    title: str = "Lost deal", blocks: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": "lost_deal",
@@ -85,7 +87,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def fake(clock: FakeClock) -> Iterator[FakeSlack]:
-    with FakeSlack(clock=clock, users={"U1": {}, "U2": {"tz": "America/New_York", "locale": "en-US"}}) as server:
+    with FakeSlack(
+        clock=clock, users={"U1": {}, "U2": {"tz": "America/New_York", "locale": "en-US"}}
+    ) as server:
         yield server
 
 
@@ -132,7 +136,7 @@ def test_dm_to_user_id_lands_in_a_d_channel_and_timestamps_increase(client: WebC
 
 
 def test_message_without_text_or_blocks_is_refused(client: WebClient) -> None:
-    with pytest.raises(SlackApiError) as err:
+    with pytest.raises(SlackApiError) as err, pytest.warns(UserWarning, match="top-level `text`"):
         client.chat_postMessage(channel="C1")
     assert err.value.response["error"] == "no_text"
 
@@ -197,7 +201,8 @@ def test_rate_limit_without_retry_handler_surfaces_429(fake: FakeSlack, client: 
     with pytest.raises(SlackApiError) as err:
         client.users_info(user="U1")
     assert err.value.response.status_code == 429
-    assert err.value.response.headers["Retry-After"] == ["7"] or err.value.response.headers["Retry-After"] == "7"
+    assert err.value.response["error"] == "ratelimited"
+    assert err.value.response.headers["Retry-After"] == "7"
 
 
 def test_fail_next_with_error_and_500(fake: FakeSlack, client: WebClient) -> None:
@@ -258,7 +263,9 @@ def test_expired_trigger_id_is_refused(fake: FakeSlack, client: WebClient, clock
     assert fake.views == {}
 
 
-def test_trigger_id_is_single_use_and_must_be_known(fake: FakeSlack, client: WebClient, clock: FakeClock) -> None:
+def test_trigger_id_is_single_use_and_must_be_known(
+    fake: FakeSlack, client: WebClient, clock: FakeClock
+) -> None:
     trigger_id = fake.issue_trigger_id()
     clock.advance(2.9)
     assert client.views_open(trigger_id=trigger_id, view=modal())["ok"]
@@ -296,8 +303,12 @@ def test_plain_text_input_without_max_length_is_refused(fake: FakeSlack, client:
 
 def test_views_push_stacks_at_most_three_views(fake: FakeSlack, client: WebClient) -> None:
     root = client.views_open(trigger_id=fake.issue_trigger_id(), view=modal())["view"]
-    second = client.views_push(trigger_id=fake.issue_trigger_id(view_id=root["id"]), view=modal(title="Step 2"))["view"]
-    third = client.views_push(trigger_id=fake.issue_trigger_id(view_id=second["id"]), view=modal(title="Step 3"))["view"]
+    second = client.views_push(
+        trigger_id=fake.issue_trigger_id(view_id=root["id"]), view=modal(title="Step 2")
+    )["view"]
+    third = client.views_push(
+        trigger_id=fake.issue_trigger_id(view_id=second["id"]), view=modal(title="Step 3")
+    )["view"]
     assert (second["previous_view_id"], third["root_view_id"]) == (root["id"], root["id"])
     with pytest.raises(SlackApiError) as err:
         client.views_push(trigger_id=fake.issue_trigger_id(view_id=third["id"]), view=modal(title="Step 4"))
@@ -324,7 +335,11 @@ def test_users_info_returns_tz_and_locale_only_on_request(client: WebClient) -> 
     with_locale = client.users_info(user="U1", include_locale=True)["user"]
     without = client.users_info(user="U2")["user"]
 
-    assert (with_locale["tz"], with_locale["tz_offset"], with_locale["locale"]) == ("Asia/Tokyo", 32400, "ja-JP")
+    assert (with_locale["tz"], with_locale["tz_offset"], with_locale["locale"]) == (
+        "Asia/Tokyo",
+        32400,
+        "ja-JP",
+    )
     assert without["tz"] == "America/New_York" and "locale" not in without
     with pytest.raises(SlackApiError) as err:
         client.users_info(user="U404")
@@ -339,7 +354,9 @@ def test_conversations_open_and_members(fake: FakeSlack, client: WebClient) -> N
 
 
 def test_files_upload_v2_round_trip(fake: FakeSlack, client: WebClient) -> None:
-    resp = client.files_upload_v2(channel="D1", filename="report.csv", content="deal,reason\nacme,price\n", title="Report")
+    resp = client.files_upload_v2(
+        channel="D1", filename="report.csv", content="deal,reason\nacme,price\n", title="Report"
+    )
 
     assert resp["file"]["title"] == "Report"
     [upload] = fake.files.values()
@@ -369,13 +386,23 @@ def test_valid_views_and_messages_have_no_problems() -> None:
         ],
         private_metadata=json.dumps({"deal_id": 42}),
     )
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": "*Done*"}, "fields": [plain("a"), plain("b")]},
         {
             "type": "actions",
             "elements": [
-                {"type": "button", "action_id": "open", "text": plain("Open"), "value": "42", "style": "primary"},
-                {"type": "overflow", "action_id": "more", "options": [{"text": plain("Snooze"), "value": "snooze"}]},
+                {
+                    "type": "button",
+                    "action_id": "open",
+                    "text": plain("Open"),
+                    "value": "42",
+                    "style": "primary",
+                },
+                {
+                    "type": "overflow",
+                    "action_id": "more",
+                    "options": [{"text": plain("Snooze"), "value": "snooze"}],
+                },
             ],
         },
     ]
@@ -386,19 +413,32 @@ def test_valid_views_and_messages_have_no_problems() -> None:
 @pytest.mark.parametrize(
     ("blocks", "expected"),
     [
-        ([{"type": "header", "text": {"type": "mrkdwn", "text": "x"}}], "/blocks/0/text/type: must be plain_text"),
+        (
+            [{"type": "header", "text": {"type": "mrkdwn", "text": "x"}}],
+            "/blocks/0/text/type: must be plain_text",
+        ),
         ([{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}], "duplicate block_id"),
-        ([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}], "/blocks/0/text/text: must be a non-empty"),
+        (
+            [{"type": "section", "text": {"type": "mrkdwn", "text": ""}}],
+            "/blocks/0/text/text: must be a non-empty",
+        ),
         ([text_input_block(max_length=100)], "input blocks are not allowed in messages"),
         ([{"type": "section", "fields": [plain("f")] * 11}], "/blocks/0/fields: must have 1..10"),
         (
-            [{"type": "actions", "elements": [{"type": "button", "action_id": "a", "text": plain("b" * 76)}]}],
+            [
+                {
+                    "type": "actions",
+                    "elements": [{"type": "button", "action_id": "a", "text": plain("b" * 76)}],
+                }
+            ],
             "/blocks/0/elements/0/text/text: must be at most 75",
         ),
     ],
 )
 def test_message_problems_catch_what_slack_refuses(blocks: list[dict[str, Any]], expected: str) -> None:
-    assert any(expected in p for p in message_problems(blocks, "fallback")), message_problems(blocks, "fallback")
+    assert any(expected in p for p in message_problems(blocks, "fallback")), message_problems(
+        blocks, "fallback"
+    )
 
 
 def test_view_problems_checks_options_and_inputs() -> None:
@@ -482,7 +522,10 @@ def test_bolt_app_end_to_end_against_the_fake(fake: FakeSlack) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=modal())
 
     body = slash_command_body(text="acme", trigger_id=fake.issue_trigger_id())
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, SECRET)}
+    headers: dict[str, str | Sequence[str]] = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **sign(body, SECRET),
+    }
     response = app.dispatch(BoltRequest(body=body, headers=headers))
 
     assert response.status == 200
