@@ -1,0 +1,46 @@
+"""The Slack app manifest declares what the code handles, and exactly the scopes it uses."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from coach.slack.ids import COMMAND, ShortcutId
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = json.loads((ROOT / "slack-manifest.json").read_text())
+
+# The bot scope each Web API method the app calls needs (Slack's method docs).
+SCOPE_OF_METHOD = {
+    "chat_postMessage": "chat:write",
+    "users_info": "users:read",
+    "views_open": None,
+    "views_update": None,
+    "views_publish": None,
+}
+
+
+def _called_methods() -> set[str]:
+    source = "\n".join(p.read_text() for p in (ROOT / "coach").rglob("*.py"))
+    return set(re.findall(r"client\.([a-z]+_[A-Za-z]+)\(", source))
+
+
+def test_manifest_declares_the_command_shortcut_and_home_event():
+    assert [c["command"] for c in MANIFEST["features"]["slash_commands"]] == [COMMAND]
+    assert {s["callback_id"] for s in MANIFEST["features"]["shortcuts"]} == {s.value for s in ShortcutId}
+    assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    for url in (MANIFEST["settings"]["interactivity"]["request_url"],
+                MANIFEST["settings"]["event_subscriptions"]["request_url"],
+                MANIFEST["features"]["slash_commands"][0]["url"]):
+        assert url.endswith("/slack/events")
+
+
+def test_manifest_asks_for_exactly_the_scopes_the_code_uses():
+    called = _called_methods()
+    unknown = called - SCOPE_OF_METHOD.keys()
+    assert not unknown, f"add the scope of {unknown} to SCOPE_OF_METHOD and the manifest"
+    needed = {SCOPE_OF_METHOD[m] for m in called} - {None} | {"commands"}
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
