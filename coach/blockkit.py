@@ -33,6 +33,11 @@ def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": mrkdwn(clip(text, SECTION_TEXT_MAX))}
 
 
+def titled(title: str, body: str) -> dict[str, Any]:
+    """A section with a bold title line over its body."""
+    return section(f"*{title}*\n{body}")
+
+
 def context(*texts: str) -> dict[str, Any]:
     return {"type": "context", "elements": [mrkdwn(clip(t, SECTION_TEXT_MAX)) for t in texts[:10]]}
 

@@ -136,6 +136,7 @@ def test_japanese_rep_completes_review_and_gets_summary_in_japanese(running_app:
     assert "<@U1>" in blocks_text(share.params["blocks"])
     assert "11/5 they said no." in blocks_text(share.params["blocks"])
 
+    running_app.settle()
     [review] = saved_reviews(running_app)
     assert review.user_id == "U1" and review.locale == "ja" and review.timezone == "Asia/Tokyo"
     assert review.deal_name == "Acme renewal" and str(review.deal_size) == "1200000.00"
@@ -286,3 +287,34 @@ def test_every_view_and_message_sent_passed_slacks_checks(running_app: RunningAp
     share = posts[1]
     # Long answers are split across sections, never cut.
     assert blocks_text(share.params["blocks"]).count("長") == 6000
+
+
+def test_self_denial_gets_a_kind_reframe_in_the_flow_and_the_summary(running_app: RunningApp):
+    fake = running_app.slack.fake
+    rep = Rep(running_app, "U2")
+    rep.lost()
+    rep.submit(ri.facts(lost_on=date.today(), reaction="Honestly I'm not cut out for sales"))
+    reframe = "A loss is data, not a verdict on you"
+    assert reframe in blocks_text(rep.view["blocks"])
+    rep.submit(ri.lenses())
+    rep.submit(ri.reasons())
+    rep.submit(ri.commit(meeting=datetime.now(timezone.utc) + timedelta(days=1)))
+    dm = fake.wait_for("chat.postMessage")[0]
+    assert reframe in blocks_text(dm.params["blocks"])
+    [review] = saved_reviews(running_app)
+    assert review.self_denial_flagged is True
+
+
+def test_a_double_submit_saves_one_review(running_app: RunningApp):
+    fake = running_app.slack.fake
+    rep = Rep(running_app, "U2")
+    rep.lost()
+    rep.submit(ri.facts(lost_on=date.today()))
+    rep.submit(ri.lenses())
+    rep.submit(ri.reasons())
+    final = ri.commit(meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    assert rep.submit(final) == {}
+    assert rep.submit(final) == {}  # Slack shows the modal closed either way
+    running_app.settle()
+    assert len(saved_reviews(running_app)) == 1
+    assert [c.params["channel"] for c in fake.calls_to("chat.postMessage")] == ["U2", MANAGER_CHANNEL]

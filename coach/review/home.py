@@ -28,7 +28,7 @@ def home_view(t: Translator, draft: ReviewDraft | None, recent: list[Review]) ->
     blocks.append({"type": "actions", "block_id": BlockId.HOME_ACTIONS, "elements": actions})
     blocks.append(divider())
     if recent:
-        blocks.append(section(f"*{t._('Your recent reviews')}*"))
+        blocks.append(section("*" + t._("Your recent reviews") + "*"))
         for review in recent:
             blocks.append(section(
                 f"*{escape(review.deal_name)}* · {t.date(review.lost_on)} · {surface_label(t, review.surface_reason)}\n"

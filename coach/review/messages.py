@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coach.blockkit import context, divider, escape, header, long_text_sections, section
+from coach.blockkit import context, divider, escape, header, long_text_sections, section, titled
 from coach.i18n import Translator
 from coach.models import Review
 from coach.review import rules
@@ -73,16 +73,16 @@ def summary_message(t: Translator, review: Review) -> tuple[str, list[dict[str, 
     if review.self_denial_flagged:
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
     blocks += [
-        section(f"*{t._('Surface reason')}*\n{_surface(t, review)}"),
-        section(f"*{t._('Underlying reasons')}*\n{_reasons(t, review)}"),
-        section(f"*{t._('The four lenses')}*\n{_lens_lines(t, review, with_notes=False)}"),
+        titled(t._("Surface reason"), _surface(t, review)),
+        titled(t._("Underlying reasons"), _reasons(t, review)),
+        titled(t._("The four lenses"), _lens_lines(t, review, with_notes=False)),
         divider(),
-        section(f"*{t._('The one change for your next meeting')}*\n:dart: {escape(one_change(t, review))}"),
-        section(f"*{t._('Your next meeting')}*\n{t.datetime(review.next_meeting_at)}"),
-        section(f"*{t._('Re-contact this customer')}*\n{t.date(review.recontact_on)}"),
+        titled(t._("The one change for your next meeting"), ":dart: " + escape(one_change(t, review))),
+        titled(t._("Your next meeting"), t.datetime(review.next_meeting_at)),
+        titled(t._("Re-contact this customer"), t.date(review.recontact_on)),
         divider(),
-        section(f"*{t._('Three questions for your follow-up call')}*\n"
-                + t._("Thank them first, then ask to learn, without defending price or features:") + "\n"
+        titled(t._("Three questions for your follow-up call"),
+               t._("Thank them first, then ask to learn, without defending price or features:") + "\n"
                 + "\n".join(f"{i}. {q}" for i, q in enumerate(interview_questions(t), 1))),
         context(_timing(t, review)),
     ]
@@ -99,9 +99,9 @@ def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict
         header(t._("Lost deal review: {deal}", deal=review.deal_name)),
         context(t._("{rep} · lost {date}{size} · reviewed {hours} h after the loss",
                     rep=rep, date=t.date(review.lost_on), size=size, hours=review.review_hours)),
-        section(f"*{t._('Surface reason')}*\n{_surface(t, review)}"),
-        section(f"*{t._('Underlying reasons')}*\n{_reasons(t, review)}"),
-        section(f"*{t._('The four lenses')}*\n{_lens_lines(t, review, with_notes=True)}"),
+        titled(t._("Surface reason"), _surface(t, review)),
+        titled(t._("Underlying reasons"), _reasons(t, review)),
+        titled(t._("The four lenses"), _lens_lines(t, review, with_notes=True)),
     ]
     for label, value in (
         (t._("Timeline of the deal"), review.timeline),
@@ -112,7 +112,7 @@ def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict
         if value:
             blocks += long_text_sections(f"*{label}*", value)
     blocks += [
-        section(f"*{t._('The one change for the next meeting')}*\n:dart: {escape(one_change(t, review))}"),
+        titled(t._("The one change for the next meeting"), ":dart: " + escape(one_change(t, review))),
         context(t._("Re-contact: {date}", date=t.date(review.recontact_on))),
     ]
     text = t._("{rep} reviewed the lost deal {deal}", rep=rep, deal=escape(review.deal_name))
