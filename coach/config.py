@@ -37,6 +37,19 @@ class Settings(DatabaseSettings):
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
+    # Nudges (the schedule after a loss).
+    reminder_lead_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    quiet_hours: str = "20:00-08:00"
+    scheduler_tick_seconds: float = Field(default=15, gt=0, le=3600)
+    nudge_batch_size: int = Field(default=100, ge=1, le=1000)
+    nudge_max_attempts: int = Field(default=5, ge=1, le=50)
+    # A nudge claimed longer ago than this by an instance that never finished
+    # is checked against the rep's DM history and then sent or marked sent.
+    nudge_lease_seconds: float = Field(default=120, gt=0)
+    # Slack allows about one message a second per channel and a workspace-wide
+    # limit it does not publish; this caps the dispatcher overall. 0 = no cap.
+    slack_messages_per_second: float = Field(default=10, ge=0)
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, v: SecretStr) -> SecretStr:
@@ -81,6 +94,14 @@ class Settings(DatabaseSettings):
     def _normalise_case(cls, v: str, info) -> str:
         v = str(v).strip()
         return v.lower() if info.field_name == "default_locale" else v.upper()
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, v: str) -> str:
+        from coach.nudges.rules import QuietHours
+
+        QuietHours.parse(v)  # raises ValueError with the reason
+        return v
 
     @field_validator("default_timezone")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import timedelta
 from dataclasses import dataclass
 from typing import Callable
 
@@ -12,6 +13,8 @@ from slack_bolt import App
 from coach.config import ConfigError, Settings, load_settings
 from coach.db import Database, upgrade_database
 from coach.logs import configure_logging
+from coach.nudges.dispatcher import Dispatcher
+from coach.nudges.scheduler import start_scheduler
 from coach.services import Coach
 from coach.slack.bolt import build_bolt_app
 from coach.slack.client import make_client
@@ -25,6 +28,7 @@ class Application:
     coach: Coach
     bolt: App
     wsgi: Callable
+    dispatcher: Dispatcher
 
 
 def create_application(settings: Settings) -> Application:
@@ -33,7 +37,14 @@ def create_application(settings: Settings) -> Application:
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     coach = Coach.build(settings, db, client)
     bolt = build_bolt_app(coach)
-    return Application(coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db))
+    # The dispatcher handles 429s per nudge itself, so its client has no retry handlers.
+    dispatcher = Dispatcher(
+        db, make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries=False),
+        clock=lambda: coach.clock(), batch_size=settings.nudge_batch_size, max_attempts=settings.nudge_max_attempts,
+        lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=settings.slack_messages_per_second,
+        locale_default=settings.default_locale, sharing_available=bool(settings.manager_channel),
+    )
+    return Application(coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher)
 
 
 def serve_http(application: Application, host: str, port: int) -> None:
@@ -55,10 +66,17 @@ def main() -> None:
     except Exception as e:
         print(f"Could not prepare the database at DATABASE_URL: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(2)
+    scheduler = start_scheduler(application.dispatcher, settings.scheduler_tick_seconds)
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         log.info("connecting to Slack in Socket Mode")
-        SocketModeHandler(application.bolt, settings.slack_app_token.get_secret_value()).start()
+        try:
+            SocketModeHandler(application.bolt, settings.slack_app_token.get_secret_value()).start()
+        finally:
+            scheduler.shutdown(wait=False)
     else:
-        serve_http(application, settings.host, settings.port)
+        try:
+            serve_http(application, settings.host, settings.port)
+        finally:
+            scheduler.shutdown(wait=False)

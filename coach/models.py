@@ -22,6 +22,9 @@ class ReviewDraft(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(32))
     step: Mapped[str] = mapped_column(String(16))
+    # The rep's language and zone when the draft began, for its reminder.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
     # Answers as JSON-friendly values keyed by coach.review.rules.Field.
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -73,6 +76,8 @@ class Review(Base):
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     review_hours: Mapped[float] = mapped_column(Float)
 
+    customer_stated_reason: Mapped[str | None] = mapped_column(Text)
+
     # Delivery record: a Slack failure is kept here, never swallowed.
     summary_ts: Mapped[str | None] = mapped_column(String(32))
     summary_error: Mapped[str | None] = mapped_column(String(200))
@@ -96,3 +101,66 @@ class UnderlyingReasonRow(Base):
     text: Mapped[str | None] = mapped_column(String(1500))
 
     review: Mapped[Review] = relationship(back_populates="reasons")
+
+
+class Nudge(Base):
+    """One planned direct message: the outbox row the dispatcher sends exactly once.
+
+    One per review (or draft) and kind, so re-planning replaces instead of
+    adding. Status moves pending → sending (claimed) → sent / failed /
+    expired / cancelled; see coach.nudges.rules.NudgeStatus.
+    """
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("review_id", "kind", name="uq_nudges_review_kind"),
+        UniqueConstraint("draft_id", "kind", name="uq_nudges_draft_kind"),
+        Index("ix_nudges_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("review_drafts.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    # When the rep pressed the nudge's closing button ("done", "shared"...).
+    acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SelfCheck(Base):
+    """The one-week self-check (一週間後): one row per review, one column per question."""
+
+    __tablename__ = "self_checks"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    repeated_mistake: Mapped[str | None] = mapped_column(String(16))
+    kept_change: Mapped[str | None] = mapped_column(String(16))
+    reaction: Mapped[str | None] = mapped_column(String(16))
+    meetings: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecontactNote(Base):
+    """What the customer said when the rep got back in touch (the customer-stated reason)."""
+
+    __tablename__ = "recontact_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    customer_said: Mapped[str] = mapped_column(Text)
+    next_recontact_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -10,6 +10,8 @@ from slack_sdk import WebClient
 
 from coach.config import Settings
 from coach.db import Database
+from coach.nudges.outbox import Policy
+from coach.nudges.service import NudgeService
 from coach.review.service import ReviewService
 from coach.slack.profiles import Profiles
 
@@ -25,12 +27,15 @@ class Coach:
     client: WebClient
     profiles: Profiles
     reviews: ReviewService
+    nudges: NudgeService
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
     def build(cls, settings: Settings, db: Database, client: WebClient) -> "Coach":
+        policy = Policy.from_settings(settings)
         return cls(
             settings=settings, db=db, client=client,
             profiles=Profiles(client, default_locale=settings.default_locale, default_tz=settings.default_timezone),
-            reviews=ReviewService(db),
+            reviews=ReviewService(db, policy),
+            nudges=NudgeService(db, policy),
         )

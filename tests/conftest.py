@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -76,6 +77,7 @@ def settings_env(fake_slack: FakeSlack, database_url: str) -> dict[str, Any]:
         "database_url": database_url,
         "manager_channel": MANAGER_CHANNEL,
         "default_locale": "en",
+        "slack_messages_per_second": 0,  # the limiter has its own test; here it would only slow things
         "_env_file": None,
     }
 
@@ -110,6 +112,31 @@ class SlackSender:
         return json.loads(resp.text) if resp.text else {}
 
 
+class TrackingExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, counting work still running after the ack."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=10, thread_name_prefix="listener")
+        self._idle = threading.Condition()
+        self._running = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._idle:
+            self._running += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future) -> None:
+        with self._idle:
+            self._running -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        with self._idle:
+            assert self._idle.wait_for(lambda: self._running == 0, timeout), "listeners still busy"
+
+
 @dataclass
 class RunningApp:
     application: Application
@@ -120,6 +147,10 @@ class RunningApp:
     def coach(self):
         return self.application.coach
 
+    def settle_listeners(self, timeout: float = 10.0) -> None:
+        """Wait until no listener is still working after its ack (the app keeps serving)."""
+        self.application.bolt.listener_runner.listener_executor.wait_idle(timeout)
+
     def settle(self) -> None:
         """Wait for every listener still working after its ack; the app takes no more requests after."""
         self.application.bolt.listener_runner.listener_executor.shutdown(wait=True)
@@ -128,13 +159,27 @@ class RunningApp:
 @pytest.fixture
 def running_app(settings_env, fake_slack) -> Iterator[RunningApp]:
     application = create_application(Settings(**settings_env))
+    application.bolt.listener_runner.listener_executor = TrackingExecutor()
     server = create_server(application.wsgi, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):
+            if not stopping.is_set():  # closing the sockets under select() is how waitress stops
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.effective_port}"
     try:
         yield RunningApp(application, base, SlackSender(base + "/slack/events", fake_slack))
     finally:
-        server.close()
+        stopping.set()
+        for channel in list(server._map.values()):
+            channel.handle_close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
         application.bolt.listener_runner.listener_executor.shutdown(wait=True)
         application.coach.db.dispose()

@@ -131,8 +131,12 @@ class FakeSlack:
         self._external_ids: dict[str, str] = {}  # external_id -> view id
         self._triggers: dict[str, _Trigger] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._share_failures: dict[str, tuple[float, int, int, Any]] = {}
         self._ts_counter = itertools.count(100)
         self._opened_ims: set[str] = set()
+        # Per-method artificial latency in seconds: the call is recorded (Slack
+        # accepted it), then the answer waits this long. ``fake.delay[m] = 0.03``.
+        self.delay: dict[str, float] = {}
 
         for user_id, spec in (users if users is not None else {"U1": {}}).items():
             self.add_user(user_id, **spec)
@@ -148,6 +152,7 @@ class FakeSlack:
             "chat.delete": self._chat_delete,
             "conversations.open": self._conversations_open,
             "conversations.members": self._conversations_members,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -270,6 +275,14 @@ class FakeSlack:
         with self._lock:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, error, times))
 
+    def fail_share(self, method: str, *, ratio: float, status: int = 429, retry_after: int = 1,
+                   seed: int = 7) -> None:
+        """Fail about `ratio` of all later calls to `method` (reproducibly, by `seed`)."""
+        import random
+
+        with self._lock:
+            self._share_failures[method] = (ratio, status, retry_after, random.Random(seed))
+
     def add_user(
         self,
         user_id: str,
@@ -318,6 +331,9 @@ class FakeSlack:
             self._reply(request, 200, {"ok": False, "error": "invalid_json"})
             return
         status, response, extra_headers = self._dispatch(method, params, headers)
+        pause = self.delay.get(method)
+        if pause:
+            time.sleep(pause)  # outside the lock: other requests go on meanwhile
         self._reply(request, status, response, extra_headers)
 
     @staticmethod
@@ -399,6 +415,12 @@ class FakeSlack:
     def _take_failure(self, method: str) -> tuple[int, Json, dict[str, str]] | None:
         plans = self._failures.get(method)
         if not plans:
+            share = self._share_failures.get(method)
+            if share and share[3].random() < share[0]:
+                ratio, status, retry_after, _ = share
+                if status == 429:
+                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
+                return status, {"ok": False, "error": "internal_error"}, {}
             return None
         plan = plans[0]
         plan.remaining -= 1
@@ -425,8 +447,10 @@ class FakeSlack:
     # ------------------------------------------------------------------
 
     def _next_ts(self) -> str:
+        # Seconds follow the (possibly time-travelled) wall clock, as Slack's do;
+        # the counter keeps every ts unique.
         n = next(self._ts_counter)
-        return f"{1700000000 + n // 1_000_000}.{n % 1_000_000:06d}"
+        return f"{int(time.time())}.{n % 1_000_000:06d}"
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._counter):08X}"
@@ -590,6 +614,23 @@ class FakeSlack:
         channel, ts = self._existing_message(p)
         del self.messages[(channel, ts)]
         return {"channel": channel, "ts": ts}
+
+    def _conversations_history(self, p: Json) -> Json:
+        channel = self._resolve_channel(p.get("channel"))
+        oldest = float(p.get("oldest") or 0)
+        limit = int(p.get("limit") or 100)
+        with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = sorted(
+            (m for (c, ts), m in self.messages.items() if c == channel and float(ts) >= oldest),
+            key=lambda m: float(m["ts"]), reverse=True,
+        )[:limit]
+        out = []
+        for m in found:
+            m = copy.deepcopy(m)
+            if not with_metadata:
+                m.pop("metadata", None)
+            out.append(m)
+        return {"messages": out, "has_more": False}
 
     def _conversations_open(self, p: Json) -> Json:
         raw = p.get("users")

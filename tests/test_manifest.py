@@ -14,6 +14,9 @@ MANIFEST = json.loads((ROOT / "slack-manifest.json").read_text())
 # The bot scope each Web API method the app calls needs (Slack's method docs).
 SCOPE_OF_METHOD = {
     "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "conversations_open": "im:write",       # the rep's DM, to check a nudge was sent
+    "conversations_history": "im:history",  # ...by its metadata, after a crash mid-send
     "users_info": "users:read",
     "views_open": None,
     "views_update": None,

@@ -1,8 +1,11 @@
-"""Buttons: back a step, resume or restart a draft, start a review from Home."""
+"""Buttons: back a step, resume or restart a draft, start a review from Home, answer a nudge."""
+
+import re
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from coach.nudges import flows as nudge_flows
 from coach.review import flows
 from coach.review.views import parse_resume_meta
 from coach.slack.ids import ActionId
@@ -41,8 +44,49 @@ def handle_home_start(ack: Ack, body: dict, client: WebClient, context: dict) ->
                       trigger_id=body["trigger_id"])
 
 
+def handle_checklist_share(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    nudge_flows.share_from_checklist(context["coach"], client, user_id=body["user"]["id"], value=action.get("value"),
+                                     message=nudge_flows.message_of(body))
+
+
+def handle_meeting_done(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    nudge_flows.meeting_done(context["coach"], client, user_id=body["user"]["id"], value=action.get("value"),
+                             message=nudge_flows.message_of(body))
+
+
+def handle_meeting_moved(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach = context["coach"]
+    user_id = body["user"]["id"]
+    review = coach.nudges.review(nudge_flows._review_id(action.get("value")) or 0, user_id)
+    nudge_flows.open_meeting_modal(coach, client, team_id=_team(body), user_id=user_id, trigger_id=body["trigger_id"],
+                                   review=review, message=nudge_flows.message_of(body))
+
+
+def handle_self_check(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    nudge_flows.answer_self_check(context["coach"], client, user_id=body["user"]["id"], action=action,
+                                  message=nudge_flows.message_of(body))
+
+
+def handle_recontact_record(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    nudge_flows.open_recontact_modal(context["coach"], client, user_id=body["user"]["id"], value=action.get("value"),
+                                     trigger_id=body["trigger_id"], message=nudge_flows.message_of(body))
+
+
 def register(app: App) -> None:
     app.action(ActionId.BACK)(handle_back)
     app.action(ActionId.RESUME_DRAFT)(handle_resume)
     app.action(ActionId.START_FRESH)(handle_start_fresh)
     app.action(ActionId.START_REVIEW)(handle_home_start)
+    app.action(ActionId.CHECKLIST_SHARE)(handle_checklist_share)
+    app.action(ActionId.MEETING_DONE)(handle_meeting_done)
+    app.action(ActionId.MEETING_MOVED)(handle_meeting_moved)
+    self_check = "|".join(re.escape(a) for a in (ActionId.SELF_CHECK_REPEATED, ActionId.SELF_CHECK_KEPT,
+                                                 ActionId.SELF_CHECK_REACTION))
+    app.action(re.compile(rf"^(?:{self_check}):"))(handle_self_check)
+    app.action(ActionId.SELF_CHECK_MEETINGS)(handle_self_check)
+    app.action(ActionId.RECONTACT_RECORD)(handle_recontact_record)

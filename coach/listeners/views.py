@@ -3,6 +3,7 @@
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from coach.nudges import flows as nudge_flows
 from coach.review import flows
 from coach.services import Coach
 from coach.slack.ids import CallbackId
@@ -22,6 +23,16 @@ def handle_step_closed(ack: Ack, body: dict, view: dict, context: dict) -> None:
     flows.keep_closed_draft(coach, user_id=body["user"]["id"], view=view)
 
 
+def handle_meeting_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:
+    nudge_flows.submit_meeting(context["coach"], ack, client, user_id=body["user"]["id"], view=view)
+
+
+def handle_recontact_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:
+    nudge_flows.submit_recontact(context["coach"], ack, client, user_id=body["user"]["id"], view=view)
+
+
 def register(app: App) -> None:
     app.view_submission(CallbackId.REVIEW_STEP)(handle_step_submission)
     app.view_closed(CallbackId.REVIEW_STEP)(handle_step_closed)
+    app.view_submission(CallbackId.MEETING)(handle_meeting_submission)
+    app.view_submission(CallbackId.RECONTACT)(handle_recontact_submission)

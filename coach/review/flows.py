@@ -45,7 +45,8 @@ def open_review(coach: Coach, client: WebClient, *, team_id: str, user_id: str, 
         started = profile.t.datetime(draft.started_at)
         view = resume_view(profile.t, draft.id, draft.answers.get(Field.DEAL_NAME), started, prefill=deal_name)
     else:
-        draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name)
+        draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name,
+                                          locale=profile.locale, tz=profile.tz)
         view = _step_view(coach, profile, Step.FACTS, draft.id, answer_codec.from_json(draft.answers))
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -56,7 +57,8 @@ def show_draft(coach: Coach, client: WebClient, *, team_id: str, user_id: str, v
     profile = coach.profiles.get(team_id, user_id)
     draft = None if fresh else coach.reviews.open_draft(team_id, user_id)
     if draft is None:
-        draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name)
+        draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name,
+                                          locale=profile.locale, tz=profile.tz)
     view = _step_view(coach, profile, Step(draft.step), draft.id, answer_codec.from_json(draft.answers))
     if view_id:
         client.views_update(view_id=view_id, view=view)
@@ -150,7 +152,17 @@ def deliver_review(coach: Coach, client: WebClient, review: Review) -> None:
     ts, error = post_message(client, review.user_id, text=text, blocks=blocks)
     coach.reviews.record_delivery(review.id, summary_ts=ts, summary_error=error)
     if review.share_with_manager and channel:
-        team_t = Translator(coach.settings.default_locale, tz)
-        text, blocks = manager_share_message(team_t, review)
-        ts, error = post_message(client, channel, text=text, blocks=blocks)
-        coach.reviews.record_delivery(review.id, shared_ts=ts, share_error=error)
+        share_review(coach, client, review)
+
+
+def share_review(coach: Coach, client: WebClient, review: Review) -> Review:
+    """The full review in the managers' channel, in the team's language; the outcome is recorded."""
+    channel = coach.settings.manager_channel
+    if not channel:
+        return review
+    team_t = Translator(coach.settings.default_locale, ZoneInfo(review.timezone))
+    text, blocks = manager_share_message(team_t, review)
+    ts, error = post_message(client, channel, text=text, blocks=blocks)
+    coach.reviews.record_delivery(review.id, shared_ts=ts, share_error=error,
+                                  **({"share_with_manager": True} if ts else {}))
+    return coach.reviews.get(review.id) or review

@@ -125,6 +125,7 @@ def help_text(t: Translator) -> str:
         t._("• `/lost`: review a lost deal (facts, four lenses, underlying reasons, one change)"),
         t._("• `/lost Acme renewal`: start a review with the deal name filled in"),
         t._("• `/lost new <deal>`: the same, for a deal whose name looks like a command"),
+        t._("• `/lost meeting`: set or move your next meeting (for the reminder of your one change)"),
         t._("• `/lost help`: this message"),
         t._("An unfinished review is kept as a draft; `/lost` offers to resume it."),
     ])

@@ -15,6 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 
 from coach.db import Database
+from coach.nudges import outbox
+from coach.nudges import rules as nudge_rules
+from coach.nudges.outbox import Policy
+from coach.nudges.rules import NudgeKind
 from coach.models import Review, ReviewDraft, UnderlyingReasonRow
 from coach.review import answers as answer_codec
 from coach.review import rules
@@ -30,8 +34,9 @@ class Incomplete:
 
 
 class ReviewService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, policy: Policy) -> None:
         self.db = db
+        self.policy = policy
 
     # Drafts ---------------------------------------------------------------
 
@@ -39,14 +44,23 @@ class ReviewService:
         with self.db.session() as s:
             return s.scalar(select(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
 
-    def start_draft(self, team_id: str, user_id: str, *, now: datetime, deal_name: str | None = None) -> ReviewDraft:
-        """A fresh draft, replacing any open one (the rep chose to start over)."""
+    def start_draft(self, team_id: str, user_id: str, *, now: datetime, locale: str, tz: ZoneInfo,
+                    deal_name: str | None = None) -> ReviewDraft:
+        """A fresh draft, replacing any open one (the rep chose to start over), with its 24-hour reminder."""
         answers = {str(Field.DEAL_NAME): deal_name[: rules.MAX_LENGTH[Field.DEAL_NAME]]} if deal_name else {}
         with self.db.session() as s:
             s.execute(delete(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
-            draft = ReviewDraft(team_id=team_id, user_id=user_id, step=Step.FACTS, answers=answers, started_at=now, updated_at=now)
+            draft = ReviewDraft(team_id=team_id, user_id=user_id, step=Step.FACTS, answers=answers, started_at=now,
+                                updated_at=now, locale=locale, timezone=tz.key)
             s.add(draft)
+            s.flush()
+            self._plan_finish_reminder(s, draft, loss_at=now, now=now)
         return draft
+
+    def _plan_finish_reminder(self, s, draft: ReviewDraft, *, loss_at: datetime, now: datetime) -> None:
+        tz = ZoneInfo(draft.timezone or "UTC")
+        planned = nudge_rules.plan_finish_review(loss_at, draft.started_at, now, tz, self.policy.quiet)
+        outbox.plan(s, planned, team_id=draft.team_id, user_id=draft.user_id, draft_id=draft.id, now=now)
 
     def save_answers(self, draft_id: int, user_id: str, step: Step, values: Mapping[Field, Any], *, now: datetime) -> ReviewDraft | None:
         """Merge one step's answers into the rep's draft and remember the step."""
@@ -54,9 +68,15 @@ class ReviewService:
             draft = s.get(ReviewDraft, draft_id, with_for_update=True)
             if draft is None or draft.user_id != user_id:
                 return None
+            before = draft.answers.get(Field.LOST_ON)
             draft.answers = {**draft.answers, **answer_codec.to_json(values)}
             draft.step = step
             draft.updated_at = now
+            lost_on = values.get(Field.LOST_ON)
+            if lost_on is not None and lost_on.isoformat() != before:
+                # An older loss moves the reminder earlier: 20 hours after the loss itself.
+                tz = ZoneInfo(draft.timezone or "UTC")
+                self._plan_finish_reminder(s, draft, loss_at=rules.loss_moment(lost_on, draft.started_at, tz), now=now)
         return draft
 
     # Finishing -------------------------------------------------------------
@@ -77,8 +97,10 @@ class ReviewService:
             review = build_review(values, team_id=draft.team_id, user_id=user_id, locale=locale, tz=tz,
                                   started_at=draft.started_at, now=now)
             s.add(review)
+            outbox.cancel(s, NudgeKind.FINISH_REVIEW, draft_id=draft.id, now=now)
             s.delete(draft)
             s.flush()
+            outbox.plan_review(s, self.policy, review=review, now=now)
             s.refresh(review, ["reasons"])
         return review
 
@@ -94,8 +116,8 @@ class ReviewService:
             s.delete(draft)
         return True
 
-    def record_delivery(self, review_id: int, **fields: str | None) -> None:
-        allowed = {"summary_ts", "summary_error", "shared_ts", "share_error"}
+    def record_delivery(self, review_id: int, **fields: str | bool | None) -> None:
+        allowed = {"summary_ts", "summary_error", "shared_ts", "share_error", "share_with_manager"}
         with self.db.session() as s:
             review = s.get(Review, review_id)
             for key, value in fields.items():

@@ -15,17 +15,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 log = logging.getLogger(__name__)
 
 
-def make_client(token: str, base_url: str) -> WebClient:
-    return WebClient(
-        token=token,
-        base_url=base_url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),  # waits Retry-After
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+def make_client(token: str, base_url: str, *, retries: bool = True) -> WebClient:
+    handlers = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=3),  # waits Retry-After
+        ServerErrorRetryHandler(max_retry_count=2),
+    ] if retries else []
+    return WebClient(token=token, base_url=base_url, timeout=10, retry_handlers=handlers)
 
 
 def post_message(client: WebClient, channel: str, *, text: str, blocks: list[dict]) -> tuple[str | None, str | None]:

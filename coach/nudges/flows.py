@@ -1,0 +1,169 @@
+"""Answers to nudges in Slack: buttons on the DMs, the meeting and re-contact modals, `/lost meeting`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from coach.i18n import Translator
+from coach.models import Review
+from coach.nudges import messages
+from coach.nudges.rules import NudgeKind
+from coach.review import rules as review_rules
+from coach.review.flows import share_review
+from coach.review.rules import Field, RecontactChoice
+from coach.review.views import errors_payload
+from coach.services import Coach
+from coach.slack.ids import BlockId
+from coach.slack.state import answers_from_state, element_value
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[..., Any]
+
+
+def _t(review: Review) -> Translator:
+    return Translator(review.locale, ZoneInfo(review.timezone))
+
+
+def _review_id(value: str | None) -> int | None:
+    try:
+        return int(str(value).split(":")[0])
+    except (TypeError, ValueError):
+        return None
+
+
+def _update_message(client: WebClient, message: tuple[str, str] | None, content: messages.Message) -> None:
+    """Show the answer in place; a failure is logged with its reason (the answer itself is saved)."""
+    if not message:
+        return
+    text, blocks = content
+    try:
+        client.chat_update(channel=message[0], ts=message[1], text=text, blocks=blocks)
+    except SlackApiError as e:
+        log.error("chat.update of nudge message failed: %s", e.response.get("error"))
+
+
+def message_of(body: dict) -> tuple[str, str] | None:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return (channel, ts) if channel and ts else None
+
+
+def share_from_checklist(coach: Coach, client: WebClient, *, user_id: str, value: str, message) -> None:
+    review = coach.nudges.review(_review_id(value) or 0, user_id)
+    if review is None:
+        return
+    if review.shared_ts is None:  # a double click shares once
+        review = share_review(coach, client, review)
+    coach.nudges.mark_acted(review.id, user_id, NudgeKind.CHECKLIST, now=coach.clock())
+    _update_message(client, message, messages.checklist_message(
+        _t(review), review, sharing_available=bool(coach.settings.manager_channel)))
+
+
+def meeting_done(coach: Coach, client: WebClient, *, user_id: str, value: str, message) -> None:
+    review = coach.nudges.mark_acted(_review_id(value) or 0, user_id, NudgeKind.PRE_MEETING, now=coach.clock())
+    if review is not None:
+        _update_message(client, message, messages.pre_meeting_message(_t(review), review, done=True))
+
+
+def open_meeting_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str,
+                       review: Review | None, message=None) -> bool:
+    if review is None:
+        return False
+    client.views_open(trigger_id=trigger_id, view=messages.meeting_modal(_t(review), review, message=message))
+    return True
+
+
+def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, view: dict) -> None:
+    meta = messages.parse_modal_meta(view.get("private_metadata"))
+    review = coach.nudges.review(meta[0], user_id) if meta else None
+    if review is None:
+        ack()
+        return
+    t = _t(review)
+    answers = answers_from_state(view.get("state", {}).get("values", {}))
+    meeting_at = answers.get(Field.NEXT_MEETING_AT)
+    now = coach.clock()
+    if meeting_at is None:
+        ack(response_action="errors", errors={Field.NEXT_MEETING_AT: t._("Please fill this in.")})
+        return
+    if meeting_at <= now:
+        ack(response_action="errors", errors={Field.NEXT_MEETING_AT: t._("Your next meeting must be in the future.")})
+        return
+    ack()
+    review = coach.nudges.move_meeting(review.id, user_id, meeting_at, now=now)
+    if review is None:
+        return
+    message = meta[1]
+    if message:
+        text, blocks = messages.pre_meeting_message(t, review)
+        _update_message(client, message, (text, blocks))
+    else:
+        try:
+            client.chat_postMessage(channel=user_id, text=messages.meeting_moved_text(t, meeting_at))
+        except SlackApiError as e:
+            log.error("confirming the moved meeting to %s failed: %s", user_id, e.response.get("error"))
+
+
+def answer_self_check(coach: Coach, client: WebClient, *, user_id: str, action: dict, message) -> None:
+    action_id = action.get("action_id", "")
+    question = {"self_check_repeated": "repeated", "self_check_kept": "kept", "self_check_reaction": "reaction",
+                "self_check_meetings": "meetings"}.get(action_id.split(":")[0])
+    # Buttons carry "review:answer" in value; the meetings select in its option value.
+    raw = (action.get("selected_option") or {}).get("value") if action.get("type") == "static_select" \
+        else action.get("value")
+    review_id, value = _review_id(raw), str(raw or "").partition(":")[2]
+    if question is None or review_id is None or not value:
+        return
+    state = coach.nudges.answer_self_check(review_id, user_id, question, value, now=coach.clock())
+    if state is not None:
+        _update_message(client, message, messages.self_check_message(_t(state.review), state.review, state.check,
+                                                                     volume=state.volume))
+
+
+def open_recontact_modal(coach: Coach, client: WebClient, *, user_id: str, value: str, trigger_id: str,
+                         message) -> None:
+    review = coach.nudges.review(_review_id(value) or 0, user_id)
+    if review is not None:
+        client.views_open(trigger_id=trigger_id, view=messages.recontact_modal(_t(review), review, message=message))
+
+
+def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, view: dict) -> None:
+    meta = messages.parse_modal_meta(view.get("private_metadata"))
+    review = coach.nudges.review(meta[0], user_id) if meta else None
+    if review is None:
+        ack()
+        return
+    t = _t(review)
+    values = view.get("state", {}).get("values", {})
+    said = next((element_value(e) for e in (values.get(BlockId.CUSTOMER_SAID) or {}).values()), None)
+    answers = answers_from_state(values)
+    now = coach.clock()
+    tz = ZoneInfo(review.timezone)
+    errors: list[review_rules.FieldError] = []
+    if not (said or "").strip():
+        ack(response_action="errors", errors={BlockId.CUSTOMER_SAID: t._("Please fill this in.")})
+        return
+    if len(said) > messages.CUSTOMER_SAID_MAX:
+        ack(response_action="errors", errors={BlockId.CUSTOMER_SAID: t._(
+            "Please keep this under {limit} characters.", limit=messages.CUSTOMER_SAID_MAX)})
+        return
+    choice_raw = answers.get(Field.RECONTACT_CHOICE) or RecontactChoice.SIX_MONTHS
+    values_for_rules = {Field.RECONTACT_CHOICE: choice_raw, Field.RECONTACT_ON: answers.get(Field.RECONTACT_ON)}
+    errors = [e for e in review_rules.validate_step(review_rules.Step.COMMIT, values_for_rules, now_utc=now, tz=tz)
+              if e.field in (Field.RECONTACT_CHOICE, Field.RECONTACT_ON)]
+    if errors:
+        ack(response_action="errors", errors=errors_payload(t, errors))
+        return
+    ack()
+    today = review_rules.local_today(now, tz)
+    next_on = review_rules.recontact_date(RecontactChoice(choice_raw), today, answers.get(Field.RECONTACT_ON))
+    review = coach.nudges.record_recontact(review.id, user_id, said=said.strip(), next_on=next_on, now=now)
+    if review is not None and meta[1]:
+        _update_message(client, meta[1], messages.recontact_message(t, review, recorded=(said, next_on)))

@@ -1,0 +1,122 @@
+"""What a rep's answers to nudges change: meeting times, self-checks, re-contacts, acknowledgements.
+
+Every method checks the review belongs to the rep who clicked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from coach.db import Database
+from coach.models import Nudge, RecontactNote, Review, SelfCheck
+from coach.nudges import outbox, rules
+from coach.nudges.outbox import Policy
+from coach.nudges.rules import NudgeKind
+
+
+@dataclass(frozen=True)
+class SelfCheckState:
+    review: Review
+    check: SelfCheck
+    volume: tuple[bool, float | None] | None  # set once the meetings count is known
+
+
+SELF_CHECK_COLUMNS = {
+    "repeated": ("repeated_mistake", rules.RepeatedMistake),
+    "kept": ("kept_change", rules.KeptChange),
+    "reaction": ("reaction", rules.Reaction),
+}
+
+
+class NudgeService:
+    def __init__(self, db: Database, policy: Policy) -> None:
+        self.db, self.policy = db, policy
+
+    def _own_review(self, s: Session, review_id: int, user_id: str) -> Review | None:
+        review = s.get(Review, review_id, options=[selectinload(Review.reasons)])
+        return review if review is not None and review.user_id == user_id else None
+
+    def review(self, review_id: int, user_id: str) -> Review | None:
+        with self.db.session() as s:
+            return self._own_review(s, review_id, user_id)
+
+    def latest_review(self, team_id: str | None, user_id: str) -> Review | None:
+        with self.db.session() as s:
+            q = select(Review).where(Review.user_id == user_id).order_by(Review.completed_at.desc()).limit(1)
+            if team_id:
+                q = q.where(Review.team_id == team_id)
+            review = s.scalar(q.options(selectinload(Review.reasons)))
+            return review
+
+    def move_meeting(self, review_id: int, user_id: str, meeting_at: datetime, *, now: datetime) -> Review | None:
+        """The meeting moved: store it and move its reminder (a new reminder even if one was sent)."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is None:
+                return None
+            review.next_meeting_at = meeting_at
+            planned = rules.plan_pre_meeting(meeting_at, now, self.policy.lead)
+            if planned:
+                outbox.plan(s, planned, team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
+            return review
+
+    def mark_acted(self, review_id: int, user_id: str, kind: NudgeKind, *, now: datetime) -> Review | None:
+        """The nudge's closing button; the first click counts, repeats change nothing."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is None:
+                return None
+            s.execute(update(Nudge).where(Nudge.review_id == review_id, Nudge.kind == kind, Nudge.acted_at.is_(None))
+                      .values(acted_at=now, updated_at=now))
+            return review
+
+    def answer_self_check(self, review_id: int, user_id: str, question: str, value: str, *,
+                          now: datetime) -> SelfCheckState | None:
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is None:
+                return None
+            check = s.get(SelfCheck, review_id, with_for_update=True)
+            if check is None:
+                check = SelfCheck(review_id=review_id, team_id=review.team_id, user_id=user_id, answered_at=now)
+                s.add(check)
+            if question == "meetings":
+                try:
+                    check.meetings = max(0, min(int(value), rules.MAX_MEETINGS_CHOICE))
+                except ValueError:
+                    return None
+            elif question in SELF_CHECK_COLUMNS:
+                column, allowed = SELF_CHECK_COLUMNS[question]
+                if value not in allowed.__members__.values():
+                    return None
+                setattr(check, column, value)
+            else:
+                return None
+            check.answered_at = now
+            s.flush()
+            volume = None
+            if check.meetings is not None:
+                earlier = s.scalars(select(SelfCheck.meetings).where(
+                    SelfCheck.user_id == user_id, SelfCheck.review_id != review_id, SelfCheck.meetings.is_not(None),
+                    SelfCheck.answered_at <= check.answered_at)).all()
+                volume = rules.volume_dropped(check.meetings, earlier)
+            return SelfCheckState(review, check, volume)
+
+    def record_recontact(self, review_id: int, user_id: str, *, said: str, next_on: date,
+                         now: datetime) -> Review | None:
+        """What the customer said, beside the rep's analysis; the next re-contact is planned."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is None:
+                return None
+            s.add(RecontactNote(review_id=review_id, customer_said=said, next_recontact_on=next_on, recorded_at=now))
+            review.customer_stated_reason = said
+            review.recontact_on = next_on
+            outbox.plan(s, rules.plan_recontact(next_on, ZoneInfo(review.timezone), self.policy.quiet),
+                        team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
+            return review
