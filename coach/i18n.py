@@ -36,12 +36,17 @@ def _catalogue(lang: str) -> dict[str, str]:
     return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
 
 
+@lru_cache(maxsize=None)
+def _babel_locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
 class Translator:
     def __init__(self, lang: str, tz: ZoneInfo | None = None) -> None:
         self.lang = lang if lang in SUPPORTED else "en"
         self.tz = tz or ZoneInfo("UTC")
         self._strings = _catalogue(self.lang)
-        self._babel_locale = Locale.parse(self.lang)
+        self._babel_locale = _babel_locale(self.lang)
 
     def gettext(self, message: str, **params: object) -> str:
         text = self._strings.get(message, message)

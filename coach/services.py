@@ -8,6 +8,7 @@ from typing import Callable
 
 from slack_sdk import WebClient
 
+from coach.background import BackgroundWork
 from coach.config import Settings
 from coach.db import Database
 from coach.nudges.outbox import Policy
@@ -28,6 +29,7 @@ class Coach:
     profiles: Profiles
     reviews: ReviewService
     nudges: NudgeService
+    later: BackgroundWork
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
@@ -38,4 +40,5 @@ class Coach:
             profiles=Profiles(client, default_locale=settings.default_locale, default_tz=settings.default_timezone),
             reviews=ReviewService(db, policy),
             nudges=NudgeService(db, policy),
+            later=BackgroundWork(),
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -112,31 +111,6 @@ class SlackSender:
         return json.loads(resp.text) if resp.text else {}
 
 
-class TrackingExecutor(ThreadPoolExecutor):
-    """Bolt's listener pool, counting work still running after the ack."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=10, thread_name_prefix="listener")
-        self._idle = threading.Condition()
-        self._running = 0
-
-    def submit(self, fn, /, *args, **kwargs):
-        with self._idle:
-            self._running += 1
-        future = super().submit(fn, *args, **kwargs)
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _future) -> None:
-        with self._idle:
-            self._running -= 1
-            self._idle.notify_all()
-
-    def wait_idle(self, timeout: float) -> None:
-        with self._idle:
-            assert self._idle.wait_for(lambda: self._running == 0, timeout), "listeners still busy"
-
-
 @dataclass
 class RunningApp:
     application: Application
@@ -147,19 +121,14 @@ class RunningApp:
     def coach(self):
         return self.application.coach
 
-    def settle_listeners(self, timeout: float = 10.0) -> None:
-        """Wait until no listener is still working after its ack (the app keeps serving)."""
-        self.application.bolt.listener_runner.listener_executor.wait_idle(timeout)
-
-    def settle(self) -> None:
-        """Wait for every listener still working after its ack; the app takes no more requests after."""
-        self.application.bolt.listener_runner.listener_executor.shutdown(wait=True)
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the work listeners started after their acks is done."""
+        assert self.coach.later.wait_idle(timeout), "work after ack still running"
 
 
 @pytest.fixture
 def running_app(settings_env, fake_slack) -> Iterator[RunningApp]:
     application = create_application(Settings(**settings_env))
-    application.bolt.listener_runner.listener_executor = TrackingExecutor()
     server = create_server(application.wsgi, host="127.0.0.1", port=0, threads=8)
     stopping = threading.Event()
 
@@ -181,5 +150,5 @@ def running_app(settings_env, fake_slack) -> Iterator[RunningApp]:
             channel.handle_close()
         server.task_dispatcher.shutdown()
         thread.join(timeout=5)
-        application.bolt.listener_runner.listener_executor.shutdown(wait=True)
+        application.coach.later.shutdown()
         application.coach.db.dispose()

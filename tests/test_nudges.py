@@ -39,7 +39,7 @@ def review_saved(app: RunningApp, user_id: str, *, lost_on: date, meeting: datet
     assert rep.submit(ri.reasons())["response_action"] == "update"
     assert rep.submit(ri.commit(meeting=meeting, **commit)) == {}
     app.slack.fake.wait_for("chat.postMessage", before + (2 if commit.get("share", True) else 1))
-    app.settle_listeners()
+    app.settle()
     with app.coach.db.session() as s:
         return s.scalars(select(Review).order_by(Review.id.desc())).first()
 

@@ -1,4 +1,8 @@
-"""Buttons: back a step, resume or restart a draft, start a review from Home, answer a nudge."""
+"""Buttons: back a step, resume or restart a draft, start a review from Home, answer a nudge.
+
+Each handler acks, then hands the work to `coach.later` so Slack's answer
+never waits for a Slack API call.
+"""
 
 import re
 
@@ -8,6 +12,7 @@ from slack_sdk import WebClient
 from coach.nudges import flows as nudge_flows
 from coach.review import flows
 from coach.review.views import parse_resume_meta
+from coach.services import Coach
 from coach.slack.ids import ActionId
 
 
@@ -22,59 +27,68 @@ def _in_modal(body: dict) -> str | None:
 
 def handle_back(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
-    flows.go_back(context["coach"], client, team_id=_team(body), user_id=body["user"]["id"], view=body["view"])
+    coach: Coach = context["coach"]
+    coach.later.submit(flows.go_back, coach, client, team_id=_team(body), user_id=body["user"]["id"],
+                       view=body["view"])
 
 
 def handle_resume(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
-    flows.show_draft(context["coach"], client, team_id=_team(body), user_id=body["user"]["id"],
-                     view_id=_in_modal(body), trigger_id=body.get("trigger_id"), fresh=False)
+    coach: Coach = context["coach"]
+    coach.later.submit(flows.show_draft, coach, client, team_id=_team(body), user_id=body["user"]["id"],
+                       view_id=_in_modal(body), trigger_id=body.get("trigger_id"), fresh=False)
 
 
 def handle_start_fresh(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
+    coach: Coach = context["coach"]
     deal = parse_resume_meta((body.get("view") or {}).get("private_metadata"))
-    flows.show_draft(context["coach"], client, team_id=_team(body), user_id=body["user"]["id"],
-                     view_id=_in_modal(body), trigger_id=body.get("trigger_id"), fresh=True, deal_name=deal)
+    coach.later.submit(flows.show_draft, coach, client, team_id=_team(body), user_id=body["user"]["id"],
+                       view_id=_in_modal(body), trigger_id=body.get("trigger_id"), fresh=True, deal_name=deal)
 
 
 def handle_home_start(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
-    flows.open_review(context["coach"], client, team_id=_team(body), user_id=body["user"]["id"],
-                      trigger_id=body["trigger_id"])
+    coach: Coach = context["coach"]
+    coach.later.submit(flows.open_review, coach, client, team_id=_team(body), user_id=body["user"]["id"],
+                       trigger_id=body["trigger_id"])
 
 
 def handle_checklist_share(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
-    nudge_flows.share_from_checklist(context["coach"], client, user_id=body["user"]["id"], value=action.get("value"),
-                                     message=nudge_flows.message_of(body))
+    coach: Coach = context["coach"]
+    coach.later.submit(nudge_flows.share_from_checklist, coach, client, user_id=body["user"]["id"],
+                       value=action.get("value"), message=nudge_flows.message_of(body))
 
 
 def handle_meeting_done(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
-    nudge_flows.meeting_done(context["coach"], client, user_id=body["user"]["id"], value=action.get("value"),
-                             message=nudge_flows.message_of(body))
+    coach: Coach = context["coach"]
+    coach.later.submit(nudge_flows.meeting_done, coach, client, user_id=body["user"]["id"],
+                       value=action.get("value"), message=nudge_flows.message_of(body))
 
 
 def handle_meeting_moved(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
-    coach = context["coach"]
-    user_id = body["user"]["id"]
-    review = coach.nudges.review(nudge_flows._review_id(action.get("value")) or 0, user_id)
-    nudge_flows.open_meeting_modal(coach, client, team_id=_team(body), user_id=user_id, trigger_id=body["trigger_id"],
-                                   review=review, message=nudge_flows.message_of(body))
+    coach: Coach = context["coach"]
+    coach.later.submit(nudge_flows.open_meeting_modal_for, coach, client, user_id=body["user"]["id"],
+                       value=action.get("value"), trigger_id=body["trigger_id"],
+                       message=nudge_flows.message_of(body))
 
 
 def handle_self_check(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
-    nudge_flows.answer_self_check(context["coach"], client, user_id=body["user"]["id"], action=action,
-                                  message=nudge_flows.message_of(body))
+    coach: Coach = context["coach"]
+    coach.later.submit(nudge_flows.answer_self_check, coach, client, user_id=body["user"]["id"], action=action,
+                       message=nudge_flows.message_of(body))
 
 
 def handle_recontact_record(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
-    nudge_flows.open_recontact_modal(context["coach"], client, user_id=body["user"]["id"], value=action.get("value"),
-                                     trigger_id=body["trigger_id"], message=nudge_flows.message_of(body))
+    coach: Coach = context["coach"]
+    coach.later.submit(nudge_flows.open_recontact_modal, coach, client, user_id=body["user"]["id"],
+                       value=action.get("value"), trigger_id=body["trigger_id"],
+                       message=nudge_flows.message_of(body))
 
 
 def register(app: App) -> None:

@@ -33,8 +33,8 @@ def handle_lost(ack: Ack, command: dict, client: WebClient, context: dict) -> No
         return
     deal_name = rest.strip() if word == "new" else text
     ack()
-    flows.open_review(coach, client, team_id=team_id, user_id=user_id, trigger_id=command["trigger_id"],
-                      deal_name=deal_name or None)
+    coach.later.submit(flows.open_review, coach, client, team_id=team_id, user_id=user_id,
+                       trigger_id=command["trigger_id"], deal_name=deal_name or None)
 
 
 def _move_meeting(coach: Coach, ack: Ack, client: WebClient, command: dict) -> None:
@@ -45,8 +45,8 @@ def _move_meeting(coach: Coach, ack: Ack, client: WebClient, command: dict) -> N
         ack(response_type="ephemeral", text=no_review_text(coach.profiles.get(team_id, user_id).t))
         return
     ack()
-    nudge_flows.open_meeting_modal(coach, client, team_id=team_id, user_id=user_id, trigger_id=command["trigger_id"],
-                                   review=review)
+    coach.later.submit(nudge_flows.open_meeting_modal, coach, client, team_id=team_id, user_id=user_id,
+                       trigger_id=command["trigger_id"], review=review)
 
 
 def register(app: App) -> None:

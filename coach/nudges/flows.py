@@ -59,8 +59,7 @@ def share_from_checklist(coach: Coach, client: WebClient, *, user_id: str, value
     review = coach.nudges.review(_review_id(value) or 0, user_id)
     if review is None:
         return
-    if review.shared_ts is None:  # a double click shares once
-        review = share_review(coach, client, review)
+    review = share_review(coach, client, review)  # a double click shares once
     coach.nudges.mark_acted(review.id, user_id, NudgeKind.CHECKLIST, now=coach.clock())
     _update_message(client, message, messages.checklist_message(
         _t(review), review, sharing_available=bool(coach.settings.manager_channel)))
@@ -70,6 +69,13 @@ def meeting_done(coach: Coach, client: WebClient, *, user_id: str, value: str, m
     review = coach.nudges.mark_acted(_review_id(value) or 0, user_id, NudgeKind.PRE_MEETING, now=coach.clock())
     if review is not None:
         _update_message(client, message, messages.pre_meeting_message(_t(review), review, done=True))
+
+
+def open_meeting_modal_for(coach: Coach, client: WebClient, *, user_id: str, value: str | None, trigger_id: str,
+                           message) -> None:
+    review = coach.nudges.review(_review_id(value) or 0, user_id)
+    open_meeting_modal(coach, client, team_id=review.team_id if review else None, user_id=user_id,
+                       trigger_id=trigger_id, review=review, message=message)
 
 
 def open_meeting_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str,
@@ -96,11 +102,14 @@ def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, v
     if meeting_at <= now:
         ack(response_action="errors", errors={Field.NEXT_MEETING_AT: t._("Your next meeting must be in the future.")})
         return
-    ack()
     review = coach.nudges.move_meeting(review.id, user_id, meeting_at, now=now)
-    if review is None:
-        return
-    message = meta[1]
+    ack()
+    if review is not None:
+        coach.later.submit(_confirm_meeting_moved, client, t, review, meta[1])
+
+
+def _confirm_meeting_moved(client: WebClient, t: Translator, review: Review, message) -> None:
+    user_id, meeting_at = review.user_id, review.next_meeting_at
     if message:
         text, blocks = messages.pre_meeting_message(t, review)
         _update_message(client, message, (text, blocks))
@@ -161,9 +170,10 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
     if errors:
         ack(response_action="errors", errors=errors_payload(t, errors))
         return
-    ack()
     today = review_rules.local_today(now, tz)
     next_on = review_rules.recontact_date(RecontactChoice(choice_raw), today, answers.get(Field.RECONTACT_ON))
     review = coach.nudges.record_recontact(review.id, user_id, said=said.strip(), next_on=next_on, now=now)
+    ack()
     if review is not None and meta[1]:
-        _update_message(client, meta[1], messages.recontact_message(t, review, recorded=(said, next_on)))
+        coach.later.submit(_update_message, client, meta[1], messages.recontact_message(t, review,
+                                                                                       recorded=(said, next_on)))

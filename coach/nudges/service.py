@@ -10,6 +10,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from coach.db import Database
@@ -77,6 +78,14 @@ class NudgeService:
 
     def answer_self_check(self, review_id: int, user_id: str, question: str, value: str, *,
                           now: datetime) -> SelfCheckState | None:
+        try:
+            return self._answer_self_check(review_id, user_id, question, value, now=now)
+        except IntegrityError:
+            # A double click raced us to create the row: it exists now, so update it.
+            return self._answer_self_check(review_id, user_id, question, value, now=now)
+
+    def _answer_self_check(self, review_id: int, user_id: str, question: str, value: str, *,
+                           now: datetime) -> SelfCheckState | None:
         with self.db.session() as s:
             review = self._own_review(s, review_id, user_id)
             if review is None:

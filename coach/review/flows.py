@@ -40,14 +40,13 @@ def open_review(coach: Coach, client: WebClient, *, team_id: str, user_id: str, 
                 deal_name: str | None = None) -> None:
     """`/lost`, the shortcut and the Home button: offer the open draft, or start one."""
     profile = coach.profiles.get(team_id, user_id)
-    draft = coach.reviews.open_draft(team_id, user_id)
-    if draft is not None:
+    draft, created = coach.reviews.open_or_start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name,
+                                                       locale=profile.locale, tz=profile.tz)
+    if created:
+        view = _step_view(coach, profile, Step.FACTS, draft.id, answer_codec.from_json(draft.answers))
+    else:
         started = profile.t.datetime(draft.started_at)
         view = resume_view(profile.t, draft.id, draft.answers.get(Field.DEAL_NAME), started, prefill=deal_name)
-    else:
-        draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name,
-                                          locale=profile.locale, tz=profile.tz)
-        view = _step_view(coach, profile, Step.FACTS, draft.id, answer_codec.from_json(draft.answers))
     client.views_open(trigger_id=trigger_id, view=view)
 
 
@@ -105,7 +104,7 @@ def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user
     ack()
     if isinstance(result, Review):
         log.info("review %s saved for %s (%.1f h after the loss)", result.id, user_id, result.review_hours)
-        deliver_review(coach, client, result)
+        coach.later.submit(deliver_review, coach, client, result)
 
 
 def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
@@ -158,8 +157,8 @@ def deliver_review(coach: Coach, client: WebClient, review: Review) -> None:
 def share_review(coach: Coach, client: WebClient, review: Review) -> Review:
     """The full review in the managers' channel, in the team's language; the outcome is recorded."""
     channel = coach.settings.manager_channel
-    if not channel:
-        return review
+    if not channel or not coach.reviews.claim_share(review.id):
+        return coach.reviews.get(review.id) or review
     team_t = Translator(coach.settings.default_locale, ZoneInfo(review.timezone))
     text, blocks = manager_share_message(team_t, review)
     ts, error = post_message(client, channel, text=text, blocks=blocks)

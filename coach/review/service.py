@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from coach.db import Database
 from coach.nudges import outbox
@@ -56,6 +56,22 @@ class ReviewService:
             s.flush()
             self._plan_finish_reminder(s, draft, loss_at=now, now=now)
         return draft
+
+    def open_or_start_draft(self, team_id: str, user_id: str, *, now: datetime, locale: str, tz: ZoneInfo,
+                            deal_name: str | None = None) -> tuple[ReviewDraft, bool]:
+        """The rep's open draft, or a new one: (draft, created). One transaction, as `/lost` is hot."""
+        with self.db.session() as s:
+            draft = s.scalar(select(ReviewDraft).where(ReviewDraft.team_id == team_id,
+                                                       ReviewDraft.user_id == user_id))
+            if draft is not None:
+                return draft, False
+            answers = {str(Field.DEAL_NAME): deal_name[: rules.MAX_LENGTH[Field.DEAL_NAME]]} if deal_name else {}
+            draft = ReviewDraft(team_id=team_id, user_id=user_id, step=Step.FACTS, answers=answers, started_at=now,
+                                updated_at=now, locale=locale, timezone=tz.key)
+            s.add(draft)
+            s.flush()
+            self._plan_finish_reminder(s, draft, loss_at=now, now=now)
+        return draft, True
 
     def _plan_finish_reminder(self, s, draft: ReviewDraft, *, loss_at: datetime, now: datetime) -> None:
         tz = ZoneInfo(draft.timezone or "UTC")
@@ -115,6 +131,15 @@ class ReviewService:
                 return False
             s.delete(draft)
         return True
+
+    SHARING = "sharing"
+
+    def claim_share(self, review_id: int) -> bool:
+        """Only one of two concurrent clicks on "share" gets to post."""
+        with self.db.session() as s:
+            claimed = s.execute(update(Review).where(Review.id == review_id, Review.shared_ts.is_(None))
+                                .values(shared_ts=self.SHARING))
+            return claimed.rowcount == 1
 
     def record_delivery(self, review_id: int, **fields: str | bool | None) -> None:
         allowed = {"summary_ts", "summary_error", "shared_ts", "share_error", "share_with_manager"}

@@ -20,14 +20,16 @@ def build_bolt_app(coach: Coach) -> App:
         signing_secret=coach.settings.slack_signing_secret.get_secret_value(),
         # No auth.test at start-up: the app starts without reaching Slack.
         token_verification_enabled=False,
-        # Ack first, work after: listeners call ack() before any slow Slack call.
-        process_before_response=False,
+        # Listeners run in the request thread and answer Slack as soon as they
+        # return; anything slow after the ack goes to `coach.later`. (Bolt's
+        # default would queue every ack behind earlier listeners' work.)
+        process_before_response=True,
     )
 
     @app.middleware
     def provide_services(context, next):  # noqa: A002 (Bolt's argument name)
-        # Listeners run on after ack in a worker thread, so a per-request DB
-        # session would be closed under them; each service call is its own
+        # Work continues after the ack in `coach.later`, so a per-request DB
+        # session would be closed under it; each service call is its own
         # unit of work instead.
         context["coach"] = coach
         next()
