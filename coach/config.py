@@ -50,6 +50,35 @@ class Settings(DatabaseSettings):
     # limit it does not publish; this caps the dispatcher overall. 0 = no cap.
     slack_messages_per_second: float = Field(default=10, ge=0)
 
+    # Managers' digest.
+    digest_cron: str = "0 9 * * mon"
+    team_timezone: str = "UTC"
+    # Comma-separated user ids (U...); members of MANAGER_CHANNEL count as managers too.
+    manager_user_ids: str = ""
+
+    @property
+    def manager_ids(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.manager_user_ids.split(",") if u.strip())
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as e:
+            raise ValueError(f"must be a crontab line such as '0 9 * * mon' ({e})") from None
+        return v
+
+    @field_validator("manager_user_ids")
+    @classmethod
+    def _user_ids(cls, v: str) -> str:
+        for u in (x.strip() for x in v.split(",")):
+            if u and not re.fullmatch(r"[UW][A-Z0-9]{2,}", u):
+                raise ValueError(f"'{u}' is not a Slack user id such as U0123456789")
+        return v
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, v: SecretStr) -> SecretStr:
@@ -103,7 +132,7 @@ class Settings(DatabaseSettings):
         QuietHours.parse(v)  # raises ValueError with the reason
         return v
 
-    @field_validator("default_timezone")
+    @field_validator("default_timezone", "team_timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
         try:

@@ -164,3 +164,41 @@ class RecontactNote(Base):
     customer_said: Mapped[str] = mapped_column(Text)
     next_recontact_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Win(Base):
+    """A won deal (復活): how long recovery took since the rep's last loss."""
+
+    __tablename__ = "wins"
+    __table_args__ = (Index("ix_wins_rep_won", "team_id", "user_id", "won_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    deal_name: Mapped[str] = mapped_column(String(150))
+    won_on: Mapped[date] = mapped_column(Date)  # the rep's local date
+    won_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The rep's latest loss before this win, and the days between them (None: no loss before).
+    last_loss_review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+    days_since_loss: Mapped[int | None] = mapped_column(Integer)
+
+
+class DigestRun(Base):
+    """One managers' digest. A scheduled period is posted exactly once (unique period, claimed first)."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("kind", "period_start", name="uq_digest_runs_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "scheduled" or "on_demand"
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_by: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # posting / posted / failed
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    # The ts of every message the digest took (it may be split), comma-separated.
+    message_ts: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(String(200))

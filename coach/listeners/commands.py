@@ -7,6 +7,8 @@ import re
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from coach.digest import flows as digest_flows
+from coach.home import flows as home_flows
 from coach.nudges import flows as nudge_flows
 from coach.nudges.messages import no_review_text
 from coach.review import flows
@@ -26,6 +28,15 @@ def handle_lost(ack: Ack, command: dict, client: WebClient, context: dict) -> No
     word, _, rest = text.partition(" ")
     if text == "meeting":
         _move_meeting(coach, ack, client, command)
+        return
+    if text == "digest":
+        digest_flows.handle_digest_command(coach, ack, client, command)
+        return
+    if text == "export":
+        digest_flows.handle_export_command(coach, ack, client, command)
+        return
+    if word == "won":
+        home_flows.handle_won_command(coach, ack, client, command, rest.strip())
         return
     if text and _SUBCOMMAND.match(text) and text != "new":
         t = coach.profiles.cached(team_id, user_id).t

@@ -1,0 +1,1 @@
+"""The managers' digest (METHOD §6) and CSV exports."""
