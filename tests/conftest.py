@@ -65,6 +65,10 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.add_user("U3", tz="Europe/London", locale="fr-FR", name="Camille Martin")
     with fake:
         yield fake
+    # Whatever a test did, nothing the app sent may have broken Slack's limits.
+    refused = [(c.method, c.response) for c in fake.calls
+               if c.response.get("error") in ("invalid_blocks", "invalid_arguments", "msg_too_long")]
+    assert refused == [], f"Slack would have refused: {refused}"
 
 
 @pytest.fixture

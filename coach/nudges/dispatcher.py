@@ -96,6 +96,7 @@ class Dispatcher:
 
     def _dispatch_batch(self, stats: DispatchStats) -> None:
         now = self.clock()
+        self._last_sent_to = {u: t for u, t in self._last_sent_to.items() if now - t < PER_CHANNEL_SPACING}
         with self.db.session() as s:
             claimed = outbox.claim_due(s, now=now, limit=self.batch_size, instance=self.instance)
         if not claimed:
