@@ -73,6 +73,8 @@ class UploadedFile:
     title: str | None = None
     channels: list[str] = field(default_factory=list)
     completed: bool = False
+    initial_comment: str | None = None
+    alt_txt: str | None = None
 
 
 @dataclass
@@ -374,13 +376,16 @@ class FakeSlack:
             data, ctype = body.encode("utf-8"), "text/plain; charset=utf-8"
         else:
             data, ctype = json.dumps(body).encode("utf-8"), "application/json; charset=utf-8"
-        request.send_response(status)
-        request.send_header("Content-Type", ctype)
-        request.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            request.send_header(key, value)
-        request.end_headers()
-        request.wfile.write(data)
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", ctype)
+            request.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                request.send_header(key, value)
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a timeout under test): Slack would not notice either
 
     def _dispatch(
         self, method: str, params: Json, headers: dict[str, str]
@@ -758,7 +763,8 @@ class FakeSlack:
         except (TypeError, ValueError):
             raise self._invalid_arguments("length must be an integer") from None
         file_id = self._new_id("F")
-        self.files[file_id] = UploadedFile(file_id=file_id, filename=str(filename), length=size)
+        self.files[file_id] = UploadedFile(file_id=file_id, filename=str(filename), length=size,
+                                           alt_txt=p.get("alt_txt") or None)
         return {"upload_url": f"{self.root_url}/upload/v1/{file_id}", "file_id": file_id}
 
     def _files_complete_upload(self, p: Json) -> Json:
@@ -769,7 +775,9 @@ class FakeSlack:
             raise self._invalid_arguments("files must be a JSON array") from None
         if not isinstance(entries, list) or not entries:
             raise self._invalid_arguments("files must be a non-empty JSON array")
-        channels = [c for c in [p.get("channel_id"), *str(p.get("channels") or "").split(",")] if c]
+        # A user id shares into the DM with that user, as chat.postMessage does.
+        channels = [self._resolve_channel(c) for c in [p.get("channel_id"), *str(p.get("channels") or "").split(",")]
+                    if c]
         done: list[Json] = []
         for entry in entries:
             upload = self.files.get(entry.get("id", "") if isinstance(entry, dict) else "")
@@ -777,6 +785,7 @@ class FakeSlack:
                 raise _SlackError("file_not_found")
             upload.title = entry.get("title") or upload.filename
             upload.channels = channels
+            upload.initial_comment = p.get("initial_comment") or None
             upload.completed = True
             done.append(
                 {

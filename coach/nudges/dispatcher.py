@@ -77,6 +77,11 @@ class Dispatcher:
         self.sharing_available = sharing_available
         self.instance = instance or instance_name()
         self.limiter = RateLimiter(messages_per_second)
+        # Another instance may take over a claim older than the lease. So a
+        # batch stops sending at half the lease and hands the rest back, and
+        # one Slack call may take at most a quarter of it.
+        self.send_budget = lease.total_seconds() / 2
+        self.client.timeout = min(self.client.timeout, max(lease.total_seconds() / 4, 0.05))
         self._last_sent_to: dict[str, datetime] = {}
         self._lock = threading.Lock()  # one batch at a time per instance
 
@@ -102,11 +107,21 @@ class Dispatcher:
         if not claimed:
             return
         stats.claimed += len(claimed)
+        started = time.monotonic()
         reviews, drafts = self._load(claimed)
         results: list[dict[str, Any]] = []
         seen_users: set[str] = set()
         for nudge in claimed:
+            if time.monotonic() - started > self.send_budget:
+                # Past half the lease: give the rest back rather than risk a takeover mid-send.
+                results.append({"id": nudge.id, "status": NudgeStatus.PENDING, "due_at": nudge.due_at,
+                                "attempts": nudge.attempts, "last_error": nudge.last_error})
+                stats.outcomes["handed back"] += 1
+                continue
             result = self._handle(nudge, reviews, drafts, seen_users)
+            if result is None:
+                stats.outcomes["in doubt"] += 1
+                continue
             stats.outcomes[result["status"] if result["status"] != NudgeStatus.PENDING else "deferred"] += 1
             results.append(result)
         with self.db.session() as s:
@@ -124,7 +139,8 @@ class Dispatcher:
         return reviews, drafts
 
     def _handle(self, nudge: Nudge, reviews: dict[int, Review], drafts: dict[int, ReviewDraft],
-                seen_users: set[str]) -> dict[str, Any]:
+                seen_users: set[str]) -> dict[str, Any] | None:
+        """The nudge's outcome; None when Slack may or may not have it (left claimed, checked after the lease)."""
         now = self.clock()
         base = {"id": nudge.id, "attempts": nudge.attempts, "due_at": nudge.due_at}
         if nudge.expires_at is not None and now >= nudge.expires_at:
@@ -150,8 +166,14 @@ class Dispatcher:
         except SlackApiError as e:
             return self._failed(nudge, base, e.response.status_code, e.response.get("error"),
                                 e.response.headers.get("Retry-After") or e.response.headers.get("retry-after"))
-        except Exception as e:  # connection refused, timeout
-            return self._failed(nudge, base, None, type(e).__name__, None)
+        except Exception as e:
+            if _never_reached_slack(e):
+                return self._failed(nudge, base, None, type(e).__name__, None)
+            # A timeout or a dropped connection after sending: Slack may have posted it.
+            # Leave the claim; after the lease the rep's DM history decides.
+            log.warning("nudge %s: no answer from Slack (%s); will check the DM before resending",
+                        nudge.id, type(e).__name__)
+            return None
         self._last_sent_to[nudge.user_id] = now
         log.info("nudge %s (%s) sent to %s", nudge.id, nudge.kind, nudge.user_id)
         return {**base, "status": NudgeStatus.SENT, "sent_at": now, "channel_id": resp.get("channel"),
@@ -238,6 +260,12 @@ class Dispatcher:
             if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("nudge_id") == nudge.id:
                 return channel, message["ts"]
         return None
+
+
+def _never_reached_slack(error: Exception) -> bool:
+    """Connection refused or a name that does not resolve: safe to send again."""
+    reason = getattr(error, "reason", error)
+    return isinstance(reason, (ConnectionRefusedError, socket.gaierror))
 
 
 def _seconds(value: str | None, *, default: int) -> int:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from coach.home.publish import refresh_home
 from coach.i18n import Translator
 from coach.models import Review
 from coach.nudges import messages
@@ -69,6 +70,7 @@ def meeting_done(coach: Coach, client: WebClient, *, user_id: str, value: str, m
     review = coach.nudges.mark_acted(_review_id(value) or 0, user_id, NudgeKind.PRE_MEETING, now=coach.clock())
     if review is not None:
         _update_message(client, message, messages.pre_meeting_message(_t(review), review, done=True))
+        refresh_home(coach, client, review.team_id, user_id)
 
 
 def open_meeting_modal_for(coach: Coach, client: WebClient, *, user_id: str, value: str | None, trigger_id: str,
@@ -106,6 +108,7 @@ def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, v
     ack()
     if review is not None:
         coach.later.submit(_confirm_meeting_moved, client, t, review, meta[1])
+        refresh_home(coach, client, review.team_id, user_id)
 
 
 def _confirm_meeting_moved(client: WebClient, t: Translator, review: Review, message) -> None:
@@ -134,6 +137,7 @@ def answer_self_check(coach: Coach, client: WebClient, *, user_id: str, action: 
     if state is not None:
         _update_message(client, message, messages.self_check_message(_t(state.review), state.review, state.check,
                                                                      volume=state.volume))
+        refresh_home(coach, client, state.review.team_id, user_id)
 
 
 def open_recontact_modal(coach: Coach, client: WebClient, *, user_id: str, value: str, trigger_id: str,
@@ -174,6 +178,8 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
     next_on = review_rules.recontact_date(RecontactChoice(choice_raw), today, answers.get(Field.RECONTACT_ON))
     review = coach.nudges.record_recontact(review.id, user_id, said=said.strip(), next_on=next_on, now=now)
     ack()
+    if review is not None:
+        refresh_home(coach, client, review.team_id, user_id)
     if review is not None and meta[1]:
         coach.later.submit(_update_message, client, meta[1], messages.recontact_message(t, review,
                                                                                        recorded=(said, next_on)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from coach.models import Nudge
@@ -64,15 +64,25 @@ def plan_review(session: Session, policy: Policy, *, review, now: datetime) -> N
         plan(session, planned, team_id=review.team_id, user_id=review.user_id, review_id=review.id, now=now)
 
 
+def _claim(session: Session, picked: Select, still: ColumnElement[bool], values: dict) -> list[Nudge]:
+    """UPDATE the rows `picked` selects, at most its LIMIT of them.
+
+    The pick is a MATERIALIZED CTE: as an `IN (subquery)`, PostgreSQL may
+    re-run a `LIMIT ... FOR UPDATE SKIP LOCKED` subquery per row and claim
+    far more than the limit. `still` re-checks the state in the UPDATE itself.
+    """
+    chosen = picked.cte("chosen").prefix_with("MATERIALIZED")
+    return list(session.scalars(
+        update(Nudge).where(Nudge.id == chosen.c.id, still).values(**values).returning(Nudge),
+        execution_options={"synchronize_session": False},
+    ))
+
+
 def claim_due(session: Session, *, now: datetime, limit: int, instance: str) -> list[Nudge]:
     due = (select(Nudge.id).where(Nudge.status == NudgeStatus.PENDING, Nudge.due_at <= now)
            .order_by(Nudge.due_at).limit(limit).with_for_update(skip_locked=True))
-    return list(session.scalars(
-        update(Nudge).where(Nudge.id.in_(due.scalar_subquery()), Nudge.status == NudgeStatus.PENDING)
-        .values(status=NudgeStatus.SENDING, claimed_by=instance, claimed_at=now, updated_at=now)
-        .returning(Nudge),
-        execution_options={"synchronize_session": False},
-    ))
+    return _claim(session, due, Nudge.status == NudgeStatus.PENDING,
+                  dict(status=NudgeStatus.SENDING, claimed_by=instance, claimed_at=now, updated_at=now))
 
 
 def claim_stale(session: Session, *, now: datetime, lease: timedelta, limit: int, instance: str) -> list[Nudge]:
@@ -80,13 +90,8 @@ def claim_stale(session: Session, *, now: datetime, lease: timedelta, limit: int
     cutoff = now - lease
     stale = (select(Nudge.id).where(Nudge.status == NudgeStatus.SENDING, Nudge.claimed_at < cutoff)
              .order_by(Nudge.claimed_at).limit(limit).with_for_update(skip_locked=True))
-    return list(session.scalars(
-        update(Nudge).where(Nudge.id.in_(stale.scalar_subquery()),
-                            and_(Nudge.status == NudgeStatus.SENDING, Nudge.claimed_at < cutoff))
-        .values(claimed_by=instance, claimed_at=now, updated_at=now)
-        .returning(Nudge),
-        execution_options={"synchronize_session": False},
-    ))
+    return _claim(session, stale, and_(Nudge.status == NudgeStatus.SENDING, Nudge.claimed_at < cutoff),
+                  dict(claimed_by=instance, claimed_at=now, updated_at=now))
 
 
 _OUTCOME_COLUMNS = ("status", "due_at", "attempts", "last_error", "sent_at", "channel_id", "message_ts")
