@@ -29,6 +29,7 @@ This is a benchmark, not a test: nothing here runs under pytest.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import math
 import os
 import socket
@@ -273,6 +274,9 @@ def modal_outcomes(fake: FakeSlack, trigger_ids: set[str], settle_seconds: float
             break
         time.sleep(0.1)
     ok = sum(1 for c in calls if c.response.get("ok"))
+    errors = Counter(c.response.get("error") for c in calls if not c.response.get("ok"))
+    if errors:
+        print(f"views.open errors: {dict(errors)}")
     return ok, len(calls) - ok, len(trigger_ids) - len({c.params.get("trigger_id") for c in calls})
 
 

@@ -17,7 +17,7 @@ from tests.slack_signing import sign, slash_command_body
 from tests.test_review_flow import Rep, complete_review
 
 
-@pytest.mark.parametrize("text", ["help", "halp", "digest"])
+@pytest.mark.parametrize("text", ["help", "halp", "report"])
 def test_help_and_unknown_subcommands_answer_with_usage(running_app: RunningApp, text: str):
     resp = running_app.slack.command(text, user_id="U2")
     body = running_app.slack.json(resp)
@@ -166,9 +166,20 @@ def test_home_tab_shows_start_button_and_recent_review(running_app: RunningApp):
     rep.lost()
     complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1))
     fake.wait_for("chat.postMessage", 2)
+    running_app.settle()  # the Home was refreshed already when the draft began and when the review was saved
+    before = len(fake.calls_to("views.publish"))
     running_app.slack.event({"type": "app_home_opened", "user": "U2", "channel": "D1", "tab": "home",
                              "event_ts": "1.1"})
-    published = fake.wait_for("views.publish")[0]
+    published = fake.wait_for("views.publish", before + 1)[-1]
     assert published.response["ok"] and published.params["user_id"] == "U2"
     text = json.dumps(published.params["view"])
-    assert "home_start_review" in text and "Acme renewal" in text
+    assert "home_start_review" in text and "Acme renewal" in text and "home_view_review" in text
+
+
+def test_a_modal_slack_refuses_to_open_is_explained_to_the_rep(running_app: RunningApp):
+    fake = running_app.slack.fake
+    fake.fail_next("views.open", error="expired_trigger_id")
+    assert running_app.slack.command("Acme", user_id="U2").status_code == 200
+    [dm] = fake.wait_for("chat.postMessage")
+    assert dm.params["channel"] == "U2" and "didn't open in time" in dm.params["text"]
+    assert "Type `/lost` again" in dm.params["text"]

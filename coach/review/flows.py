@@ -11,8 +11,10 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from coach.blockkit import context
+from coach.home.publish import refresh_home
 from coach.i18n import Translator
 from coach.models import Review
 from coach.review import answers as answer_codec
@@ -47,7 +49,16 @@ def open_review(coach: Coach, client: WebClient, *, team_id: str, user_id: str, 
     else:
         started = profile.t.datetime(draft.started_at)
         view = resume_view(profile.t, draft.id, draft.answers.get(Field.DEAL_NAME), started, prefill=deal_name)
-    client.views_open(trigger_id=trigger_id, view=view)
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as e:
+        # Usually the 3-second trigger window passed while Slack or we were busy.
+        # The rep must not be left wondering: say so, and keep the draft.
+        log.warning("views.open for %s failed: %s", user_id, e.response.get("error"))
+        post_message(client, user_id, text=profile.t._(
+            "Sorry, the review form didn't open in time. Type `/lost` again: your draft is kept."))
+    if created:
+        refresh_home(coach, client, team_id, user_id)  # the new draft shows on Home, with its resume button
 
 
 def show_draft(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view_id: str | None,
@@ -55,6 +66,7 @@ def show_draft(coach: Coach, client: WebClient, *, team_id: str, user_id: str, v
     """Resume the draft at its step, or replace it with a fresh one; in the open modal or a new one."""
     profile = coach.profiles.get(team_id, user_id)
     draft = None if fresh else coach.reviews.open_draft(team_id, user_id)
+    started = draft is None
     if draft is None:
         draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name,
                                           locale=profile.locale, tz=profile.tz)
@@ -63,6 +75,8 @@ def show_draft(coach: Coach, client: WebClient, *, team_id: str, user_id: str, v
         client.views_update(view_id=view_id, view=view)
     elif trigger_id:
         client.views_open(trigger_id=trigger_id, view=view)
+    if started:
+        refresh_home(coach, client, team_id, user_id)
 
 
 def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
@@ -105,6 +119,7 @@ def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user
     if isinstance(result, Review):
         log.info("review %s saved for %s (%.1f h after the loss)", result.id, user_id, result.review_hours)
         coach.later.submit(deliver_review, coach, client, result)
+        refresh_home(coach, client, result.team_id, user_id)
 
 
 def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
@@ -134,6 +149,7 @@ def keep_closed_draft(coach: Coach, *, user_id: str, view: dict) -> None:
               if f in rules.STEP_FIELDS[step]}
     coach.reviews.save_answers(draft_id, user_id, step, values, now=coach.clock())
     coach.reviews.discard_if_empty(draft_id, user_id)
+    refresh_home(coach, coach.client, view.get("team_id"), user_id)  # kept (or dropped if empty): Home shows which
 
 
 def deliver_review(coach: Coach, client: WebClient, review: Review) -> None:

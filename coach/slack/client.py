@@ -24,13 +24,15 @@ def make_client(token: str, base_url: str, *, retries: bool = True) -> WebClient
     return WebClient(token=token, base_url=base_url, timeout=10, retry_handlers=handlers)
 
 
-def post_message(client: WebClient, channel: str, *, text: str, blocks: list[dict]) -> tuple[str | None, str | None]:
+def post_message(client: WebClient, channel: str, *, text: str,
+                 blocks: list[dict] | None = None) -> tuple[str | None, str | None]:
     """Post and return (ts, None), or (None, error) once the retries are spent.
 
     The caller records the error; nothing here swallows a failure silently.
     """
     try:
-        resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        resp = client.chat_postMessage(channel=channel, text=text, unfurl_links=False,
+                                       **({"blocks": blocks} if blocks else {}))
         return resp.get("ts"), None
     except SlackApiError as e:
         error = str(e.response.get("error") or f"http_{e.response.status_code}")
