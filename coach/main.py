@@ -12,6 +12,8 @@ from slack_bolt import App
 
 from coach.config import ConfigError, Settings, load_settings
 from coach.db import Database, upgrade_database
+from coach.digest.flows import digester_for
+from coach.digest.service import Digester
 from coach.logs import configure_logging
 from coach.nudges.dispatcher import Dispatcher
 from coach.nudges.scheduler import start_scheduler
@@ -29,6 +31,7 @@ class Application:
     bolt: App
     wsgi: Callable
     dispatcher: Dispatcher
+    digester: Digester
 
 
 def create_application(settings: Settings) -> Application:
@@ -44,7 +47,9 @@ def create_application(settings: Settings) -> Application:
         lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=settings.slack_messages_per_second,
         locale_default=settings.default_locale, sharing_available=bool(settings.manager_channel),
     )
-    return Application(coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher)
+    # The managers' digest: the same Digester serves the cron job and `/lost digest`.
+    return Application(coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher,
+                       digester=digester_for(coach))
 
 
 def serve_http(application: Application, host: str, port: int) -> None:
@@ -66,7 +71,9 @@ def main() -> None:
     except Exception as e:
         print(f"Could not prepare the database at DATABASE_URL: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(2)
-    scheduler = start_scheduler(application.dispatcher, settings.scheduler_tick_seconds)
+    scheduler = start_scheduler(application.dispatcher, settings.scheduler_tick_seconds,
+                                digester=application.digester, digest_cron=settings.digest_cron,
+                                team_timezone=settings.team_timezone)
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

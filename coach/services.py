@@ -11,6 +11,9 @@ from slack_sdk import WebClient
 from coach.background import BackgroundWork
 from coach.config import Settings
 from coach.db import Database
+from coach.home.managers import ManagerDirectory
+from coach.home.publish import HomeRefresher
+from coach.home.service import HomeService
 from coach.nudges.outbox import Policy
 from coach.nudges.service import NudgeService
 from coach.review.service import ReviewService
@@ -30,6 +33,9 @@ class Coach:
     reviews: ReviewService
     nudges: NudgeService
     later: BackgroundWork
+    home: HomeService
+    managers: ManagerDirectory
+    home_refresh: HomeRefresher = field(default_factory=HomeRefresher)
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
@@ -41,4 +47,6 @@ class Coach:
             reviews=ReviewService(db, policy),
             nudges=NudgeService(db, policy),
             later=BackgroundWork(),
+            home=HomeService(db),
+            managers=ManagerDirectory(settings.manager_ids, settings.manager_channel),
         )

@@ -1,15 +1,169 @@
-"""The Home tab and `/lost won` (to be built)."""
+"""The Home tab and recovery in Slack: the read-only review, review lists, self-checks from Home,
+`/lost won` and the "Log a win" modal.
+
+Listeners translate payloads into these calls; the service answers the
+queries (and decides who may read what), the views build Block Kit.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any, Callable
 
 from slack_sdk import WebClient
 
+from coach.home.managers import is_manager
+from coach.home.publish import publish_home, refresh_home
+from coach.home.service import LoggedWin
+from coach.home.views import (
+    WIN_DEAL_MAX, not_available_modal, parse_page_ref, review_list_modal, review_modal, self_check_modal,
+    win_modal, win_too_long_text, won_message, won_usage_text,
+)
+from coach.nudges import flows as nudge_flows
 from coach.services import Coach
+from coach.slack.client import post_message
+from coach.slack.ids import BlockId, CallbackId
+from coach.slack.state import element_value
+
+log = logging.getLogger(__name__)
 
 Ack = Callable[..., Any]
 
+__all__ = ["publish_home", "refresh_home", "handle_won_command", "log_win", "open_win_modal", "submit_win",
+           "open_review_detail", "open_review_page", "open_self_check", "answer_self_check_in_modal"]
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _show(client: WebClient, view: dict, *, trigger_id: str | None, view_id: str | None) -> None:
+    """In the modal the click came from, or a new one."""
+    if view_id:
+        client.views_update(view_id=view_id, view=view)
+    elif trigger_id:
+        client.views_open(trigger_id=trigger_id, view=view)
+
+
+# The read-only review and the lists --------------------------------------------------------
+
+
+def open_review_detail(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, value: str | None,
+                       trigger_id: str | None, view: dict | None = None) -> bool:
+    """A review, read-only: the rep's own, or (for a manager) one of the team's. Anyone else sees a refusal."""
+    t = coach.profiles.get(team_id, user_id).t
+    review_id = _int(value)
+    detail = None
+    if review_id is not None:
+        detail = coach.home.visible_review(review_id, viewer_team=team_id, viewer_id=user_id, manager=False)
+        if detail is None and is_manager(coach, client, user_id):
+            detail = coach.home.visible_review(review_id, viewer_team=team_id, viewer_id=user_id, manager=True)
+    in_modal = view if view and view.get("type") == "modal" else None
+    if detail is None:
+        log.warning("review %s refused to %s: not theirs, and not their team's as a manager", value, user_id)
+        _show(client, not_available_modal(t), trigger_id=trigger_id, view_id=None if not in_modal else in_modal["id"])
+        return False
+    back_to = None
+    if in_modal and in_modal.get("callback_id") == CallbackId.REVIEW_LIST:
+        back_to = parse_page_ref(in_modal.get("private_metadata"))
+    _show(client, review_modal(t, detail, viewer_id=user_id, back_to=back_to), trigger_id=trigger_id,
+          view_id=in_modal["id"] if in_modal else None)
+    return True
+
+
+def open_review_page(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, value: str | None,
+                     trigger_id: str | None, view: dict | None = None) -> bool:
+    """A page of the rep's reviews, or (managers only) of the team's."""
+    t = coach.profiles.get(team_id, user_id).t
+    in_modal = view["id"] if view and view.get("type") == "modal" else None
+    ref = parse_page_ref(value)
+    if ref is None:
+        return False
+    team, offset = ref
+    if team and not is_manager(coach, client, user_id):
+        log.warning("team review list refused to %s: not a manager", user_id)
+        _show(client, not_available_modal(t), trigger_id=trigger_id, view_id=in_modal)
+        return False
+    page = coach.home.review_page(team_id, None if team else user_id, offset=offset)
+    _show(client, review_list_modal(t, page, now=coach.clock()), trigger_id=trigger_id, view_id=in_modal)
+    return True
+
+
+# The one-week self-check, answered from Home ---------------------------------------------
+
+
+def open_self_check(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, value: str | None,
+                    trigger_id: str) -> bool:
+    t = coach.profiles.get(team_id, user_id).t
+    found = coach.home.own_self_check(_int(value) or 0, user_id)
+    if found is None:
+        client.views_open(trigger_id=trigger_id, view=not_available_modal(t))
+        return False
+    client.views_open(trigger_id=trigger_id, view=self_check_modal(t, *found))
+    return True
+
+
+def answer_self_check_in_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str,
+                               action: dict, view: dict) -> None:
+    """The same answer as on the DM (saved by the nudge flow, which refreshes Home), shown in the modal."""
+    nudge_flows.answer_self_check(coach, client, user_id=user_id, action=action, message=None)
+    try:
+        review_id = int(json.loads(view.get("private_metadata") or "")["review"])
+    except (ValueError, KeyError, TypeError):
+        return
+    found = coach.home.own_self_check(review_id, user_id)
+    if found is not None:
+        client.views_update(view_id=view["id"], view=self_check_modal(coach.profiles.get(team_id, user_id).t, *found))
+
+
+# Recovery (復活): `/lost won` and the "Log a win" modal ----------------------------------------
+
 
 def handle_won_command(coach: Coach, ack: Ack, client: WebClient, command: dict, deal_name: str) -> None:
-    raise NotImplementedError
+    """`/lost won <deal>`: ack at once; the win is logged, the DM sent and Home refreshed after the ack."""
+    team_id, user_id = command.get("team_id"), command["user_id"]
+    deal = deal_name.strip()
+    if not deal or len(deal) > WIN_DEAL_MAX:
+        t = coach.profiles.cached(team_id, user_id).t
+        ack(response_type="ephemeral", text=won_usage_text(t) if not deal else win_too_long_text(t))
+        return
+    ack()
+    coach.later.submit(log_win, coach, client, team_id=team_id, user_id=user_id, deal_name=deal)
+
+
+def open_win_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str) -> None:
+    client.views_open(trigger_id=trigger_id, view=win_modal(coach.profiles.get(team_id, user_id).t))
+
+
+def submit_win(coach: Coach, ack: Ack, client: WebClient, *, team_id: str | None, user_id: str, view: dict) -> None:
+    values = (view.get("state") or {}).get("values") or {}
+    raw = next((element_value(e) for e in (values.get(BlockId.WIN_DEAL) or {}).values() if isinstance(e, dict)), None)
+    deal = (raw or "").strip()
+    t = coach.profiles.cached(team_id, user_id).t
+    if not deal:
+        ack(response_action="errors", errors={BlockId.WIN_DEAL: t._("Please fill this in.")})
+        return
+    if len(deal) > WIN_DEAL_MAX:
+        ack(response_action="errors", errors={BlockId.WIN_DEAL: t._("Please keep this under {limit} characters.",
+                                                                       limit=WIN_DEAL_MAX)})
+        return
+    ack()
+    coach.later.submit(log_win, coach, client, team_id=team_id, user_id=user_id, deal_name=deal)
+
+
+def log_win(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, deal_name: str) -> LoggedWin:
+    """Record the win (once), tell the rep how long the way back took, refresh Home."""
+    profile = coach.profiles.get(team_id, user_id)
+    win = coach.home.log_win(team_id, user_id, deal_name, now=coach.clock(), tz=profile.tz)
+    if win.created:
+        log.info("win %s logged for %s: %s days since the last loss", win.id, user_id, win.days_since_loss)
+        text, blocks = won_message(profile.t, win)
+        post_message(client, user_id, text=text, blocks=blocks)
+        refresh_home(coach, client, team_id, user_id)
+    else:
+        log.info("win %s for %s was logged already (double submit); nothing sent again", win.id, user_id)
+    return win

@@ -1,4 +1,4 @@
-"""Buttons: back a step, resume or restart a draft, start a review from Home, answer a nudge.
+"""Buttons: back a step, resume or restart a draft, answer a nudge, and the Home tab's buttons.
 
 Each handler acks, then hands the work to `coach.later` so Slack's answer
 never waits for a Slack API call.
@@ -9,6 +9,7 @@ import re
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from coach.home import flows as home_flows
 from coach.nudges import flows as nudge_flows
 from coach.review import flows
 from coach.review.views import parse_resume_meta
@@ -79,6 +80,10 @@ def handle_meeting_moved(ack: Ack, body: dict, action: dict, client: WebClient, 
 def handle_self_check(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
+    if _in_modal(body):  # answered in the modal opened from Home
+        coach.later.submit(home_flows.answer_self_check_in_modal, coach, client, team_id=_team(body),
+                           user_id=body["user"]["id"], action=action, view=body["view"])
+        return
     coach.later.submit(nudge_flows.answer_self_check, coach, client, user_id=body["user"]["id"], action=action,
                        message=nudge_flows.message_of(body))
 
@@ -89,6 +94,44 @@ def handle_recontact_record(ack: Ack, body: dict, action: dict, client: WebClien
     coach.later.submit(nudge_flows.open_recontact_modal, coach, client, user_id=body["user"]["id"],
                        value=action.get("value"), trigger_id=body["trigger_id"],
                        message=nudge_flows.message_of(body))
+
+
+# The Home tab ---------------------------------------------------------------------------
+
+
+def handle_view_review(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    coach.later.submit(home_flows.open_review_detail, coach, client, team_id=_team(body), user_id=body["user"]["id"],
+                       value=action.get("value"), trigger_id=body.get("trigger_id"), view=body.get("view"))
+
+
+def handle_review_page(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    coach.later.submit(home_flows.open_review_page, coach, client, team_id=_team(body), user_id=body["user"]["id"],
+                       value=action.get("value"), trigger_id=body.get("trigger_id"), view=body.get("view"))
+
+
+def handle_edit_meeting(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    coach.later.submit(nudge_flows.open_meeting_modal_for, coach, client, user_id=body["user"]["id"],
+                       value=action.get("value"), trigger_id=body["trigger_id"], message=None)
+
+
+def handle_log_win(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    coach.later.submit(home_flows.open_win_modal, coach, client, team_id=_team(body), user_id=body["user"]["id"],
+                       trigger_id=body["trigger_id"])
+
+
+def handle_answer_self_check(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    coach.later.submit(home_flows.open_self_check, coach, client, team_id=_team(body), user_id=body["user"]["id"],
+                       value=action.get("value"), trigger_id=body["trigger_id"])
 
 
 def register(app: App) -> None:
@@ -104,3 +147,9 @@ def register(app: App) -> None:
     app.action(re.compile(rf"^(?:{self_check}):"))(handle_self_check)
     app.action(ActionId.SELF_CHECK_MEETINGS)(handle_self_check)
     app.action(ActionId.RECONTACT_RECORD)(handle_recontact_record)
+    app.action(ActionId.VIEW_REVIEW)(handle_view_review)
+    pages = "|".join(re.escape(a) for a in (ActionId.OLDER_REVIEWS, ActionId.TEAM_REVIEWS, ActionId.REVIEWS_PAGE))
+    app.action(re.compile(rf"^(?:{pages})(?::\w+)?$"))(handle_review_page)
+    app.action(ActionId.EDIT_MEETING)(handle_edit_meeting)
+    app.action(ActionId.LOG_WIN)(handle_log_win)
+    app.action(ActionId.ANSWER_SELF_CHECK)(handle_answer_self_check)

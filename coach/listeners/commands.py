@@ -29,10 +29,10 @@ def handle_lost(ack: Ack, command: dict, client: WebClient, context: dict) -> No
     if text == "meeting":
         _move_meeting(coach, ack, client, command)
         return
-    if text == "digest":
+    if word == "digest":
         digest_flows.handle_digest_command(coach, ack, client, command)
         return
-    if text == "export":
+    if word == "export":
         digest_flows.handle_export_command(coach, ack, client, command)
         return
     if word == "won":

@@ -1,9 +1,9 @@
-"""Events: the Home tab is published when a rep opens it."""
+"""Events: the Home tab is published when a rep opens it (coach/home/publish.py builds it)."""
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from coach.review.home import home_view
+from coach.home.publish import refresh_home
 from coach.services import Coach
 
 
@@ -11,13 +11,7 @@ def handle_home_opened(event: dict, client: WebClient, context: dict) -> None:
     if event.get("tab") != "home":
         return
     coach: Coach = context["coach"]
-    coach.later.submit(publish_home, coach, client, context.get("team_id"), event["user"])
-
-
-def publish_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str) -> None:
-    profile = coach.profiles.get(team_id, user_id)
-    view = home_view(profile.t, coach.reviews.open_draft(team_id, user_id), coach.reviews.recent(team_id, user_id))
-    client.views_publish(user_id=user_id, view=view)
+    refresh_home(coach, client, context.get("team_id"), event.get("user"))
 
 
 def register(app: App) -> None:

@@ -1,8 +1,9 @@
-"""Modal submissions and closes of the review."""
+"""Modal submissions and closes: the review steps, the nudges' modals, logging a win."""
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from coach.home import flows as home_flows
 from coach.nudges import flows as nudge_flows
 from coach.review import flows
 from coach.services import Coach
@@ -31,8 +32,13 @@ def handle_recontact_submission(ack: Ack, body: dict, view: dict, client: WebCli
     nudge_flows.submit_recontact(context["coach"], ack, client, user_id=body["user"]["id"], view=view)
 
 
+def handle_win_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:
+    home_flows.submit_win(context["coach"], ack, client, team_id=_team(body), user_id=body["user"]["id"], view=view)
+
+
 def register(app: App) -> None:
     app.view_submission(CallbackId.REVIEW_STEP)(handle_step_submission)
     app.view_closed(CallbackId.REVIEW_STEP)(handle_step_closed)
     app.view_submission(CallbackId.MEETING)(handle_meeting_submission)
     app.view_submission(CallbackId.RECONTACT)(handle_recontact_submission)
+    app.view_submission(CallbackId.WIN)(handle_win_submission)

@@ -9,6 +9,11 @@ class CallbackId(StrEnum):
     ERROR = "coach_error"
     MEETING = "next_meeting"
     RECONTACT = "recontact_record"
+    WIN = "log_win"
+    REVIEW_DETAIL = "review_detail"
+    REVIEW_LIST = "review_list"
+    SELF_CHECK = "self_check_modal"
+    NOT_AVAILABLE = "not_available"
 
 
 class ShortcutId(StrEnum):
@@ -28,6 +33,14 @@ class ActionId(StrEnum):
     SELF_CHECK_REACTION = "self_check_reaction"
     SELF_CHECK_MEETINGS = "self_check_meetings"
     RECONTACT_RECORD = "recontact_record"
+    # Home tab (and the modals it opens)
+    VIEW_REVIEW = "home_view_review"
+    OLDER_REVIEWS = "home_older_reviews"
+    TEAM_REVIEWS = "home_team_reviews"
+    REVIEWS_PAGE = "reviews_page"
+    EDIT_MEETING = "home_edit_meeting"
+    LOG_WIN = "home_log_win"
+    ANSWER_SELF_CHECK = "home_answer_self_check"
 
 
 class BlockId(StrEnum):
@@ -36,6 +49,9 @@ class BlockId(StrEnum):
     HOME_ACTIONS = "home_actions"
     NUDGE_ACTIONS = "nudge_actions"
     CUSTOMER_SAID = "customer_said"
+    WIN_DEAL = "win_deal"
+    REVIEWS_NAV = "reviews_nav"
+    TEAM_ACTIONS = "team_actions"
 
 
 COMMAND = "/lost"

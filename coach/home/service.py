@@ -1,0 +1,529 @@
+"""What the Home tab shows, read with SQL aggregates and limits, and wins (復活) recorded.
+
+Every method is one unit of work and returns plain frozen dataclasses, so
+the view builders never touch the database. Sizes are bounded here: a rep
+with a thousand reviews costs the same handful of indexed queries as a rep
+with three, and nothing loads a rep's reviews wholesale.
+
+Privacy is decided in the queries: a rep's methods filter on the rep's own
+`(team_id, user_id)`; `visible_review` returns a review only to its rep, or
+to a manager of the same Slack team.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from coach.db import Database
+from coach.models import Nudge, RecontactNote, Review, ReviewDraft, SelfCheck, UnderlyingReasonRow, Win
+from coach.nudges.rules import NudgeKind, NudgeStatus
+from coach.review.rules import local_today
+
+REVIEWS_ON_HOME = 8
+PAGE_SIZE = 15
+TOP_REASONS = 5
+PENDING_SHOWN = 3
+RECONTACTS_SHOWN = 5
+TEAM_WINDOW_DAYS = 30
+TEAM_REPEATERS_SHOWN = 8
+TEAM_REVIEWS_SHOWN = 5
+TEAM_WINS_SHOWN = 3
+NOTES_SHOWN = 3
+REPEATED_AT = 2  # a reason in this many reviews is a repeated one (同じ失注は二度と繰り返さない)
+WITHIN_HOURS = 24
+
+
+# Shapes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: int
+    deal_name: str | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class NextMeeting:
+    review_id: int
+    deal_name: str
+    at: datetime
+    change_code: str | None
+    change_text: str
+    reminder_due: datetime | None  # the pending "before your meeting" reminder
+    ready_at: datetime | None      # when the rep pressed "I'm ready"
+
+
+@dataclass(frozen=True)
+class PendingSelfCheck:
+    review_id: int
+    deal_name: str
+    lost_on: date
+    missing: tuple[str, ...]  # "repeated", "kept", "reaction", "meetings"
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    id: int
+    user_id: str
+    deal_name: str
+    lost_on: date
+    surface_reason: str
+    change_code: str | None
+    change_text: str
+    review_hours: float
+    kept: str | None                 # the week-1 answer: yes / partly / no, or None
+    check_due: datetime | None       # when the self-check was (or will be) sent
+    check_sent: bool
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    code: str | None
+    text: str | None
+    reviews: int
+
+    @property
+    def repeated(self) -> bool:
+        return self.reviews >= REPEATED_AT
+
+
+@dataclass(frozen=True)
+class Recontact:
+    review_id: int
+    deal_name: str
+    on: date
+    customer_said: str | None
+
+
+@dataclass(frozen=True)
+class WinLine:
+    user_id: str
+    deal_name: str
+    won_on: date
+    days_since_loss: int | None
+    loss_deal: str | None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    latest: WinLine | None
+    wins: int
+    median_days: float | None  # days from a loss to the first win after it
+    measured: int              # how many losses were followed by a win
+
+
+@dataclass(frozen=True)
+class Commitments:
+    kept: int = 0
+    partly: int = 0
+    not_kept: int = 0
+    unanswered: int = 0
+
+
+@dataclass(frozen=True)
+class RepHome:
+    user_id: str
+    today: date
+    draft: Draft | None
+    next_meeting: NextMeeting | None
+    pending_checks: list[PendingSelfCheck]
+    pending_total: int
+    reviews: list[ReviewLine]
+    review_total: int
+    within_24h: int
+    commitments: Commitments
+    reasons: list[ReasonCount]
+    repeated_total: int
+    recontacts: list[Recontact]
+    recontact_total: int
+    recovery: Recovery
+
+
+@dataclass(frozen=True)
+class Repeater:
+    user_id: str
+    code: str | None
+    text: str | None
+    reviews: int
+
+
+@dataclass(frozen=True)
+class TeamHome:
+    since: datetime
+    days: int
+    losses: int
+    loss_value: Decimal | None
+    reps_with_losses: int
+    within_24h: int
+    reasons: list[ReasonCount]
+    repeaters: list[Repeater]
+    repeater_total: int
+    recovery: Recovery
+    latest_wins: list[WinLine]
+    latest_reviews: list[ReviewLine]  # the newest few; all of them are a button away, paged
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    lines: list[ReviewLine]
+    total: int
+    offset: int
+    limit: int
+    team: bool
+
+
+@dataclass(frozen=True)
+class ReviewDetail:
+    review: Review
+    check: SelfCheck | None
+    notes: list[RecontactNote] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoggedWin:
+    id: int
+    user_id: str
+    deal_name: str
+    won_on: date
+    days_since_loss: int | None
+    loss_deal: str | None
+    loss_on: date | None
+    change_code: str | None
+    change_text: str | None
+    created: bool  # False: the same win was logged already (a double submit)
+
+
+# The service ---------------------------------------------------------------------
+
+
+SELF_CHECK_QUESTIONS = (("repeated", SelfCheck.repeated_mistake), ("kept", SelfCheck.kept_change),
+                        ("reaction", SelfCheck.reaction), ("meetings", SelfCheck.meetings))
+
+
+def _self_check_nudge():
+    return and_(Nudge.review_id == Review.id, Nudge.kind == NudgeKind.SELF_CHECK)
+
+
+def _line_columns() -> tuple[Any, ...]:
+    return (Review.id, Review.user_id, Review.deal_name, Review.lost_on, Review.surface_reason, Review.change_code,
+            Review.change_text, Review.review_hours, SelfCheck.kept_change, Nudge.due_at, Nudge.status)
+
+
+def _line(row) -> ReviewLine:
+    return ReviewLine(id=row[0], user_id=row[1], deal_name=row[2], lost_on=row[3], surface_reason=row[4],
+                      change_code=row[5], change_text=row[6] or "", review_hours=row[7], kept=row[8],
+                      check_due=row[9], check_sent=row[10] == NudgeStatus.SENT)
+
+
+def _with_line_joins(q: Select) -> Select:
+    return (q.outerjoin(SelfCheck, SelfCheck.review_id == Review.id)
+            .outerjoin(Nudge, _self_check_nudge()))
+
+
+def _median(session: Session, values: Select) -> tuple[float | None, int]:
+    """The median of a one-column query, in SQL (count, then the middle one or two rows)."""
+    sub = values.subquery()
+    column = sub.c[0]
+    n = session.scalar(select(func.count()).select_from(sub)) or 0
+    if not n:
+        return None, 0
+    middle = list(session.scalars(select(column).order_by(column).offset((n - 1) // 2).limit(2 - n % 2)))
+    return float(sum(middle)) / len(middle), n
+
+
+def _newest_first_in(team_id: str | None):
+    """The team's reviews, for a newest-first (id DESC) list with a LIMIT.
+
+    Compared as an expression on purpose: the planner then walks the primary
+    key backwards and stops after a page, instead of fetching every review of
+    the team through the (team, rep, completed) index and sorting them. The
+    app serves one workspace, so nearly every row is the team's.
+    """
+    return func.coalesce(Review.team_id, "") == (team_id or "")
+
+
+def _norm_text():
+    return func.lower(func.trim(UnderlyingReasonRow.text))
+
+
+class HomeService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # The rep's Home ---------------------------------------------------------------
+
+    def rep_home(self, team_id: str | None, user_id: str, *, now: datetime, tz: ZoneInfo,
+                 reviews_shown: int = REVIEWS_ON_HOME) -> RepHome:
+        today = local_today(now, tz)
+        mine = and_(Review.team_id == (team_id or ""), Review.user_id == user_id) if team_id \
+            else Review.user_id == user_id
+        with self.db.session() as s:
+            return RepHome(
+                user_id=user_id, today=today,
+                draft=self._draft(s, team_id, user_id),
+                next_meeting=self._next_meeting(s, mine),
+                **self._pending_checks(s, mine),
+                **self._reviews(s, mine, reviews_shown),
+                reasons=self._reasons(s, mine, TOP_REASONS),
+                repeated_total=self._repeated_total(s, mine),
+                **self._recontacts(s, mine, today),
+                recovery=self._recovery(s, self._my_wins(team_id, user_id)),
+            )
+
+    @staticmethod
+    def _draft(s: Session, team_id: str | None, user_id: str) -> Draft | None:
+        q = select(ReviewDraft.id, ReviewDraft.answers, ReviewDraft.started_at).where(ReviewDraft.user_id == user_id)
+        if team_id:
+            q = q.where(ReviewDraft.team_id == team_id)
+        row = s.execute(q.limit(1)).first()
+        if row is None:
+            return None
+        deal = (row.answers or {}).get("deal_name")
+        return Draft(row.id, deal if isinstance(deal, str) and deal.strip() else None, row.started_at)
+
+    @staticmethod
+    def _next_meeting(s: Session, mine) -> NextMeeting | None:
+        """The latest review's meeting (the one `/lost meeting` moves) and its reminder."""
+        latest = (select(Review.id).where(mine).order_by(Review.completed_at.desc(), Review.id.desc()).limit(1)
+                  .scalar_subquery())
+        row = s.execute(
+            select(Review.id, Review.deal_name, Review.next_meeting_at, Review.change_code, Review.change_text,
+                   Nudge.due_at, Nudge.status, Nudge.acted_at)
+            .outerjoin(Nudge, and_(Nudge.review_id == Review.id, Nudge.kind == NudgeKind.PRE_MEETING))
+            .where(Review.id == latest)
+        ).first()
+        if row is None:
+            return None
+        pending = row.status == NudgeStatus.PENDING
+        return NextMeeting(row.id, row.deal_name, row.next_meeting_at, row.change_code, row.change_text or "",
+                           reminder_due=row.due_at if pending else None, ready_at=row.acted_at)
+
+    @staticmethod
+    def _pending_checks(s: Session, mine) -> dict[str, Any]:
+        incomplete = or_(SelfCheck.review_id.is_(None), *(c.is_(None) for _, c in SELF_CHECK_QUESTIONS))
+        rows = s.execute(
+            select(Review.id, Review.deal_name, Review.lost_on, *(c for _, c in SELF_CHECK_QUESTIONS),
+                   func.count().over().label("total"))
+            .join(Nudge, and_(_self_check_nudge(), Nudge.status == NudgeStatus.SENT))
+            .outerjoin(SelfCheck, SelfCheck.review_id == Review.id)
+            .where(mine, incomplete)
+            .order_by(Nudge.sent_at.desc(), Review.id.desc()).limit(PENDING_SHOWN)
+        ).all()
+        checks = [PendingSelfCheck(r[0], r[1], r[2], tuple(name for (name, _), v in zip(SELF_CHECK_QUESTIONS, r[3:7])
+                                                          if v is None)) for r in rows]
+        return {"pending_checks": checks, "pending_total": rows[0].total if rows else 0}
+
+    @staticmethod
+    def _reviews(s: Session, mine, shown: int) -> dict[str, Any]:
+        lines = [_line(r) for r in s.execute(
+            _with_line_joins(select(*_line_columns())).where(mine)
+            .order_by(Review.completed_at.desc(), Review.id.desc()).limit(shown))]
+        total, within = s.execute(
+            select(func.count(), func.coalesce(func.sum(case((Review.review_hours <= WITHIN_HOURS, 1), else_=0)), 0))
+            .where(mine)).one()
+        counts = dict(s.execute(
+            select(SelfCheck.kept_change, func.count()).select_from(Review)
+            .outerjoin(SelfCheck, SelfCheck.review_id == Review.id).where(mine).group_by(SelfCheck.kept_change)
+        ).all())
+        commitments = Commitments(kept=counts.get("yes", 0), partly=counts.get("partly", 0),
+                                  not_kept=counts.get("no", 0), unanswered=counts.get(None, 0))
+        return {"reviews": lines, "review_total": total, "within_24h": int(within), "commitments": commitments}
+
+    @staticmethod
+    def _reason_groups(where) -> Select:
+        norm = _norm_text()
+        n = func.count(func.distinct(UnderlyingReasonRow.review_id))
+        return (select(UnderlyingReasonRow.code, func.min(UnderlyingReasonRow.text).label("text"), n.label("n"))
+                .join(Review, Review.id == UnderlyingReasonRow.review_id)
+                .where(where).group_by(UnderlyingReasonRow.code, norm))
+
+    def _reasons(self, s: Session, where, limit: int) -> list[ReasonCount]:
+        q = self._reason_groups(where)
+        sub = q.subquery()
+        rows = s.execute(select(sub.c.code, sub.c.text, sub.c.n)
+                         .order_by(sub.c.n.desc(), sub.c.code.is_(None), sub.c.code, sub.c.text).limit(limit)).all()
+        return [ReasonCount(r.code, r.text if r.code is None else None, r.n) for r in rows]
+
+    def _repeated_total(self, s: Session, where) -> int:
+        sub = self._reason_groups(where).having(func.count(func.distinct(UnderlyingReasonRow.review_id))
+                                                >= REPEATED_AT).subquery()
+        return s.scalar(select(func.count()).select_from(sub)) or 0
+
+    @staticmethod
+    def _recontacts(s: Session, mine, today: date) -> dict[str, Any]:
+        rows = s.execute(
+            select(Review.id, Review.deal_name, Review.recontact_on, Review.customer_stated_reason,
+                   func.count().over().label("total"))
+            .where(mine, Review.recontact_on >= today)
+            .order_by(Review.recontact_on, Review.id).limit(RECONTACTS_SHOWN)
+        ).all()
+        return {"recontacts": [Recontact(r[0], r[1], r[2], r[3]) for r in rows],
+                "recontact_total": rows[0].total if rows else 0}
+
+    @staticmethod
+    def _my_wins(team_id: str | None, user_id: str):
+        return and_(Win.team_id == team_id, Win.user_id == user_id) if team_id else Win.user_id == user_id
+
+    @staticmethod
+    def _win_lines(s: Session, where, limit: int) -> list[WinLine]:
+        rows = s.execute(
+            select(Win.user_id, Win.deal_name, Win.won_on, Win.days_since_loss, Review.deal_name)
+            .outerjoin(Review, Review.id == Win.last_loss_review_id)
+            .where(where).order_by(Win.won_at.desc(), Win.id.desc()).limit(limit)
+        ).all()
+        return [WinLine(*r) for r in rows]
+
+    def _recovery(self, s: Session, where) -> Recovery:
+        latest = self._win_lines(s, where, 1)
+        wins = s.scalar(select(func.count()).select_from(Win).where(where)) or 0
+        # Recovery is the way back from a loss: the first win after each loss counts.
+        first_wins = (select(func.min(Win.days_since_loss).label("days")).where(
+            where, Win.last_loss_review_id.is_not(None), Win.days_since_loss.is_not(None))
+            .group_by(Win.last_loss_review_id))
+        median, measured = _median(s, first_wins)
+        return Recovery(latest[0] if latest else None, wins, median, measured)
+
+    # The team view (managers) -------------------------------------------------------
+
+    def team_home(self, team_id: str | None, *, now: datetime, days: int = TEAM_WINDOW_DAYS) -> TeamHome:
+        since = now - timedelta(days=days)
+        team = Review.team_id == (team_id or "")
+        # A review is completed after its loss (completed_at >= lost_at), so the second bound changes no
+        # answer; it lets the (team, rep, completed_at) index skip old reviews without reading their rows.
+        recent = and_(team, Review.lost_at >= since, Review.completed_at >= since)
+        with self.db.session() as s:
+            losses, value, reps, within = s.execute(
+                select(func.count(), func.sum(Review.deal_size), func.count(func.distinct(Review.user_id)),
+                       func.coalesce(func.sum(case((Review.review_hours <= WITHIN_HOURS, 1), else_=0)), 0))
+                .where(recent)).one()
+            repeaters, repeater_total = self._repeaters(s, recent)
+            team_wins = and_(Win.team_id == (team_id or ""), Win.won_at >= since)
+            latest_reviews = [_line(r) for r in s.execute(
+                _with_line_joins(select(*_line_columns())).where(_newest_first_in(team_id))
+                .order_by(Review.id.desc()).limit(TEAM_REVIEWS_SHOWN))]
+            return TeamHome(
+                since=since, days=days, losses=losses, loss_value=value, reps_with_losses=reps, within_24h=int(within),
+                reasons=self._reasons(s, recent, TOP_REASONS), repeaters=repeaters, repeater_total=repeater_total,
+                recovery=self._recovery(s, team_wins), latest_wins=self._win_lines(s, team_wins, TEAM_WINS_SHOWN),
+                latest_reviews=latest_reviews,
+            )
+
+    @staticmethod
+    def _repeaters(s: Session, where) -> tuple[list[Repeater], int]:
+        """Reps whose reviews in the window share an underlying reason: each rep's most repeated one."""
+        n = func.count(func.distinct(UnderlyingReasonRow.review_id))
+        groups = (select(Review.user_id, UnderlyingReasonRow.code, func.min(UnderlyingReasonRow.text).label("text"),
+                         n.label("n"))
+                  .join(Review, Review.id == UnderlyingReasonRow.review_id)
+                  .where(where).group_by(Review.user_id, UnderlyingReasonRow.code, _norm_text())
+                  .having(n >= REPEATED_AT).subquery())
+        ranked = select(groups, func.row_number().over(
+            partition_by=groups.c.user_id,
+            order_by=(groups.c.n.desc(), groups.c.code.is_(None), groups.c.code, groups.c.text)).label("rank")
+        ).subquery()
+        rows = s.execute(
+            select(ranked.c.user_id, ranked.c.code, ranked.c.text, ranked.c.n, func.count().over().label("total"))
+            .where(ranked.c.rank == 1).order_by(ranked.c.n.desc(), ranked.c.user_id).limit(TEAM_REPEATERS_SHOWN)
+        ).all()
+        return ([Repeater(r.user_id, r.code, r.text if r.code is None else None, r.n) for r in rows],
+                rows[0].total if rows else 0)
+
+    # Lists and the read-only review -----------------------------------------------
+
+    def review_page(self, team_id: str | None, user_id: str | None, *, offset: int,
+                    limit: int = PAGE_SIZE) -> ReviewPage:
+        """One page of reviews, newest first: the rep's own, or (user_id None) the whole team's."""
+        offset = max(offset, 0)
+        where = _newest_first_in(team_id) if user_id is None else (
+            and_(Review.team_id == team_id, Review.user_id == user_id) if team_id else Review.user_id == user_id)
+        order = (Review.id.desc(),) if user_id is None else (Review.completed_at.desc(), Review.id.desc())
+        with self.db.session() as s:
+            total = s.scalar(select(func.count()).select_from(Review).where(where)) or 0
+            lines = [_line(r) for r in s.execute(
+                _with_line_joins(select(*_line_columns())).where(where).order_by(*order).offset(offset).limit(limit))]
+        return ReviewPage(lines, total, offset, limit, team=user_id is None)
+
+    def visible_review(self, review_id: int, *, viewer_team: str | None, viewer_id: str,
+                       manager: bool) -> ReviewDetail | None:
+        """The review, if this viewer may read it: its own rep, or a manager of the same team."""
+        allowed = Review.user_id == viewer_id
+        if manager and viewer_team:
+            allowed = or_(allowed, Review.team_id == viewer_team)
+        with self.db.session() as s:
+            review = s.scalar(select(Review).where(Review.id == review_id, allowed)
+                              .options(selectinload(Review.reasons)))
+            if review is None:
+                return None
+            check = s.get(SelfCheck, review.id)
+            notes = list(s.scalars(select(RecontactNote).where(RecontactNote.review_id == review.id)
+                                   .order_by(RecontactNote.recorded_at.desc()).limit(NOTES_SHOWN)))
+            return ReviewDetail(review, check, notes)
+
+    def own_self_check(self, review_id: int, user_id: str) -> tuple[Review, SelfCheck | None] | None:
+        with self.db.session() as s:
+            review = s.scalar(select(Review).where(Review.id == review_id, Review.user_id == user_id)
+                              .options(selectinload(Review.reasons)))
+            if review is None:
+                return None
+            return review, s.get(SelfCheck, review_id)
+
+    # Recovery (復活) ------------------------------------------------------------------
+
+    def log_win(self, team_id: str | None, user_id: str, deal_name: str, *, now: datetime,
+                tz: ZoneInfo) -> LoggedWin:
+        """Record a win and the days since the rep's last loss (None before any loss).
+
+        The same deal logged twice on the same local day is the same win (a
+        double submit, or the command typed twice): the first one is returned,
+        with created=False. The rep's wins are written one at a time, so two
+        concurrent submissions cannot both insert.
+        """
+        team_id = team_id or ""
+        won_on = local_today(now, tz)
+        with self.db.session() as s:
+            self._serialise_rep(s, team_id, user_id)
+            existing = s.execute(
+                select(Win.id, Win.deal_name, Win.won_on, Win.days_since_loss, Win.last_loss_review_id)
+                .where(Win.team_id == team_id, Win.user_id == user_id, Win.won_on == won_on,
+                       func.lower(Win.deal_name) == deal_name.lower())
+                .order_by(Win.id).limit(1)).first()
+            if existing is not None:
+                loss = s.get(Review, existing.last_loss_review_id) if existing.last_loss_review_id else None
+                return self._logged(existing.id, user_id, existing.deal_name, existing.won_on,
+                                    existing.days_since_loss, loss, created=False)
+            loss = s.scalar(select(Review).where(Review.team_id == team_id, Review.user_id == user_id,
+                                                 Review.lost_on <= won_on)
+                            .order_by(Review.lost_on.desc(), Review.completed_at.desc(), Review.id.desc()).limit(1))
+            days = (won_on - loss.lost_on).days if loss is not None else None
+            win = Win(team_id=team_id, user_id=user_id, deal_name=deal_name, won_on=won_on, won_at=now,
+                      last_loss_review_id=loss.id if loss is not None else None, days_since_loss=days)
+            s.add(win)
+            s.flush()
+            return self._logged(win.id, user_id, deal_name, won_on, days, loss, created=True)
+
+    @staticmethod
+    def _logged(win_id: int, user_id: str, deal_name: str, won_on: date, days: int | None, loss: Review | None, *,
+                created: bool) -> LoggedWin:
+        return LoggedWin(win_id, user_id, deal_name, won_on, days,
+                         loss.deal_name if loss else None, loss.lost_on if loss else None,
+                         loss.change_code if loss else None, loss.change_text if loss else None, created)
+
+    @staticmethod
+    def _serialise_rep(s: Session, team_id: str, user_id: str) -> None:
+        """Hold the rep's win lock for this transaction: PostgreSQL advisory lock; SQLite's write lock."""
+        if s.get_bind().dialect.name == "postgresql":
+            digest = hashlib.blake2b(f"win:{team_id}:{user_id}".encode(), digest_size=8).digest()
+            s.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+        else:
+            # A write (of nothing) as the first statement takes SQLite's single write lock now,
+            # so the check below sees any win a concurrent writer committed.
+            s.connection().execute(update(Win.__table__).where(Win.__table__.c.id < 0).values(deal_name=""))
