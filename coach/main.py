@@ -12,7 +12,6 @@ from slack_bolt import App
 
 from coach.config import ConfigError, Settings, load_settings
 from coach.db import Database, upgrade_database
-from coach.digest.flows import digester_for
 from coach.digest.service import Digester
 from coach.logs import configure_logging
 from coach.nudges.dispatcher import Dispatcher
@@ -49,7 +48,7 @@ def create_application(settings: Settings) -> Application:
     )
     # The managers' digest: the same Digester serves the cron job and `/lost digest`.
     return Application(coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher,
-                       digester=digester_for(coach))
+                       digester=coach.digests)
 
 
 def serve_http(application: Application, host: str, port: int) -> None:

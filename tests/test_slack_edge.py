@@ -11,7 +11,6 @@ import requests
 from sqlalchemy import select
 
 from coach.models import Review
-from tests import review_input as ri
 from tests.conftest import RunningApp
 from tests.slack_signing import sign, slash_command_body
 from tests.test_review_flow import Rep, complete_review

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Callable
 
 from slack_sdk import WebClient
@@ -11,42 +10,12 @@ from slack_sdk.errors import SlackApiError
 
 from coach.digest import messages
 from coach.digest.export import Scope, build_export
-from coach.digest.managers import ManagerDirectory
 from coach.digest.period import Period, export_period, on_demand_period, parse_export_days
-from coach.digest.service import Digester
 from coach.services import Coach
 
 log = logging.getLogger(__name__)
 
 Ack = Callable[..., Any]
-
-LOOKUP_TIMEOUT_SECONDS = 2  # conversations.members in the request thread: well inside Slack's 3 s
-_attach_lock = threading.Lock()
-
-
-# One Digester and one ManagerDirectory per app (its members cache must outlive a request).
-# Kept on the Coach instance; the scheduler in coach.main uses the same Digester.
-
-def digester_for(coach: Coach) -> Digester:
-    with _attach_lock:
-        found = coach.__dict__.get("_digester")
-        if found is None:
-            found = Digester.from_settings(coach.settings, coach.db, coach.client, clock=lambda: coach.clock())
-            coach.__dict__["_digester"] = found
-        return found
-
-
-def managers_for(coach: Coach) -> ManagerDirectory:
-    with _attach_lock:
-        found = coach.__dict__.get("_managers")
-        if found is None:
-            quick = WebClient(token=coach.client.token, base_url=coach.client.base_url,
-                              timeout=LOOKUP_TIMEOUT_SECONDS)
-            found = ManagerDirectory(quick, manager_ids=coach.settings.manager_ids,
-                                     channel=coach.settings.manager_channel)
-            coach.__dict__["_managers"] = found
-        return found
-
 
 # /lost digest ---------------------------------------------------------------
 
@@ -56,7 +25,7 @@ def handle_digest_command(coach: Coach, ack: Ack, client: WebClient, command: di
     if not coach.settings.manager_channel:
         ack(response_type="ephemeral", text=messages.no_manager_channel_text(t))
         return
-    manager = managers_for(coach).is_manager(user_id)
+    manager = coach.managers.is_manager(user_id)
     if manager is None:
         ack(response_type="ephemeral", text=messages.could_not_check_text(t))
         return
@@ -69,7 +38,7 @@ def handle_digest_command(coach: Coach, ack: Ack, client: WebClient, command: di
 
 
 def post_on_demand(coach: Coach, client: WebClient, *, period: Period, team_id: str | None, user_id: str) -> None:
-    result = digester_for(coach).run_on_demand(period, requested_by=user_id, team_id=team_id)
+    result = coach.digests.run_on_demand(period, requested_by=user_id, team_id=team_id)
     if result.outcome in ("posted",):
         return
     t = coach.profiles.get(team_id, user_id).t
@@ -88,7 +57,7 @@ def handle_export_command(coach: Coach, ack: Ack, client: WebClient, command: di
     if days is None:
         ack(response_type="ephemeral", text=messages.export_usage_text(t))
         return
-    manager = managers_for(coach).is_manager(user_id)
+    manager = coach.managers.is_manager(user_id)
     if manager is None:
         ack(response_type="ephemeral", text=messages.could_not_check_text(t))
         return

@@ -13,7 +13,6 @@ from typing import Any, Callable
 
 from slack_sdk import WebClient
 
-from coach.home.managers import is_manager
 from coach.home.publish import publish_home, refresh_home
 from coach.home.service import LoggedWin
 from coach.home.views import (
@@ -60,7 +59,7 @@ def open_review_detail(coach: Coach, client: WebClient, *, team_id: str | None, 
     detail = None
     if review_id is not None:
         detail = coach.home.visible_review(review_id, viewer_team=team_id, viewer_id=user_id, manager=False)
-        if detail is None and is_manager(coach, client, user_id):
+        if detail is None and coach.managers.is_manager(user_id) is True:
             detail = coach.home.visible_review(review_id, viewer_team=team_id, viewer_id=user_id, manager=True)
     in_modal = view if view and view.get("type") == "modal" else None
     if detail is None:
@@ -84,7 +83,7 @@ def open_review_page(coach: Coach, client: WebClient, *, team_id: str | None, us
     if ref is None:
         return False
     team, offset = ref
-    if team and not is_manager(coach, client, user_id):
+    if team and not coach.managers.is_manager(user_id) is True:
         log.warning("team review list refused to %s: not a manager", user_id)
         _show(client, not_available_modal(t), trigger_id=trigger_id, view_id=in_modal)
         return False

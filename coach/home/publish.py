@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from coach.home.managers import is_manager
 from coach.home.views import home_view
 
 if TYPE_CHECKING:
@@ -63,7 +62,7 @@ def publish_home(coach: "Coach", client: WebClient, team_id: str | None, user_id
     profile = coach.profiles.get(team_id, user_id)
     now = coach.clock()
     rep = coach.home.rep_home(team_id, user_id, now=now, tz=profile.tz)
-    team = coach.home.team_home(team_id, now=now) if is_manager(coach, client, user_id) else None
+    team = coach.home.team_home(team_id, now=now) if coach.managers.is_manager(user_id) is True else None
     view = home_view(profile.t, rep, now=now, team=team)
     try:
         client.views_publish(user_id=user_id, view=view)

@@ -88,9 +88,16 @@ def open_meeting_modal(coach: Coach, client: WebClient, *, team_id: str | None, 
     return True
 
 
-def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, view: dict) -> None:
+def _modal_review(coach: Coach, view: dict, user_id: str) -> tuple[Review | None, tuple[str, str] | None]:
+    """The review a nudge modal is about (only the rep's own), and the message to update."""
     meta = messages.parse_modal_meta(view.get("private_metadata"))
-    review = coach.nudges.review(meta[0], user_id) if meta else None
+    if meta is None:
+        return None, None
+    return coach.nudges.review(meta[0], user_id), meta[1]
+
+
+def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, view: dict) -> None:
+    review, message = _modal_review(coach, view, user_id)
     if review is None:
         ack()
         return
@@ -107,7 +114,7 @@ def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, v
     review = coach.nudges.move_meeting(review.id, user_id, meeting_at, now=now)
     ack()
     if review is not None:
-        coach.later.submit(_confirm_meeting_moved, client, t, review, meta[1])
+        coach.later.submit(_confirm_meeting_moved, client, t, review, message)
         refresh_home(coach, client, review.team_id, user_id)
 
 
@@ -148,8 +155,7 @@ def open_recontact_modal(coach: Coach, client: WebClient, *, user_id: str, value
 
 
 def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, view: dict) -> None:
-    meta = messages.parse_modal_meta(view.get("private_metadata"))
-    review = coach.nudges.review(meta[0], user_id) if meta else None
+    review, message = _modal_review(coach, view, user_id)
     if review is None:
         ack()
         return
@@ -159,7 +165,6 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
     answers = answers_from_state(values)
     now = coach.clock()
     tz = ZoneInfo(review.timezone)
-    errors: list[review_rules.FieldError] = []
     if not (said or "").strip():
         ack(response_action="errors", errors={BlockId.CUSTOMER_SAID: t._("Please fill this in.")})
         return
@@ -180,6 +185,6 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
     ack()
     if review is not None:
         refresh_home(coach, client, review.team_id, user_id)
-    if review is not None and meta[1]:
-        coach.later.submit(_update_message, client, meta[1], messages.recontact_message(t, review,
+    if review is not None and message:
+        coach.later.submit(_update_message, client, message, messages.recontact_message(t, review,
                                                                                        recorded=(said, next_on)))

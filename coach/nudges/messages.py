@@ -13,7 +13,6 @@ from coach.blockkit import (
 from coach.i18n import Translator
 from coach.models import Review, SelfCheck
 from coach.nudges.rules import MAX_MEETINGS_CHOICE, KeptChange, Reaction, RepeatedMistake
-from coach.review import rules as review_rules
 from coach.review.messages import interview_questions, one_change
 from coach.review.rules import Field, RecontactChoice
 from coach.review.views import recontact_label, surface_label, underlying_label

@@ -7,7 +7,6 @@ from typing import Any
 from coach.blockkit import context, divider, escape, header, long_text_sections, section, titled
 from coach.i18n import Translator
 from coach.models import Review
-from coach.review import rules
 from coach.review.rules import Lens
 from coach.review.views import (
     change_label, lens_label, self_denial_reframe, surface_label, underlying_label, verdict_label,
@@ -126,6 +125,9 @@ def help_text(t: Translator) -> str:
         t._("• `/lost Acme renewal`: start a review with the deal name filled in"),
         t._("• `/lost new <deal>`: the same, for a deal whose name looks like a command"),
         t._("• `/lost meeting`: set or move your next meeting (for the reminder of your one change)"),
+        t._("• `/lost won <deal>`: log a win, and see how long recovery took"),
+        t._("• `/lost export`: your reviews as a CSV (managers: the team's; `/lost export 90` for 90 days)"),
+        t._("• `/lost digest`: managers: post the team digest to the managers' channel now"),
         t._("• `/lost help`: this message"),
         t._("An unfinished review is kept as a draft; `/lost` offers to resume it."),
     ])
