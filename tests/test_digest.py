@@ -547,7 +547,7 @@ def test_a_rep_is_politely_refused_in_english(running_app: RunningApp):
 
 def test_a_rep_is_politely_refused_in_japanese(running_app: RunningApp, proposed_ja):
     body = running_app.slack.json(running_app.slack.command("digest", user_id="U1"))
-    assert body["text"].startswith("申し訳ありません。チームのダイジェストは営業マネージャー向けです。")
+    assert body["text"].startswith("申し訳ありません、チームのダイジェストは営業マネージャー向けです。")
     assert digest_posts(running_app) == []
 
 

@@ -154,17 +154,17 @@ def test_rep_home_in_japanese_shows_every_section(running_app: RunningApp):
     # Both reviews, newest first, with view buttons; the commitment history.
     assert [b["value"] for b in buttons(home, "home_view_review")] == [str(second.id), str(first.id)]
     assert "決裁者確認を必ず入れる" in text
-    assert "Reviews: 2, 2 of them within 24 hours." in text
+    assert "振り返り：2件（うち二十四時間以内：2件）" in text
     # Patterns: "value did not come across" in both reviews, flagged as repeated; the once-only ones are not.
-    pattern = next(b["text"]["text"] for b in home["blocks"] if b.get("text") and "Your patterns" in b["text"]["text"])
-    assert "価値が伝わっていない: in 2 of 2 reviews :repeat: *repeated*" in pattern
+    pattern = next(b["text"]["text"] for b in home["blocks"] if b.get("text") and "あなたの傾向" in b["text"]["text"])
+    assert "価値が伝わっていない：2件中2件の振り返り :repeat: *繰り返し*" in pattern
     assert pattern.count(":repeat:") == 1
     # Upcoming re-contacts, in the rep's date format.
     assert "2026年9月9日" in text and "2026年9月18日" in text
     # Recovery: nothing won yet.
-    assert "No win logged yet" in text
+    assert "まだ受注の記録はありません" in text
     assert view_problems(home) == [] and len(home["blocks"]) <= 100
-    assert "Your team" not in text  # not a manager
+    assert "チーム：直近" not in text  # not a manager
     assert all(c.params["user_id"] == "U1" for c in fake.calls_to("views.publish"))
 
 
@@ -323,7 +323,7 @@ def test_home_is_refreshed_on_every_change(running_app: RunningApp):
         reminder = [c for c in fake.calls_to("chat.postMessage") if c.params.get("blocks")
                     and "meeting_done" in json.dumps(c.params["blocks"])][-1]
         click(running_app, "U1", reminder, "meeting_done")
-        assert "You marked yourself ready" in text_of(changed("meeting marked ready"))
+        assert "に準備完了にしました" in text_of(changed("meeting marked ready"))
 
         # The self-check answered on the DM.
         clock.move_to(START + timedelta(days=8))
@@ -432,7 +432,7 @@ def test_a_rep_with_300_reviews_and_a_team_of_200_reps_stay_within_limits(runnin
         assert len(home["blocks"]) <= 100 and len(manager_home["blocks"]) <= 100
         text = text_of(home)
         assert len(buttons(home, "home_view_review")) == REVIEWS_ON_HOME
-        assert f"Showing your latest {REVIEWS_ON_HOME} of 300 reviews." in text
+        assert f"全300件の振り返りのうち、最新の{REVIEWS_ON_HOME}件を表示しています。" in text
         assert "Your team" in text_of(manager_home) and "Reps repeating an underlying reason" in text_of(manager_home)
         assert "…and" in text_of(manager_home)  # more reps repeat than are listed
 
@@ -440,17 +440,17 @@ def test_a_rep_with_300_reviews_and_a_team_of_200_reps_stay_within_limits(runnin
         before = len(fake.calls_to("views.open"))
         press(running_app, "U1", home, "home_older_reviews")
         page = opened_modal(running_app, before)
-        assert "Reviews 9 to 23 of 300" in text_of(page)
+        assert "全300件中 9〜23件目" in text_of(page)
         press(running_app, "U1", page, "reviews_page:older")
         page2 = fake.calls_to("views.update")[-1].response["view"]
-        assert view_problems(page2) == [] and "Reviews 24 to 38 of 300" in text_of(page2)
+        assert view_problems(page2) == [] and "全300件中 24〜38件目" in text_of(page2)
         assert buttons(page2, "reviews_page:newer")
         first_on_page = buttons(page2, "home_view_review")[0]["value"]
         press(running_app, "U1", page2, "home_view_review", value=first_on_page)
         detail = fake.calls_to("views.update")[-1].response["view"]
         assert detail["callback_id"] == "review_detail" and view_problems(detail) == []
         press(running_app, "U1", detail, "reviews_page")
-        assert "Reviews 24 to 38 of 300" in text_of(fake.calls_to("views.update")[-1].response["view"])
+        assert "全300件中 24〜38件目" in text_of(fake.calls_to("views.update")[-1].response["view"])
 
         # The manager pages through the whole team.
         before = len(fake.calls_to("views.open"))

@@ -73,9 +73,9 @@ def test_recovery_days_count_in_the_reps_time_zone(running_app: RunningApp):
     assert (win.won_on, win.days_since_loss, win.last_loss_review_id) == (date(2026, 3, 17), 7, review.id)
     [dm] = dms_to(running_app, "U1")[before:]
     text = blocks_text(dm.params["blocks"])
-    assert "7 days from your last loss to this win." in dm.params["text"]
+    assert "前回の失注からこの受注まで7日でした。" in dm.params["text"]
     assert "Acme renewal" in text and "決裁者確認を必ず入れる" in text  # the loss, and the one change made since
-    assert "Beta 商事" in text_of(home) and "7 days from your last loss to this win." in text_of(home)
+    assert "Beta 商事" in text_of(home) and "前回の失注からこの受注まで7日でした。" in text_of(home)
 
 
 def test_the_last_loss_is_the_one_lost_last_not_the_one_reviewed_last(running_app: RunningApp):
