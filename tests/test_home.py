@@ -110,15 +110,15 @@ def opened_modal(app: RunningApp, before: int) -> dict:
 
 def second_review(app: RunningApp, user_id: str, *, deal: str, lost_on: date, meeting: datetime,
                   codes=("value_not_conveyed", "no_comparison_axis"), own="Skipped the budget question",
-                  change_code="question_order") -> Review:
+                  change_code="question_order", share: bool = True) -> Review:
     rep = Rep(app, user_id)
     before = len(app.slack.fake.calls_to("chat.postMessage"))
     rep.lost(deal)
     assert rep.submit(ri.facts(deal=deal, lost_on=lost_on))["response_action"] == "update"
     assert rep.submit(ri.lenses())["response_action"] == "update"
     assert rep.submit(ri.reasons(codes=codes, own=own))["response_action"] == "update"
-    assert rep.submit(ri.commit(meeting=meeting, change_code=change_code)) == {}
-    app.slack.fake.wait_for("chat.postMessage", before + 2)
+    assert rep.submit(ri.commit(meeting=meeting, change_code=change_code, share=share)) == {}
+    app.slack.fake.wait_for("chat.postMessage", before + (2 if share else 1))
     app.settle()
     with app.coach.db.session() as s:
         return s.scalars(select(Review).order_by(Review.id.desc())).first()

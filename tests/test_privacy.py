@@ -144,6 +144,45 @@ def test_a_manager_reads_the_teams_reviews_but_not_another_teams(running_app: Ru
     assert opened_modal(running_app, before)["callback_id"] == "not_available"
 
 
+def test_a_review_the_rep_did_not_share_stays_theirs(running_app: RunningApp, two_reps):
+    fake = running_app.slack.fake
+    with time_machine.travel(START, tick=True):
+        private = second_review(running_app, "U2", deal="Initech 非共有", lost_on=date(2026, 3, 9),
+                                meeting=START + timedelta(days=3), own="Pricing page confused them", share=False)
+    # The manager's Home counts it among the team's losses but lists only what was shared.
+    with time_machine.travel(START + timedelta(hours=1), tick=True):
+        home = open_home(running_app, MANAGER)
+    assert "Initech 非共有" not in text_of(home) and SECRET_DEAL in text_of(home)
+    assert "*Losses*\n3 · " in text_of(home)  # the team's figures count all three reviews
+    fake_before = len(fake.calls_to("views.open"))
+    press(running_app, MANAGER, home, "home_view_review", value=str(private.id))
+    assert opened_modal(running_app, fake_before)["callback_id"] == "not_available"
+    before = len(fake.calls_to("views.open"))
+    press(running_app, MANAGER, home, "home_team_reviews", value="team:0")
+    team_page = opened_modal(running_app, before)
+    assert SECRET_DEAL in text_of(team_page) and "Initech 非共有" not in text_of(team_page)
+    # The manager's export leaves it out; the rep's own export has it.
+    fake.channel_members[MANAGER_CHANNEL] = []
+    running_app.coach.managers.forget()
+    with time_machine.travel(START + timedelta(days=1), tick=True):
+        running_app.slack.command("export", user_id=MANAGER)
+        running_app.settle()
+        [team_csv] = [f.data.decode("utf-8-sig") for f in fake.files.values()]
+        fake.files.clear()
+        running_app.slack.command("export", user_id="U2")
+        running_app.settle()
+        [own_csv] = [f.data.decode("utf-8-sig") for f in fake.files.values()]
+    assert SECRET_DEAL in team_csv and "Initech 非共有" not in team_csv and "Pricing page confused them" not in team_csv
+    assert "Initech 非共有" in own_csv and "Pricing page confused them" in own_csv
+    # The rep reads it on their own Home.
+    mine = open_home(running_app, "U2")
+    assert str(private.id) in [b["value"] for b in buttons(mine, "home_view_review")]
+    # Nothing of it reached the managers' channel.
+    channel = json.dumps([c.params for c in fake.calls_to("chat.postMessage")
+                          if c.params["channel"] == MANAGER_CHANNEL], ensure_ascii=False)
+    assert "Initech 非共有" not in channel
+
+
 def test_a_member_of_the_managers_channel_counts_as_a_manager_and_others_do_not(running_app: RunningApp, two_reps):
     _, theirs = two_reps
     fake = running_app.slack.fake

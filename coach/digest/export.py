@@ -1,7 +1,8 @@
 """`/lost export`: the reviews of a period as a CSV. No Slack here.
 
-A manager's export holds the reviews of their workspace; a rep's holds
-their own and nothing else (the query filters by user; tested). The file is
+A manager's export holds the reviews of their workspace that the reps
+shared with managers; a rep's holds their own and nothing else (the query
+filters by user; tested). The file is
 UTF-8 with a byte order mark so Excel shows Japanese, one row per review,
 underlying reasons joined in one cell, the week-1 self-check alongside.
 Cells a spreadsheet would run as a formula are prefixed with an apostrophe.
@@ -39,6 +40,8 @@ def reviews_in(session: Session, period: Period, scope: Scope) -> Iterable[tuple
     conds = [Review.team_id == scope.team_id, Review.completed_at >= period.start, Review.completed_at < period.end]
     if scope.user_id is not None:
         conds.append(Review.user_id == scope.user_id)
+    else:  # a rep who turned sharing off keeps that review to themselves
+        conds.append(Review.share_with_manager.is_(True))
     stmt = (select(Review, SelfCheck).outerjoin(SelfCheck, SelfCheck.review_id == Review.id).where(*conds)
             .order_by(Review.completed_at, Review.id).options(selectinload(Review.reasons))
             .execution_options(yield_per=BATCH))

@@ -6,8 +6,9 @@ with a thousand reviews costs the same handful of indexed queries as a rep
 with three, and nothing loads a rep's reviews wholesale.
 
 Privacy is decided in the queries: a rep's methods filter on the rep's own
-`(team_id, user_id)`; `visible_review` returns a review only to its rep, or
-to a manager of the same Slack team.
+`(team_id, user_id)`; a manager reads another rep's review (the team list,
+the read-only view) only if the rep shared it with managers, as the digest
+quotes only shared reviews; team figures count every review.
 """
 
 from __future__ import annotations
@@ -240,6 +241,11 @@ def _median(session: Session, values: Select) -> tuple[float | None, int]:
     return float(sum(middle)) / len(middle), n
 
 
+def _shared_with_managers():
+    """Reviews a manager may read whole: the rep kept "share with my manager" on (or shared it later)."""
+    return Review.share_with_manager.is_(True)
+
+
 def _newest_first_in(team_id: str | None):
     """The team's reviews, for a newest-first (id DESC) list with a LIMIT.
 
@@ -408,7 +414,7 @@ class HomeService:
             repeaters, repeater_total = self._repeaters(s, recent)
             team_wins = and_(Win.team_id == (team_id or ""), Win.won_at >= since)
             latest_reviews = [_line(r) for r in s.execute(
-                _with_line_joins(select(*_line_columns())).where(_newest_first_in(team_id))
+                _with_line_joins(select(*_line_columns())).where(_newest_first_in(team_id), _shared_with_managers())
                 .order_by(Review.id.desc()).limit(TEAM_REVIEWS_SHOWN))]
             return TeamHome(
                 since=since, days=days, losses=losses, loss_value=value, reps_with_losses=reps, within_24h=int(within),
@@ -441,9 +447,9 @@ class HomeService:
 
     def review_page(self, team_id: str | None, user_id: str | None, *, offset: int,
                     limit: int = PAGE_SIZE) -> ReviewPage:
-        """One page of reviews, newest first: the rep's own, or (user_id None) the whole team's."""
+        """One page of reviews, newest first: the rep's own, or (user_id None) those the team shared."""
         offset = max(offset, 0)
-        where = _newest_first_in(team_id) if user_id is None else (
+        where = and_(_newest_first_in(team_id), _shared_with_managers()) if user_id is None else (
             and_(Review.team_id == team_id, Review.user_id == user_id) if team_id else Review.user_id == user_id)
         order = (Review.id.desc(),) if user_id is None else (Review.completed_at.desc(), Review.id.desc())
         with self.db.session() as s:
@@ -454,10 +460,10 @@ class HomeService:
 
     def visible_review(self, review_id: int, *, viewer_team: str | None, viewer_id: str,
                        manager: bool) -> ReviewDetail | None:
-        """The review, if this viewer may read it: its own rep, or a manager of the same team."""
+        """The review, if this viewer may read it: its own rep, or a manager of the same team it was shared with."""
         allowed = Review.user_id == viewer_id
         if manager and viewer_team:
-            allowed = or_(allowed, Review.team_id == viewer_team)
+            allowed = or_(allowed, and_(Review.team_id == viewer_team, _shared_with_managers()))
         with self.db.session() as s:
             review = s.scalar(select(Review).where(Review.id == review_id, allowed)
                               .options(selectinload(Review.reasons)))
