@@ -30,7 +30,7 @@ def build_wsgi_app(app: App, db: Database) -> Callable:
     def wsgi(environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == HEALTH_PATH and method == "GET":
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
             try:
                 with db.engine.connect() as conn:
                     conn.execute(text("SELECT 1"))

@@ -71,6 +71,7 @@ def test_app_starts_with_only_the_two_slack_secrets_and_creates_its_sqlite_datab
                 assert time.monotonic() < deadline, "app did not start within 30 s"
                 time.sleep(0.1)
         assert resp.status_code == 200 and resp.json() == {"ok": True}
+        assert requests.head(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200  # load balancers
         assert (tmp_path / "lost_deal_coach.db").exists()
         unsigned = requests.post(f"http://127.0.0.1:{port}/slack/events", data="command=/lost", timeout=5,
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
