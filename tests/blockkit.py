@@ -65,6 +65,9 @@ MAX_ALT_TEXT = 2000
 ROOT = "(root)"  # pointer shown for problems of the view / message itself
 
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
+# In mrkdwn, "<" opens a link or mention; any other "<" is user text the app forgot to escape
+# (Slack would not refuse it, it would hide or garble it, so the check is ours, not Slack's).
+MRKDWN_CONTROL = re.compile(r"<(?:[@#!]|https?://|mailto:)[^<>\n]*>")
 STATIC_SELECTS = frozenset({"static_select", "multi_static_select"})
 OTHER_SELECTS = frozenset(
     {
@@ -278,6 +281,8 @@ class _Checker:
             self.add(f"{path}/verbatim", "is only valid on mrkdwn")
         if kind == "mrkdwn" and "emoji" in obj:
             self.add(f"{path}/emoji", "is only valid on plain_text")
+        if kind == "mrkdwn" and "<" in MRKDWN_CONTROL.sub("", value):
+            self.add(f"{path}/text", "has a '<' that is neither a link nor a mention: escape it as &lt;")
 
     def array(self, value: Any, path: str, *, low: int, high: int, what: str) -> list[Any]:
         if not isinstance(value, list):

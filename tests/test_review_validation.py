@@ -40,7 +40,7 @@ CASES = [
      "at least 3", "3"),
     ("reasons", ri.reasons(codes=("low_priority", "low_priority"), own=""), "underlying_codes", "at least 3", "3"),
     ("commit", ri.commit(meeting=later(days=1), change_code="question_order", change_own="Also smile more"),
-     "change_own", "Exactly one change", "一つ"),
+     "change_own", "In my own words", "自分の言葉"),
     ("commit", ri.commit(meeting=later(days=1), change_code=None, change_own="1. Ask budget\n2. Smile"),
      "change_own", "Exactly one change", "一つ"),
     ("commit", ri.commit(meeting=later(days=1), change_code=None, change_own=None), "change_code",

@@ -25,20 +25,72 @@ def test_hints_for_the_surface_reason_come_first(surface, first):
     assert sorted(catalogue) == sorted(UnderlyingReason)  # nothing dropped, nothing doubled
 
 
-@pytest.mark.parametrize("text", [
-    "正直、自分は営業に向いていないと思う", "やっぱり自分はダメだ", "I'm not cut out for sales",
-    "I am useless at this", "I’m a failure",
-])
-def test_self_denial_is_recognised(text):
-    assert rules.reads_as_self_denial(text)
+# (text, reads as self-denial): a verdict on oneself earns a reframe; facts, self-responsibility and
+# statements about the product, the deal or what to stop doing do not.
+SELF_DENIAL_TABLE = [
+    # Japanese: verdicts on oneself
+    ("正直、自分は営業に向いていないと思う", True),
+    ("やっぱり自分はダメだ", True),
+    ("僕って本当にダメだな", True),
+    ("私のせいだ", True),
+    ("全部自分のせい", True),
+    ("営業失格だ", True),
+    ("自分は営業として失格です", True),
+    ("私には営業の才能がない", True),
+    ("営業に向いてない", True),
+    ("もう辞めたい", True),
+    ("営業を辞めたい", True),
+    # Japanese: facts, self-responsibility, the product or someone else
+    ("この製品は大企業に向いていない", False),
+    ("このプランは中小企業に向いてない", False),
+    ("自分はこの製品が大企業に向いていないと思った", False),
+    ("価格表を見せたところで反応が変わった", False),
+    ("自分のヒアリングが浅かった", False),
+    ("私は決裁プロセスを知らなかった", False),
+    ("私のせいではない", False),
+    ("自分が駄目にした提案書を作り直す", False),
+    ("値引きの提案を辞めたい", False),
+    ("ジョン・スミスに決裁者を確認しなかった", False),
+    ("競合が入札で失格になった", False),
+    ("自分はダメ元で値引きを提案した", False),
+    # English: verdicts on oneself
+    ("I'm not cut out for sales", True),
+    ("Honestly I’m just not cut out for this", True),
+    ("I am useless at this", True),
+    ("I’m a failure", True),
+    ("I'm an idiot", True),
+    ("I'm such an idiot", True),
+    ("It was all my fault", True),
+    ("Everything is my fault", True),
+    ("I suck at this", True),
+    ("I should just quit.", True),
+    ("I should quit sales", True),
+    ("I'll never be good at this", True),
+    ("I'm a terrible salesperson", True),
+    ("I am not good enough", True),
+    # English: facts, self-responsibility, the product or what to stop doing
+    ("I should quit offering discounts", False),
+    ("I should quit leading with the demo", False),
+    ("The tool is not cut out for SMBs", False),
+    ("not cut out for SMBs", False),
+    ("Hi suck the lemon, said the buyer", False),
+    ("I didn't ask who signs off", False),
+    ("It was partly my fault that we skipped the decision maker", False),
+    ("The demo was a failure", False),
+    ("Our pricing is useless for SMBs", False),
+    ("He is an idiot", False),
+    ("They said the tool was not cut to size", False),
+    ("I'm not sure the CFO was in the loop", False),
+]
 
 
-@pytest.mark.parametrize("text", [
-    "価格表を見せたところで反応が変わった", "I didn't ask who signs off", "自分のヒアリングが浅かった",
-    "They said the tool was not cut to size", None,
-])
-def test_facts_and_self_responsibility_are_not_flagged(text):
-    assert not rules.reads_as_self_denial(text)
+@pytest.mark.parametrize("text, denial", SELF_DENIAL_TABLE, ids=[t for t, _ in SELF_DENIAL_TABLE])
+def test_self_denial_is_told_from_facts_and_self_responsibility(text, denial):
+    assert rules.reads_as_self_denial(text) is denial
+
+
+def test_no_text_is_not_self_denial():
+    assert not rules.reads_as_self_denial(None, "")
 
 
 @pytest.mark.parametrize("text, several", [
@@ -47,9 +99,57 @@ def test_facts_and_self_responsibility_are_not_flagged(text):
     ("- open with their problem\n- shorter demo", True),
     ("Ask budget\nSmile", True),
     ("最初の五分で課題を聞く", False),
+    # a list on one line
+    ("1. Ask budget 2. Smile more", True),
+    ("1) Ask budget 2) Smile more", True),
+    ("(1) ask budget (2) smile more", True),
+    ("・予算を聞く ・決裁者を確認する", True),
+    ("• ask budget • smile more", True),
+    ("1.予算を聞く2.決裁者を確認する", True),
+    ("①予算を聞く②決裁者を確認する", True),
+    ("（１）予算を聞く（２）決裁者を確認する", True),
+    ("- open with their problem - shorter demo", True),
+    # items split by semicolons
+    ("Ask budget; confirm DM", True),
+    ("予算を聞く；決裁者を確認する", True),
+    # ordinary sentences
+    ("Ask budget; ", False),
+    ("Cut the discount to 2.5% and hold it", False),
+    ("Call at 3. Then follow up at 5.", False),
+    ("Ask about Q1. Then Q2.", False),
+    ("Ask budget - early, before the demo", False),
+    ("Show the ROI slide before the price, then stop talking", False),
+    ("価格より先に、課題・影響・期限を聞く", False),
+    ("ジョン・スミスに決裁プロセスを確認する", False),
+    ("Open with their KPI, not our demo", False),
 ])
 def test_one_change_means_one_item(text, several):
     assert rules.counts_as_several_changes(text) is several
+
+
+@pytest.mark.parametrize("code, own, field, problem", [
+    (None, None, Field.CHANGE_CODE, Problem.NO_CHANGE),
+    (rules.OWN_WORDS, "", Field.CHANGE_OWN, Problem.OWN_WORDS_REQUIRED),
+    ("question_order", "Ask budget", Field.CHANGE_OWN, Problem.SUGGESTION_AND_OWN_WORDS),
+    (rules.OWN_WORDS, "Ask budget; confirm DM", Field.CHANGE_OWN, Problem.MORE_THAN_ONE_CHANGE),
+    (None, "1. Ask budget 2. Smile more", Field.CHANGE_OWN, Problem.MORE_THAN_ONE_CHANGE),
+    ("smile_more", None, Field.CHANGE_CODE, Problem.UNKNOWN_CHOICE),
+])
+def test_exactly_one_change_is_enforced(code, own, field, problem):
+    values = {Field.CHANGE_CODE: code, Field.CHANGE_OWN: own,
+              Field.NEXT_MEETING_AT: datetime(2026, 3, 11, tzinfo=timezone.utc), Field.RECONTACT_CHOICE: "one_year"}
+    [error] = rules.validate_step(Step.COMMIT, values, now_utc=NOW, tz=TOKYO)
+    assert (error.field, error.problem) == (field, problem)
+
+
+@pytest.mark.parametrize("code, own", [
+    ("question_order", None), ("question_order", "  "), (rules.OWN_WORDS, "Ask who signs off"),
+    (None, "Ask who signs off"),
+])
+def test_one_change_is_accepted_either_way(code, own):
+    values = {Field.CHANGE_CODE: code, Field.CHANGE_OWN: own,
+              Field.NEXT_MEETING_AT: datetime(2026, 3, 11, tzinfo=timezone.utc), Field.RECONTACT_CHOICE: "one_year"}
+    assert rules.validate_step(Step.COMMIT, values, now_utc=NOW, tz=TOKYO) == []
 
 
 def test_three_underlying_reasons_counting_own_lines_and_no_duplicates():
@@ -76,6 +176,22 @@ def test_date_lost_is_judged_in_the_reps_time_zone():
 def test_recontact_defaults_from_the_surface_reason(surface, choice, expected):
     assert rules.default_recontact(surface) is choice
     assert rules.recontact_date(choice, date(2026, 3, 31), None) == expected
+
+
+@pytest.mark.parametrize("choice, lost_on, today, expected", [
+    # A fresh loss: counted from the date lost.
+    (rules.RecontactChoice.SIX_MONTHS, date(2026, 3, 8), date(2026, 3, 10), date(2026, 9, 8)),
+    (rules.RecontactChoice.ONE_YEAR, date(2026, 3, 8), date(2026, 3, 10), date(2027, 3, 8)),
+    # An old loss: six months after it is past (or today), so counted from today.
+    (rules.RecontactChoice.SIX_MONTHS, date(2025, 7, 1), date(2026, 3, 10), date(2026, 9, 10)),
+    (rules.RecontactChoice.SIX_MONTHS, date(2025, 9, 10), date(2026, 3, 10), date(2026, 9, 10)),
+    (rules.RecontactChoice.ONE_YEAR, date(2024, 1, 15), date(2026, 3, 10), date(2027, 3, 10)),
+    # Still ahead: kept from the loss.
+    (rules.RecontactChoice.ONE_YEAR, date(2025, 7, 1), date(2026, 3, 10), date(2026, 7, 1)),
+])
+def test_recontact_is_always_in_the_future(choice, lost_on, today, expected):
+    on = rules.recontact_date(choice, lost_on, None, today=today)
+    assert on == expected and on > today
 
 
 def test_loss_moment_same_day_counts_from_the_review_start():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from coach.blockkit import clip, context, divider, escape, header, mrkdwn, section
+from coach.blockkit import clip, clip_escaped, context, divider, header, mrkdwn, section
 from coach.digest.data import UNANSWERED, DigestData
 from coach.i18n import Translator
 from coach.nudges.messages import kept_label
@@ -244,12 +244,12 @@ def quotes_section(t: Translator, data: DigestData) -> Section | None:
         missed = data.lenses.get(str(lens), {}).get(str(Verdict.MISSED), 0)
         lines = [t._("*{lens}* (missed {n})", lens=lens_label(t, lens), n=missed)]
         for q in quotes:
-            words = escape(clip(_one_line(q.words), 200))
+            words = clip_escaped(_one_line(q.words), 200)
             if not words.startswith(QUOTE_MARKS):  # the rep may have quoted the customer already
                 words = f"“{words}”"
-            line = f"> {words}\n> — <@{q.user_id}>, {escape(clip(q.deal_name, 80))}"
+            line = f"> {words}\n> — <@{q.user_id}>, {clip_escaped(q.deal_name, 80)}"
             if q.note:
-                line += f" · _{escape(clip(_one_line(q.note), 120))}_"
+                line += f" · _{clip_escaped(_one_line(q.note), 120)}_"
             lines.append(line)
         blocks.append(section("\n".join(lines)))
     blocks.append(context(t._("Quoted only from reviews the rep shared with managers.")))
@@ -265,7 +265,7 @@ def recontacts_section(t: Translator, data: DigestData) -> Section:
     head = f"*{title}* ({span})" if span else f"*{title}*"
     if not data.recontacts_total:
         return Section(title, [section(head + "\n" + t._("No re-contacts in the next two weeks."))])
-    lines = [f"• {t.date(r.on)} · <@{r.user_id}> · {escape(clip(r.deal_name, 80))} "
+    lines = [f"• {t.date(r.on)} · <@{r.user_id}> · {clip_escaped(r.deal_name, 80)} "
              f"({surface_label(t, r.surface_reason)})" for r in data.recontacts]
     chunks = chunk_lines(lines) or [""]
     blocks = [section(head + "\n" + chunks[0])] + [section(c) for c in chunks[1:]]

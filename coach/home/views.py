@@ -20,7 +20,7 @@ from coach.home.service import (
 from coach.i18n import Translator
 from coach.models import Review, SelfCheck
 from coach.nudges.messages import kept_label, reaction_label, repeated_label, self_check_message
-from coach.review.messages import _lens_lines, _reasons, _surface, interview_questions, one_change
+from coach.review.messages import full_review_blocks, interview_questions
 from coach.review.rules import MAX_LENGTH, Field
 from coach.review.views import change_label, self_denial_reframe, surface_label, underlying_label
 from coach.slack.ids import ActionId, BlockId, CallbackId
@@ -259,8 +259,8 @@ def _recontact_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
 def _recovery_blocks(t: Translator, recovery: Recovery) -> list[dict[str, Any]]:
     title = t._("Recovery: from a loss to your next win")
     if recovery.latest is None:
-        return [divider(), titled(title, t._("No win logged yet. When you win your next deal, log it with "
-                                             "`/lost won <deal>` or the *Log a win* button."))]
+        return [divider(), titled(title, escape(t._("No win logged yet. When you win your next deal, log it with "
+                                                    "`/lost won <deal>` or the *Log a win* button.")))]
     lines = [_win_text(t, recovery.latest, with_rep=False)]
     median = _median_text(t, recovery)
     if median:
@@ -323,24 +323,8 @@ def review_detail_blocks(t: Translator, detail: ReviewDetail, *, viewer_id: str)
     ]
     if owner and review.self_denial_flagged:
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
-    blocks += [
-        titled(t._("Surface reason"), _surface(t, review)),
-        titled(t._("Underlying reasons"), _reasons(t, review) or "-"),
-        titled(t._("The four lenses"), _lens_lines(t, review, with_notes=True)),
-    ]
-    for label, value in (
-        (t._("Timeline of the deal"), review.timeline),
-        (t._("The customer's words"), review.customer_words),
-        (t._("Where did the customer's reaction change?"), review.reaction_change),
-        (t._("Which question failed to draw out the real need?"), review.failed_question),
-    ):
-        if value:
-            blocks += long_text_sections(f"*{label}*", value)
-    blocks += [
-        divider(),
-        titled(t._("The one change for the next meeting"), ":dart: " + escape(one_change(t, review))),
-        titled(t._("Next meeting"), t.datetime(review.next_meeting_at)),
-    ]
+    blocks += full_review_blocks(t, review)
+    blocks.append(titled(t._("Next meeting"), t.datetime(review.next_meeting_at)))
     if detail.check is not None:
         blocks.append(titled(t._("One-week self-check"), _self_check_lines(t, detail.check)))
     blocks.append(context(t._("Re-contact: {date}", date=t.date(review.recontact_on))))

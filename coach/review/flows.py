@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -22,7 +22,9 @@ from coach.review import rules
 from coach.review.messages import manager_share_message, sharing_not_configured_text, summary_message
 from coach.review.rules import Field, Step
 from coach.review.service import Incomplete
-from coach.review.views import errors_payload, error_view, parse_meta, resume_view, review_step_view
+from coach.review.views import (
+    error_view, errors_payload, parse_meta, parse_meta_locale, resume_view, review_step_view,
+)
 from coach.services import Coach
 from coach.slack.client import post_message
 from coach.slack.profiles import Profile
@@ -33,9 +35,30 @@ log = logging.getLogger(__name__)
 Ack = Callable[..., Any]
 
 
-def _step_view(coach: Coach, profile: Profile, step: Step, draft_id: int, answers: dict[Field, Any]) -> dict:
+def _step_view(coach: Coach, profile: Profile, step: Step, draft_id: int, answers: dict[Field, Any],
+               errors: list[rules.FieldError] | None = None) -> dict:
     today = rules.local_today(coach.clock(), profile.tz)
-    return review_step_view(profile.t, step, draft_id, answers, today=today)
+    return review_step_view(profile.t, step, draft_id, answers, today=today, errors=errors or ())
+
+
+def modal_profile(coach: Coach, team_id: str | None, user_id: str, view: dict, draft_id: int | None = None) -> Profile:
+    """The rep's language and zone for answering a review modal, without calling Slack.
+
+    A submission must be answered within Slack's 3 seconds, and `users.info` on a cold cache (another
+    instance, a restart) can take longer. The modal carries what it was opened with; an older modal
+    falls back to what its draft was started with, then to whatever is cached (or the defaults).
+    """
+    found = parse_meta_locale(view.get("private_metadata"))
+    if found is not None:
+        return Profile(user_id, *found)
+    if draft_id is not None:
+        draft = coach.reviews.get_draft(draft_id, user_id)
+        if draft is not None and draft.locale and draft.timezone:
+            try:
+                return Profile(user_id, draft.locale, ZoneInfo(draft.timezone))
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    return coach.profiles.cached(team_id, user_id)
 
 
 def open_review(coach: Coach, client: WebClient, *, team_id: str, user_id: str, trigger_id: str,
@@ -82,13 +105,13 @@ def show_draft(coach: Coach, client: WebClient, *, team_id: str, user_id: str, v
 def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
     """A step's Next / Save: inline errors, the next step, or the saved review."""
     meta = parse_meta(view.get("private_metadata"))
-    profile = coach.profiles.get(team_id, user_id)
-    t = profile.t
     if meta is None:
         log.warning("view_submission with unreadable private_metadata from %s", user_id)
-        ack(response_action="update", view=error_view(t))
+        ack(response_action="update", view=error_view(coach.profiles.cached(team_id, user_id).t))
         return
     step, draft_id = meta
+    profile = modal_profile(coach, team_id, user_id, view, draft_id)  # no Slack call before the ack
+    t = profile.t
     now = coach.clock()
     values = {f: v for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
               if f in rules.STEP_FIELDS[step]}
@@ -111,9 +134,11 @@ def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user
         return
     result = coach.reviews.complete(draft_id, user_id, locale=profile.locale, tz=profile.tz, now=now)
     if isinstance(result, Incomplete):
-        # An earlier step went stale (e.g. its date): take the rep back there.
+        # An earlier step changed since it was checked (e.g. edited in the modal on another device):
+        # take the rep back there, with what to fix shown on it, and resume there next time.
+        back = coach.reviews.save_answers(draft_id, user_id, result.step, {}, now=now) or draft
         ack(response_action="update", view=_step_view(coach, profile, result.step, draft_id,
-                                                       answer_codec.from_json(draft.answers)))
+                                                       answer_codec.from_json(back.answers), errors=result.errors))
         return
     ack()
     if isinstance(result, Review):
@@ -134,7 +159,7 @@ def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view
     draft = coach.reviews.save_answers(draft_id, user_id, previous, values, now=coach.clock())
     if draft is None:
         return
-    profile = coach.profiles.get(team_id, user_id)
+    profile = modal_profile(coach, team_id, user_id, view, draft_id)  # the language the modal speaks
     client.views_update(view_id=view["id"],
                         view=_step_view(coach, profile, previous, draft_id, answer_codec.from_json(draft.answers)))
 

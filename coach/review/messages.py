@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from coach.blockkit import context, divider, escape, header, long_text_sections, section, titled
+from coach.blockkit import (
+    context, divider, escape, fits_header, header, long_sections, long_text_sections, section, titled,
+)
 from coach.i18n import Translator
 from coach.models import Review
 from coach.review.rules import Lens
@@ -55,6 +57,38 @@ def _lens_lines(t: Translator, review: Review, *, with_notes: bool) -> str:
     return "\n".join(lines)
 
 
+def lens_sections(t: Translator, review: Review, *, with_notes: bool) -> list[dict[str, Any]]:
+    """The four lenses: one line each; with notes, each lens its own section(s), so no note is ever cut."""
+    if not with_notes:
+        return [titled(t._("The four lenses"), _lens_lines(t, review, with_notes=False))]
+    blocks: list[dict[str, Any]] = []
+    for i, lens in enumerate(Lens):
+        verdict = getattr(review, f"{lens}_verdict")
+        line = f"{VERDICT_MARK.get(verdict, '')} *{lens_label(t, lens)}*: {verdict_label(t, verdict)}"
+        if i == 0:
+            line = "*" + t._("The four lenses") + "*\n" + line
+        parts = []
+        note = getattr(review, f"{lens}_note")
+        if note:
+            parts.append(escape(note))
+        if lens is Lens.DECISION and review.decision_maker:
+            parts.append(t._("final call: {who}", who=escape(review.decision_maker)))
+        blocks += long_sections(line, "\n".join(parts))
+    return blocks
+
+
+def _titled_sections(title: str, body: str) -> list[dict[str, Any]]:
+    """A bold title over an (escaped) body, in as many sections as the body needs."""
+    return long_sections(f"*{title}*", body)
+
+
+def _heading(t: Translator, title: str, deal: str) -> list[dict[str, Any]]:
+    """The header with the deal's name; a name too long for a header gets a section, so it is shown whole."""
+    if fits_header(title):
+        return [header(title)]
+    return [header(t._("Lost deal review"))] + _titled_sections(t._("Deal / customer"), escape(deal))
+
+
 def _timing(t: Translator, review: Review) -> str:
     hours = review.review_hours
     if hours <= 24:
@@ -63,20 +97,18 @@ def _timing(t: Translator, review: Review) -> str:
 
 
 def summary_message(t: Translator, review: Review) -> tuple[str, list[dict[str, Any]]]:
-    """The rep's DM: analysis, not self-reproach, and what to do next."""
+    """The rep's DM: analysis, not self-reproach, and what to do next. Every answer shown is shown whole."""
     deal = escape(review.deal_name)
-    blocks: list[dict[str, Any]] = [
-        header(t._("Your review: {deal}", deal=review.deal_name)),
-        context(t._("A loss is structural, not luck. This is analysis, not self-reproach.")),
-    ]
+    blocks: list[dict[str, Any]] = _heading(t, t._("Your review: {deal}", deal=review.deal_name), review.deal_name)
+    blocks.append(context(t._("A loss is structural, not luck. This is analysis, not self-reproach.")))
     if review.self_denial_flagged:
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
+    blocks += _titled_sections(t._("Surface reason"), _surface(t, review))
+    blocks += _titled_sections(t._("Underlying reasons"), _reasons(t, review))
+    blocks += lens_sections(t, review, with_notes=False)
+    blocks.append(divider())
+    blocks += _titled_sections(t._("The one change for your next meeting"), ":dart: " + escape(one_change(t, review)))
     blocks += [
-        titled(t._("Surface reason"), _surface(t, review)),
-        titled(t._("Underlying reasons"), _reasons(t, review)),
-        titled(t._("The four lenses"), _lens_lines(t, review, with_notes=False)),
-        divider(),
-        titled(t._("The one change for your next meeting"), ":dart: " + escape(one_change(t, review))),
         titled(t._("Your next meeting"), t.datetime(review.next_meeting_at)),
         titled(t._("Re-contact this customer"), t.date(review.recontact_on)),
         divider(),
@@ -90,18 +122,11 @@ def summary_message(t: Translator, review: Review) -> tuple[str, list[dict[str, 
     return text, blocks
 
 
-def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict[str, Any]]]:
-    """The full review for the managers' channel (報告を濁さない): every answer, nothing cut."""
-    rep = f"<@{review.user_id}>"
-    size = f" · {t.amount(review.deal_size)}" if review.deal_size is not None else ""
-    blocks: list[dict[str, Any]] = [
-        header(t._("Lost deal review: {deal}", deal=review.deal_name)),
-        context(t._("{rep} · lost {date}{size} · reviewed {hours} h after the loss",
-                    rep=rep, date=t.date(review.lost_on), size=size, hours=review.review_hours)),
-        titled(t._("Surface reason"), _surface(t, review)),
-        titled(t._("Underlying reasons"), _reasons(t, review)),
-        titled(t._("The four lenses"), _lens_lines(t, review, with_notes=True)),
-    ]
+def full_review_blocks(t: Translator, review: Review) -> list[dict[str, Any]]:
+    """Every answer of the review, whole: the managers' share and the read-only review on Home."""
+    blocks = _titled_sections(t._("Surface reason"), _surface(t, review))
+    blocks += _titled_sections(t._("Underlying reasons"), _reasons(t, review))
+    blocks += lens_sections(t, review, with_notes=True)
     for label, value in (
         (t._("Timeline of the deal"), review.timeline),
         (t._("The customer's words"), review.customer_words),
@@ -110,16 +135,31 @@ def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict
     ):
         if value:
             blocks += long_text_sections(f"*{label}*", value)
-    blocks += [
-        titled(t._("The one change for the next meeting"), ":dart: " + escape(one_change(t, review))),
-        context(t._("Re-contact: {date}", date=t.date(review.recontact_on))),
-    ]
+    blocks += _titled_sections(t._("The one change for the next meeting"), ":dart: " + escape(one_change(t, review)))
+    return blocks
+
+
+def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict[str, Any]]]:
+    """The full review for the managers' channel (報告を濁さない): every answer, nothing cut.
+
+    Each answer gets as many sections as it needs (escaping makes "&" five characters long); the
+    longest review possible stays well inside a message's 50 blocks.
+    """
+    rep = f"<@{review.user_id}>"
+    size = f" · {t.amount(review.deal_size)}" if review.deal_size is not None else ""
+    blocks: list[dict[str, Any]] = _heading(t, t._("Lost deal review: {deal}", deal=review.deal_name),
+                                            review.deal_name)
+    blocks.append(context(t._("{rep} · lost {date}{size} · reviewed {hours} h after the loss",
+                              rep=rep, date=t.date(review.lost_on), size=size, hours=review.review_hours)))
+    blocks += full_review_blocks(t, review)
+    blocks.append(context(t._("Re-contact: {date}", date=t.date(review.recontact_on))))
     text = t._("{rep} reviewed the lost deal {deal}", rep=rep, deal=escape(review.deal_name))
     return text, blocks
 
 
 def help_text(t: Translator) -> str:
-    return "\n".join([
+    # Escaped: Slack would read the "<deal>" placeholders as links and hide them.
+    return "\n".join(escape(line) for line in [
         t._("*Lost-Deal Coach*: turn a lost deal into analysis, not self-reproach."),
         t._("• `/lost`: review a lost deal (facts, four lenses, underlying reasons, one change)"),
         t._("• `/lost Acme renewal`: start a review with the deal name filled in"),

@@ -129,6 +129,12 @@ class ChangeSuggestion(StrEnum):
     CONFIRM_DECISION_MAKER = "confirm_decision_maker"
 
 
+# The commit step's radio option for "the change is in my own words (the text below)". Radio buttons
+# can't be un-selected in Slack, so this is how a rep who picked a suggestion gets back to own words.
+# Stored on the draft only; a saved review has change_code NULL and the words in change_text.
+OWN_WORDS = "own_words"
+
+
 class RecontactChoice(StrEnum):
     SIX_MONTHS = "six_months"
     ONE_YEAR = "one_year"
@@ -145,12 +151,28 @@ def default_recontact(surface: SurfaceReason | None) -> RecontactChoice:
     return RECONTACT_DEFAULT.get(surface, RecontactChoice.SIX_MONTHS) if surface else RecontactChoice.SIX_MONTHS
 
 
-def recontact_date(choice: RecontactChoice, lost_on: date, chosen: date | None) -> date | None:
-    if choice is RecontactChoice.SIX_MONTHS:
-        return lost_on + relativedelta(months=6)
-    if choice is RecontactChoice.ONE_YEAR:
-        return lost_on + relativedelta(years=1)
-    return chosen
+RECONTACT_AFTER: dict[RecontactChoice, relativedelta] = {
+    RecontactChoice.SIX_MONTHS: relativedelta(months=6),
+    RecontactChoice.ONE_YEAR: relativedelta(years=1),
+}
+
+
+def recontact_date(choice: RecontactChoice, lost_on: date, chosen: date | None, *,
+                   today: date | None = None) -> date | None:
+    """When to get back in touch.
+
+    "Six months" and "one year" count from the date lost, which is what they mean for a fresh loss (a
+    competitor's contract runs a year from when they won). A rep reviewing an old loss means "from now":
+    when that date is not after `today` (the rep's local date), it is counted from today instead, so the
+    re-contact date is always in the future. A date the rep chose is theirs (validated to be in the future).
+    """
+    after = RECONTACT_AFTER.get(choice)
+    if after is None:
+        return chosen
+    on = lost_on + after
+    if today is not None and on <= today:
+        on = today + after
+    return on
 
 
 # Text limits. Slack enforces `max_length` in the client; we check again
@@ -211,6 +233,8 @@ class Problem(StrEnum):
     FEWER_THAN_THREE_REASONS = "fewer_than_three_reasons"
     NO_CHANGE = "no_change"
     MORE_THAN_ONE_CHANGE = "more_than_one_change"
+    OWN_WORDS_REQUIRED = "own_words_required"
+    SUGGESTION_AND_OWN_WORDS = "suggestion_and_own_words"
     MEETING_IN_PAST = "meeting_in_past"
     RECONTACT_DATE_REQUIRED = "recontact_date_required"
     RECONTACT_NOT_IN_FUTURE = "recontact_not_in_future"
@@ -234,12 +258,46 @@ def own_reason_lines(text: str | None) -> list[str]:
     return lines
 
 
-# More than one change hides in one text box as several lines or a numbered list.
-_SEVERAL_ITEMS = re.compile(r"(?m)^\s*(?:[-*・•●]|[1-9][.)．、])\s*\S.*\n\s*(?:[-*・•●]|[1-9][.)．、])\s*\S")
+# More than one change hides in one text box: several lines, items separated by semicolons, or a list
+# written on one line ("1. Ask budget 2. Smile more", "・予算を聞く ・決裁者を確認する").
+_BEFORE_MARKER = r"(?:^|(?<=[\s\u3000-\u9fff\uff00-\uffef]))"  # start, a space, or Japanese text
+_BULLET = re.compile(r"(?:^|(?<=\s))[・•●○◦▪■□◆◇‣](?=\s*\S)")
+_DASH_ITEM = re.compile(r"^[-*+–—]\s+\S.*\s[-*+–—]\s+\S")  # "- ask budget - smile more"
+_NUMBER = re.compile(
+    r"[(（](?P<p>[0-9０-９]{1,2})[)）]"                                     # (1) （１）
+    r"|(?P<c>[①-⑳])"                                                     # ①
+    rf"|{_BEFORE_MARKER}(?P<n>[0-9０-９]{{1,2}})(?:[.)．）、])(?![0-9０-９])"  # 1. 1) １．
+)
+_SEMICOLON = re.compile(r"[;；]")
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def _item_numbers(text: str) -> list[int]:
+    found = []
+    for m in _NUMBER.finditer(text):
+        if m.group("c"):
+            found.append(ord(m.group("c")) - ord("①") + 1)
+        else:
+            found.append(int((m.group("p") or m.group("n")).translate(_FULLWIDTH_DIGITS)))
+    return found
 
 
 def counts_as_several_changes(text: str) -> bool:
-    return len(own_reason_lines(text)) > 1 or bool(_SEVERAL_ITEMS.search(text))
+    """True when `text` lists more than one change: several lines, items split by ";" or "；",
+    or two list markers on one line (bullets, or numbers that follow each other: 1 then 2).
+
+    An ordinary sentence (commas, "and", "2.5%", "at 3 p.m.", one dash) is one change.
+    """
+    lines = own_reason_lines(text)
+    if len(lines) > 1:
+        return True
+    line = text.strip()
+    if sum(1 for part in _SEMICOLON.split(line) if part.strip()) > 1:
+        return True
+    if len(_BULLET.findall(line)) >= 2 or _DASH_ITEM.search(line):
+        return True
+    numbers = _item_numbers(line)
+    return any(b == a + 1 for a, b in zip(numbers, numbers[1:]))
 
 
 def local_today(now_utc: datetime, tz: ZoneInfo) -> date:
@@ -295,12 +353,14 @@ def validate_step(step: Step, values: Mapping[Field, Any], *, now_utc: datetime,
             add(Field.UNDERLYING_CODES, Problem.FEWER_THAN_THREE_REASONS, MIN_UNDERLYING_REASONS)
     elif step is Step.COMMIT:
         code, own = values.get(Field.CHANGE_CODE), (values.get(Field.CHANGE_OWN) or "").strip()
-        if code and code not in ChangeSuggestion.__members__.values():
+        if code and code != OWN_WORDS and code not in ChangeSuggestion.__members__.values():
             add(Field.CHANGE_CODE, Problem.UNKNOWN_CHOICE)
-        if not code and not own:
+        elif not code and not own:
             add(Field.CHANGE_CODE, Problem.NO_CHANGE)
-        elif code and own:
-            add(Field.CHANGE_OWN, Problem.MORE_THAN_ONE_CHANGE)
+        elif code == OWN_WORDS and not own:
+            add(Field.CHANGE_OWN, Problem.OWN_WORDS_REQUIRED)
+        elif code and code != OWN_WORDS and own:
+            add(Field.CHANGE_OWN, Problem.SUGGESTION_AND_OWN_WORDS)
         elif own and counts_as_several_changes(own):
             add(Field.CHANGE_OWN, Problem.MORE_THAN_ONE_CHANGE)
         meeting = values.get(Field.NEXT_MEETING_AT)
@@ -336,17 +396,45 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, (str, list, tuple, set)) and not (value.strip() if isinstance(value, str) else value))
 
 
-# Self-denial (自己否定) is not self-responsibility (自責). These phrases earn a reframe.
-_SELF_DENIAL = re.compile(
-    "|".join([
-        r"向いていない", r"向いてない", r"(?:自分|私|僕|俺)(?:は|って|が)?(?:本当に)?(?:ダメ|だめ|駄目)",
-        r"才能がない", r"センスがない", r"(?:営業|仕事)を?辞めたい", r"全部(?:自分|私)のせい", r"(?:自分|私)は?失格",
-        r"not cut out for", r"i(?:'m| am) (?:just )?(?:useless|hopeless|worthless|a failure|no good|terrible|bad at (?:this|sales))",
-        r"i(?:'m| am) not good enough", r"i suck", r"i should (?:just )?quit", r"i'?ll never be (?:good|any good)",
-        r"i always (?:fail|mess up|screw up)",
-    ]),
-    re.IGNORECASE,
-)
+# Self-denial (自己否定) is not self-responsibility (自責). A verdict on oneself (first person, about the self
+# or being a salesperson) earns a reframe; a fact about the product, the deal or what to stop doing does not
+# ("この製品は大企業に向いていない", "I should quit offering discounts", "The tool is not cut out for SMBs").
+_I = r"(?:自分|私|わたし|僕|ぼく|俺|おれ)"
+_JOB = r"(?:営業|セールス|この仕事|今の仕事|仕事|この職|営業職)"
+_ROLE = r"(?:営業|営業マン|営業担当|社会人|人間)"
+_SELF_DENIAL_JA = [
+    rf"{_I}(?:って|は|には|が|、)?(?:[^。！？!?\nはが]{{0,12}}?)(?:{_JOB}に|に)?(?:は|って)?向いてい?ない",
+    rf"{_JOB}(?:に|が|は)?(?:は)?向いてい?ない",
+    rf"{_I}(?:って|は|が|、)?(?:本当に|やっぱり|やっぱ|もう|結局|ほんと|つくづく)?(?:ダメ|だめ|駄目)(?!に|元|もと)",
+    rf"(?:全部|全て|すべて|何もかも)?{_I}のせい(?!では|じゃ|だけではない)",
+    rf"{_I}(?:は|って|、)?(?:もう)?{_ROLE}?(?:として)?失格",
+    rf"{_ROLE}(?:として)?失格",
+    rf"(?:{_I}(?:には|は|に)|{_JOB}の)(?:[^。！？!?\n]{{0,6}}?)(?:才能|センス|素質)(?:が|は)?(?:ない|無い)",
+    rf"{_JOB}を?(?:もう)?(?:辞め|やめ)たい",
+    r"もう(?:辞め|やめ)たい",
+    rf"{_I}(?:なんか|なんて)(?:が)?[^。！？!?\n]{{0,10}}?(?:無理|ダメ|だめ|駄目)",
+]
+_SELF = r"i(?:'m|\s+am|m)\s+"
+_QUALIFIER = (r"(?:(?:just|such|so|really|totally|completely|simply|clearly|obviously|a\s+complete|a\s+total"
+              r"|the\s+worst)\s+)*")
+_SELF_DENIAL_EN = [
+    rf"\b{_SELF}{_QUALIFIER}(?:an?\s+)?{_QUALIFIER}(?:idiot|failure|loser|fraud|moron|joke|disaster|useless|"
+    r"hopeless|worthless|incompetent|pathetic|stupid|no\s+good|terrible(?:\s+at\s+(?:this|sales|selling|my\s+job))?"
+    r"|bad\s+at\s+(?:this|sales|selling|my\s+job)"
+    r"|(?:terrible|bad|awful|lousy)\s+(?:sales\s*(?:person|rep|man|woman)|seller))\b",
+    rf"\b{_SELF}{_QUALIFIER}not\s+(?:good|smart)\s+enough\b",
+    rf"\b(?:{_SELF}{_QUALIFIER}(?:just\s+)?not|i\s+was\s+never|i'?ll\s+never\s+be)\s+cut\s+out\s+for\b",
+    r"\bnot\s+cut\s+out\s+for\s+(?:this\s+(?:job|work|career)|sales|selling)\b",
+    r"\bi\s+suck\b",
+    r"\bi\s+(?:should|might\s+as\s+well|want\s+to)\s+(?:just\s+|probably\s+|really\s+)?(?:quit|give\s+up)"
+    r"(?:\s+(?:sales|selling|this\s+job|my\s+job|the\s+job|this\s+career))?(?=\s*(?:$|[.!?,;…]))",
+    r"\bi'?ll\s+never\s+be\s+(?:good|any\s+good|good\s+enough)\b",
+    r"\bi\s+always\s+(?:fail|mess\s+(?:it\s+)?up|screw\s+(?:it\s+)?up|ruin\s+(?:it|everything))\b",
+    r"\b(?:it(?:'s|\s+is|\s+was)\s+)?(?:all|entirely|totally|completely)\s+my\s+fault\b",
+    r"\beverything(?:'s|\s+is|\s+was)\s+my\s+fault\b",
+    r"\bi\s+hate\s+myself\b",
+]
+_SELF_DENIAL = re.compile("|".join(_SELF_DENIAL_JA + _SELF_DENIAL_EN), re.IGNORECASE)
 
 
 def reads_as_self_denial(*texts: str | None) -> bool:

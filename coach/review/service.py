@@ -40,6 +40,12 @@ class ReviewService:
 
     # Drafts ---------------------------------------------------------------
 
+    def get_draft(self, draft_id: int, user_id: str) -> ReviewDraft | None:
+        """The rep's draft by id (None if it is gone or someone else's)."""
+        with self.db.session() as s:
+            draft = s.get(ReviewDraft, draft_id)
+            return draft if draft is not None and draft.user_id == user_id else None
+
     def open_draft(self, team_id: str, user_id: str) -> ReviewDraft | None:
         with self.db.session() as s:
             return s.scalar(select(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
@@ -170,7 +176,10 @@ def build_review(values: Mapping[Field, Any], *, team_id: str, user_id: str, loc
     lost_on = values[Field.LOST_ON]
     lost_at = rules.loss_moment(lost_on, started_at, tz)
     choice = rules.RecontactChoice(values[Field.RECONTACT_CHOICE])
+    # "In my own words" is how the form picks the text box; the review keeps the words, with no code.
     change_code = values.get(Field.CHANGE_CODE) or None
+    if change_code not in rules.ChangeSuggestion.__members__.values():
+        change_code = None
     size = rules.parse_amount(values[Field.DEAL_SIZE]) if values.get(Field.DEAL_SIZE) not in (None, "") else None
     codes = list(dict.fromkeys(values.get(Field.UNDERLYING_CODES) or []))
     own = rules.own_reason_lines(values.get(Field.UNDERLYING_OWN))
@@ -192,9 +201,10 @@ def build_review(values: Mapping[Field, Any], *, team_id: str, user_id: str, loc
         relationship_verdict=values[Field.RELATIONSHIP_VERDICT], relationship_note=text(Field.RELATIONSHIP_NOTE),
         decision_verdict=values[Field.DECISION_VERDICT], decision_note=text(Field.DECISION_NOTE),
         decision_maker=text(Field.DECISION_MAKER),
-        change_code=change_code, change_text=text(Field.CHANGE_OWN) or "",
+        change_code=change_code, change_text="" if change_code else text(Field.CHANGE_OWN) or "",
         next_meeting_at=values[Field.NEXT_MEETING_AT],
-        recontact_choice=choice, recontact_on=rules.recontact_date(choice, lost_on, values.get(Field.RECONTACT_ON)),
+        recontact_choice=choice, recontact_on=rules.recontact_date(choice, lost_on, values.get(Field.RECONTACT_ON),
+                                                                today=rules.local_today(now, tz)),
         share_with_manager=bool(values.get(Field.SHARE_WITH_MANAGER, True)),
         self_denial_flagged=rules.reads_as_self_denial(*(values.get(f) for f in rules.FREE_TEXT_FIELDS)),
         started_at=started_at, completed_at=now, review_hours=rules.hours_between(lost_at, now),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from coach.blockkit import button, context, escape, input_block, option, plain, section, text_input
 from coach.i18n import Translator
@@ -69,6 +70,7 @@ def change_label(t: Translator, code: str) -> str:
         ChangeSuggestion.QUESTION_ORDER: t._("Change only the order of my questions"),
         ChangeSuggestion.FIRST_FIVE_MINUTES: t._("Change how the first five minutes go"),
         ChangeSuggestion.CONFIRM_DECISION_MAKER: t._("Always confirm the decision maker"),
+        rules.OWN_WORDS: t._("In my own words (below)"),
     }.get(code, code)
 
 
@@ -111,8 +113,12 @@ def problem_text(t: Translator, error: rules.FieldError) -> str:
             "Name at least {limit} underlying reasons (ticked here plus your own, one per line). "
             "A loss is never down to one thing.", limit=error.limit),
         P.NO_CHANGE: t._("Choose the one thing you will change, or write it in your own words."),
+        P.OWN_WORDS_REQUIRED: t._("Write your one change here, or pick one of the suggestions above."),
+        P.SUGGESTION_AND_OWN_WORDS: t._(
+            "You picked a suggestion above. To use your own words instead, choose “In my own words "
+            "(below)”; to keep the suggestion, clear this text."),
         P.MORE_THAN_ONE_CHANGE: t._(
-            "Exactly one change, please: pick a suggestion or write your own, not both, and only one item."),
+            "Exactly one change, please: one item, not a list. Trying to fix everything changes nothing."),
         P.MEETING_IN_PAST: t._("Your next meeting must be in the future."),
         P.RECONTACT_DATE_REQUIRED: t._("Pick the re-contact date."),
         P.RECONTACT_NOT_IN_FUTURE: t._("The re-contact date must be in the future."),
@@ -125,8 +131,13 @@ def errors_payload(t: Translator, errors: list[rules.FieldError]) -> dict[str, s
     return {str(e.field): problem_text(t, e) for e in errors}
 
 
-def _meta(step: Step, draft_id: int) -> str:
-    return json.dumps({"step": str(step), "draft": draft_id}, separators=(",", ":"))
+def _meta(t: Translator, step: Step, draft_id: int) -> str:
+    # The rep's language and zone travel with the modal, so a submission is answered without asking
+    # Slack who the rep is (users.info can take seconds; Slack waits 3).
+    meta: dict[str, Any] = {"step": str(step), "draft": draft_id, "lang": t.lang}
+    if getattr(t.tz, "key", None):
+        meta["tz"] = t.tz.key
+    return json.dumps(meta, separators=(",", ":"))
 
 
 def parse_meta(private_metadata: str | None) -> tuple[Step, int] | None:
@@ -137,29 +148,63 @@ def parse_meta(private_metadata: str | None) -> tuple[Step, int] | None:
         return None
 
 
+def parse_meta_locale(private_metadata: str | None) -> tuple[str, ZoneInfo] | None:
+    """The rep's language and time zone as the review modal was opened with, if it carries them."""
+    try:
+        meta = json.loads(private_metadata or "")
+        lang, tz = meta["lang"], meta["tz"]
+        if not isinstance(lang, str) or not isinstance(tz, str):
+            return None
+        return lang, ZoneInfo(tz)
+    except (ValueError, KeyError, TypeError, AttributeError, ZoneInfoNotFoundError):
+        return None
+
+
 def review_step_view(t: Translator, step: Step, draft_id: int, answers: Mapping[Field, Any], *,
-                     today: date) -> dict[str, Any]:
+                     today: date, errors: Sequence[rules.FieldError] = ()) -> dict[str, Any]:
+    """One step of the review. `errors` (from a final check) are shown in the view itself, under their fields."""
     index = rules.STEPS.index(step)
     last = index == len(rules.STEPS) - 1
     blocks: list[dict[str, Any]] = [
         context(t._("Step {n} of {total} · *{title}*", n=index + 1, total=len(rules.STEPS), title=step_title(t, step))),
     ]
+    if errors:
+        blocks.append(section(":warning: " + t._(
+            "Before the review can be saved, please fix what is marked below on this step.")))
     if step is not Step.FACTS and rules.reads_as_self_denial(*(answers.get(f) for f in rules.FREE_TEXT_FIELDS)):
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
-    blocks += _STEP_BLOCKS[step](t, answers, today)
+    step_blocks = _STEP_BLOCKS[step](t, answers, today)
+    if errors:
+        step_blocks = _with_errors(t, step_blocks, errors)
+    blocks += step_blocks
     if index > 0:
         blocks.append({"type": "actions", "block_id": BlockId.NAVIGATION,
                        "elements": [button(t._("Back"), ActionId.BACK, value=str(step))]})
     return {
         "type": "modal",
         "callback_id": CallbackId.REVIEW_STEP,
-        "private_metadata": _meta(step, draft_id),
+        "private_metadata": _meta(t, step, draft_id),
         "notify_on_close": True,
         "title": plain(t._("Lost deal review"), 24),
         "submit": plain(t._("Save review") if last else t._("Next"), 24),
         "close": plain(t._("Later"), 24),
         "blocks": blocks,
     }
+
+
+def _with_errors(t: Translator, blocks: list[dict[str, Any]],
+                 errors: Sequence[rules.FieldError]) -> list[dict[str, Any]]:
+    """A context line with each problem right under its input (a view update can't show Slack's inline errors)."""
+    by_block = {str(e.field): problem_text(t, e) for e in errors}
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        out.append(block)
+        message = by_block.pop(block.get("block_id"), None) if block.get("type") == "input" else None
+        if message:
+            out.append(context(":warning: " + message))
+    for message in by_block.values():  # a field this step doesn't show: still say what is wrong
+        out.append(context(":warning: " + message))
+    return out
 
 
 def _text(field: Field, answers: Mapping[Field, Any], *, multiline: bool = False,
@@ -253,7 +298,10 @@ def _reasons_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[
 
 
 def _commit_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[dict[str, Any]]:
-    changes = [option(change_label(t, c), c) for c in ChangeSuggestion]
+    changes = [option(change_label(t, c), c) for c in (*ChangeSuggestion, rules.OWN_WORDS)]
+    chosen_change = a.get(Field.CHANGE_CODE)
+    if not chosen_change and isinstance(a.get(Field.CHANGE_OWN), str) and a[Field.CHANGE_OWN].strip():
+        chosen_change = rules.OWN_WORDS  # written in own words without picking: show it picked
     meeting: dict[str, Any] = {"type": "datetimepicker", "action_id": Field.NEXT_MEETING_AT}
     if a.get(Field.NEXT_MEETING_AT):
         meeting["initial_date_time"] = int(a[Field.NEXT_MEETING_AT].timestamp())
@@ -270,15 +318,17 @@ def _commit_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[d
     return [
         section(t._("Trying to fix everything changes nothing. Choose *exactly one* thing to change in your "
                     "next meeting.")),
-        input_block(Field.CHANGE_CODE, t._("The one change"), _radio(Field.CHANGE_CODE, changes, a.get(Field.CHANGE_CODE)),
+        input_block(Field.CHANGE_CODE, t._("The one change"), _radio(Field.CHANGE_CODE, changes, chosen_change),
                     optional=True),
         input_block(Field.CHANGE_OWN, t._("…or in your own words"), _text(Field.CHANGE_OWN, a), optional=True,
-                    hint=t._("Pick a suggestion or write your own: one, not both.")),
+                    hint=t._("Choose “In my own words (below)” above and write one change here, "
+                             "in one line.")),
         input_block(Field.NEXT_MEETING_AT, t._("Your next sales meeting (any customer)"), meeting,
                     hint=t._("You'll get a reminder of your one change shortly before it.")),
         input_block(Field.RECONTACT_CHOICE, t._("Re-contact this customer"),
                     _radio(Field.RECONTACT_CHOICE, recontact, a.get(Field.RECONTACT_CHOICE) or default_choice),
-                    hint=t._("A lost deal is a future opportunity. Keep the door open.")),
+                    hint=t._("A lost deal is a future opportunity. Keep the door open. Six months and one year "
+                             "count from the date lost, or from today if that date has already passed.")),
         input_block(Field.RECONTACT_ON, t._("Re-contact date"), recontact_on, optional=True,
                     hint=t._("Only when you chose a date.")),
         input_block(Field.SHARE_WITH_MANAGER, t._("Share"), share, optional=True),
@@ -324,6 +374,12 @@ def parse_resume_meta(private_metadata: str | None) -> str | None:
     except (ValueError, AttributeError):
         return None
     return deal if isinstance(deal, str) else None
+
+
+def submission_failed_text(t: Translator) -> str:
+    """Shown on the open modal when answering its submission failed on our side: what was typed stays."""
+    return t._("Sorry, something went wrong on our side. Nothing you typed is lost: please press the button "
+               "again in a moment.")
 
 
 def error_view(t: Translator) -> dict[str, Any]:

@@ -8,10 +8,21 @@ import logging
 from slack_bolt import App, BoltResponse
 
 from coach.listeners import register_listeners
-from coach.review.views import error_view
+from coach.i18n import Translator
+from coach.review.views import error_view, parse_meta_locale, submission_failed_text
 from coach.services import Coach
 
 log = logging.getLogger(__name__)
+
+
+def _first_input(view: dict) -> str | None:
+    """The block id of the submitted view's first input block (where an inline error can be shown)."""
+    blocks = view.get("blocks")
+    for block in blocks if isinstance(blocks, list) else []:
+        if isinstance(block, dict) and block.get("type") == "input" and isinstance(block.get("block_id"), str) \
+                and block["block_id"]:
+            return block["block_id"]
+    return None
 
 
 def build_bolt_app(coach: Coach) -> App:
@@ -41,7 +52,16 @@ def build_bolt_app(coach: Coach) -> App:
         user = (body.get("user") or {}).get("id") or body.get("user_id")
         t = coach.profiles.cached((body.get("team") or {}).get("id") or body.get("team_id"), user or "").t
         if kind == "view_submission":
-            body_json = {"response_action": "update", "view": error_view(t)}
+            view = body.get("view") if isinstance(body.get("view"), dict) else {}
+            found = parse_meta_locale(view.get("private_metadata"))
+            if found is not None:
+                t = Translator(*found)
+            block_id = _first_input(view)
+            if block_id:
+                # Keep the modal and everything typed in it: an inline note asks the rep to press again.
+                body_json = {"response_action": "errors", "errors": {block_id: submission_failed_text(t)}}
+            else:
+                body_json = {"response_action": "update", "view": error_view(t)}
             return BoltResponse(status=200, body=json.dumps(body_json), headers={"content-type": "application/json"})
         if kind == "slash_command":
             text = t._("Sorry, something went wrong on our side. Please try again in a moment.")
