@@ -22,7 +22,7 @@ from coach.db import Base, Database, upgrade_database
 from coach.main import Application, create_application
 from tests.fakeslack import FakeSlack
 from tests.slack_signing import (
-    event_body, interactive_body, sign, slash_command_body,
+    TEAM_ID, event_body, interactive_body, sign, slash_command_body,
 )
 
 SIGNING_SECRET = "test-signing-secret"
@@ -67,7 +67,8 @@ def fake_slack() -> Iterator[FakeSlack]:
         yield fake
     # Whatever a test did, nothing the app sent may have broken Slack's limits.
     refused = [(c.method, c.response) for c in fake.calls
-               if c.response.get("error") in ("invalid_blocks", "invalid_arguments", "msg_too_long")]
+               if c.response.get("error") in ("invalid_blocks", "invalid_arguments", "msg_too_long", "no_text",
+                                              "invalid_payload")]
     assert refused == [], f"Slack would have refused: {refused}"
 
 
@@ -86,6 +87,18 @@ def settings_env(fake_slack: FakeSlack, database_url: str) -> dict[str, Any]:
 
 
 @dataclass
+class Answer:
+    """The ephemeral answer to a slash command, whether it came in the ack or through the response_url."""
+
+    text: str
+    response_type: str | None
+    blocks: list[dict[str, Any]] | None
+    via: str  # "ack" or "response_url"
+    response_url: str
+    ack: dict[str, Any]  # the ack's body ({} when the answer came later)
+
+
+@dataclass
 class SlackSender:
     """Sends requests to the app the way Slack does: signed, over HTTP."""
 
@@ -99,9 +112,28 @@ class SlackSender:
         return requests.post(self.url, data=body.encode(), headers=h, timeout=10)
 
     def command(self, text: str = "", user_id: str = "U1", **extra: Any) -> requests.Response:
+        """Send a slash command; its response_url points at the fake (``resp.response_url``)."""
         trigger = extra.pop("trigger_id", None) or self.fake.issue_trigger_id()
-        body = slash_command_body(text=text, user_id=user_id, trigger_id=trigger, **extra)
-        return self.post(body, "application/x-www-form-urlencoded")
+        url = extra.pop("response_url", None) or self.fake.issue_response_url(extra.get("team_id", TEAM_ID))
+        body = slash_command_body(text=text, user_id=user_id, trigger_id=trigger, response_url=url, **extra)
+        resp = self.post(body, "application/x-www-form-urlencoded")
+        resp.response_url = url  # type: ignore[attr-defined]
+        return resp
+
+    def answer(self, text: str = "", user_id: str = "U1", *, timeout: float = 10.0, **extra: Any) -> Answer:
+        """Send a slash command and return its ephemeral answer: the ack's, or else the one posted to
+        the command's response_url right after (waited for)."""
+        resp = self.command(text, user_id=user_id, **extra)
+        return self.answer_of(resp, timeout=timeout)
+
+    def answer_of(self, resp: requests.Response, *, timeout: float = 10.0) -> Answer:
+        url: str = resp.response_url  # type: ignore[attr-defined]
+        body = self.json(resp)
+        if body.get("text") or body.get("blocks"):
+            return Answer(body.get("text") or "", body.get("response_type"), body.get("blocks"), "ack", url, body)
+        later = self.fake.wait_for_response(url, timeout=timeout).params
+        return Answer(later.get("text") or "", later.get("response_type"), later.get("blocks"), "response_url",
+                      url, body)
 
     def interact(self, payload: dict[str, Any]) -> requests.Response:
         return self.post(interactive_body(payload), "application/x-www-form-urlencoded")

@@ -13,6 +13,16 @@ trigger ids, invalid Block Kit (see ``blockkit``), unknown users...
 Only the methods this project uses are implemented; any other answers
 ``unknown_method``. State (messages, views, files) lives in plain attributes
 so that tests can inspect it.
+
+A slash command's ``response_url`` can point here too (``issue_response_url``):
+what the app posts there is checked like Slack does (JSON, ``response_type``,
+text or blocks within limits, 5 uses in 30 minutes) and recorded as a call to
+the pseudo-method ``RESPONSE_URL``.
+
+Knobs for failures: ``fail_next`` (429 / 500 / an error, optionally *after*
+the method ran, as when Slack posted and then failed to answer), ``fail_share``,
+``delay`` (seconds) and ``hold`` (the answer waits until the test releases
+it: ordering without timing).
 """
 
 from __future__ import annotations
@@ -42,9 +52,12 @@ except ImportError:  # tests/ itself is on sys.path (pytest rootdir-style import
     from blockkit import message_problems, view_problems  # type: ignore[no-redef]
     from slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, slack_view_object  # type: ignore[no-redef]
 
-__all__ = ["Call", "FakeSlack", "UploadedFile"]
+__all__ = ["Call", "FakeSlack", "Hold", "RESPONSE_URL", "UploadedFile"]
 
 TRIGGER_TTL_SECONDS = 3.0  # Slack: a trigger_id must be used within 3 s
+RESPONSE_URL = "response_url"  # the pseudo-method recording posts to a command's response_url
+RESPONSE_URL_TTL_SECONDS = 30 * 60  # Slack: a response_url works for 30 minutes...
+RESPONSE_URL_MAX_USES = 5  # ...and up to 5 times
 MAX_VIEW_STACK = 3  # a root modal plus at most two pushed views
 JSON_PARAMS = ("blocks", "view", "attachments")  # sent as JSON strings in form bodies
 
@@ -83,6 +96,38 @@ class _Failure:
     retry_after: int
     error: str | None
     remaining: int
+    after: bool = False  # the method runs (posts, stores...) and then the answer fails
+
+
+@dataclass
+class _ResponseUrl:
+    team_id: str
+    issued_at: float
+    uses: int = 0
+
+
+class Hold:
+    """Answers to a method wait until ``release()``: the call is recorded (Slack got it) and its
+    answer is held back. ``answered`` counts the held calls answered so far, so a test can tell
+    whether something happened before or after the answer, without timing anything.
+
+    ``timeout`` keeps a test that waits on the held call from hanging: the answer then goes out
+    anyway (and ``answered`` shows it did, after the test's point of reference).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        self.answered = 0
+
+    def release(self) -> None:
+        self._released.set()
+
+    def _wait(self) -> None:
+        self._released.wait(self.timeout)
+        with self._lock:
+            self.answered += 1
 
 
 @dataclass
@@ -139,6 +184,9 @@ class FakeSlack:
         # Per-method artificial latency in seconds: the call is recorded (Slack
         # accepted it), then the answer waits this long. ``fake.delay[m] = 0.03``.
         self.delay: dict[str, float] = {}
+        self._holds: dict[str, Hold] = {}
+        self.channel_info: dict[str, Json] = {}  # channel id -> conversations.info fields (is_private...)
+        self._response_urls: dict[str, _ResponseUrl] = {}  # path -> issued response_url
 
         for user_id, spec in (users if users is not None else {"U1": {}}).items():
             self.add_user(user_id, **spec)
@@ -154,6 +202,7 @@ class FakeSlack:
             "chat.delete": self._chat_delete,
             "conversations.open": self._conversations_open,
             "conversations.members": self._conversations_members,
+            "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "views.open": self._views_open,
@@ -265,6 +314,7 @@ class FakeSlack:
         retry_after: int = 1,
         error: str | None = None,
         times: int = 1,
+        after: bool = False,
     ) -> None:
         """Make the next ``times`` calls to ``method`` fail.
 
@@ -272,10 +322,41 @@ class FakeSlack:
         ``ratelimited``; status 500 -> HTTP 500 ``internal_error``; with
         ``error`` given -> HTTP 200 ``{"ok": false, "error": error}``.
         Failures apply after authentication and before the method runs, so
-        a failed views.open does not use up its trigger id.
+        a failed views.open does not use up its trigger id. With
+        ``after=True`` the method runs first (a message is posted, a view
+        opened) and only the answer fails: Slack did it but the app cannot
+        know. The recorded call keeps the failure as its response.
         """
         with self._lock:
-            self._failures.setdefault(method, []).append(_Failure(status, retry_after, error, times))
+            self._failures.setdefault(method, []).append(_Failure(status, retry_after, error, times, after))
+
+    def hold(self, method: str, *, timeout: float = 5.0) -> Hold:
+        """Hold back the answers to ``method`` until the returned ``Hold`` is released."""
+        gate = Hold(timeout)
+        with self._lock:
+            self._holds[method] = gate
+        return gate
+
+    def issue_response_url(self, team_id: str = TEAM_ID) -> str:
+        """A fresh response_url for a slash command, pointing at this fake."""
+        path = f"/commands/{team_id}/{next(self._counter)}{secrets.randbelow(10**9):09d}/{secrets.token_hex(12)}"
+        with self._lock:
+            self._response_urls[path] = _ResponseUrl(team_id=team_id, issued_at=self.clock())
+        return self.root_url + path
+
+    def responses_to(self, response_url: str | None = None) -> list[Call]:
+        """The accepted posts to response_urls (to one, if given), oldest first."""
+        path = urlsplit(response_url).path if response_url else None
+        return [c for c in self.calls_to(RESPONSE_URL)
+                if c.response.get("ok") and (path is None or c.params.get("_path") == path)]
+
+    def wait_for_response(self, response_url: str, timeout: float = 5.0) -> Call:
+        """Block until the app posted (successfully) to ``response_url``; the first such post."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.responses_to(response_url), timeout=timeout):
+                raise AssertionError(f"nothing was posted to {response_url} within {timeout}s; recorded calls: "
+                                     f"{[c.method for c in self.calls]}")
+            return self.responses_to(response_url)[0]
 
     def fail_share(self, method: str, *, ratio: float, status: int = 429, retry_after: int = 1,
                    seed: int = 7) -> None:
@@ -305,10 +386,13 @@ class FakeSlack:
             }
 
     def reset(self) -> None:
-        """Forget recorded calls and pending failures (state is kept)."""
+        """Forget recorded calls, pending failures and holds (state is kept)."""
         with self._lock:
             self.calls.clear()
             self._failures.clear()
+            holds, self._holds = list(self._holds.values()), {}
+        for gate in holds:
+            gate.release()
 
     # ------------------------------------------------------------------
     # HTTP plumbing
@@ -320,6 +404,10 @@ class FakeSlack:
         body = request.rfile.read(length) if length else b""
         if url.path.startswith("/upload/"):
             self._serve_upload(request, url.path.rsplit("/", 1)[-1], body)
+            return
+        if url.path.startswith(("/commands/", "/actions/")):
+            status, answer = self._response_url(url.path, dict(request.headers.items()), body)
+            self._reply(request, status, answer)
             return
         if not url.path.startswith("/api/"):
             self._reply(request, 404, {"ok": False, "error": "not_found"})
@@ -336,6 +424,9 @@ class FakeSlack:
         pause = self.delay.get(method)
         if pause:
             time.sleep(pause)  # outside the lock: other requests go on meanwhile
+        gate = self._holds.get(method)
+        if gate is not None:
+            gate._wait()  # outside the lock, like the delay
         self._reply(request, status, response, extra_headers)
 
     @staticmethod
@@ -403,8 +494,8 @@ class FakeSlack:
                 response = {"ok": False, "error": "not_authed"}
             elif token != self.bot_token:
                 response = {"ok": False, "error": "invalid_auth"}
-            elif (failure := self._take_failure(method)) is not None:
-                status, response, extra_headers = failure
+            elif (failure := self._take_failure(method)) is not None and not failure[3]:
+                status, response, extra_headers = failure[:3]
             else:
                 try:
                     response = {"ok": True, **handler(params)}
@@ -413,39 +504,84 @@ class FakeSlack:
                 except Exception as exc:  # a bug or an input the fake does not handle: say so loudly
                     status = 500
                     response = {"ok": False, "error": "fake_slack_crashed", "detail": repr(exc)}
+                if failure is not None:  # fail_next(after=True): done, but the answer is lost
+                    status, response, extra_headers = failure[:3]
             self.calls.append(Call(method, copy.deepcopy(params), headers, copy.deepcopy(response), status))
             self._changed.notify_all()
         return status, response, extra_headers
 
-    def _take_failure(self, method: str) -> tuple[int, Json, dict[str, str]] | None:
+    def _take_failure(self, method: str) -> tuple[int, Json, dict[str, str], bool] | None:
+        """(status, answer, headers, after) of the failure due for this call, if any."""
         plans = self._failures.get(method)
         if not plans:
             share = self._share_failures.get(method)
             if share and share[3].random() < share[0]:
                 ratio, status, retry_after, _ = share
                 if status == 429:
-                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
-                return status, {"ok": False, "error": "internal_error"}, {}
+                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}, False
+                return status, {"ok": False, "error": "internal_error"}, {}, False
             return None
         plan = plans[0]
         plan.remaining -= 1
         if plan.remaining <= 0:
             plans.pop(0)
         if plan.error is not None:
-            return 200, {"ok": False, "error": plan.error}, {}
+            return 200, {"ok": False, "error": plan.error}, {}, plan.after
         if plan.status == 429:
-            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(plan.retry_after)}
-        return plan.status, {"ok": False, "error": "internal_error"}, {}
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(plan.retry_after)}, plan.after
+        return plan.status, {"ok": False, "error": "internal_error"}, {}, plan.after
 
     def _serve_upload(self, request: BaseHTTPRequestHandler, file_id: str, body: bytes) -> None:
+        """The bytes must be exactly the ``length`` announced to files.getUploadURLExternal; otherwise
+        the upload is refused and the file stays without data (files.completeUploadExternal then
+        fails with file_not_found), as Slack refuses a mismatched upload."""
         with self._lock:
             upload = self.files.get(file_id)
-            if upload is not None:
+            matches = upload is not None and len(body) == upload.length
+            if matches:
                 upload.data = body
         if upload is None:
             self._reply(request, 404, "Not Found")
+        elif not matches:
+            self._reply(request, 400, f"size mismatch: announced {upload.length} bytes, got {len(body)}")
         else:
             self._reply(request, 200, f"OK - {len(body)}")
+
+    def _response_url(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Json | str]:
+        """A post to a command's response_url, checked and recorded like a Web API call."""
+        status, answer = 200, "ok"
+        params: Json = {}
+        with self._lock:
+            issued = self._response_urls.get(path)
+            try:
+                ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                parsed = json.loads(body.decode("utf-8")) if ctype == "application/json" else None
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                params = parsed
+            if issued is None:
+                status, answer = 404, "no_service"
+            elif self.clock() - issued.issued_at > RESPONSE_URL_TTL_SECONDS:
+                status, answer = 404, "expired_url"
+            elif issued.uses >= RESPONSE_URL_MAX_USES:
+                status, answer = 404, "used_url"
+            elif not isinstance(parsed, dict):
+                status, answer = 400, "invalid_payload"
+            elif parsed.get("response_type") not in (None, "ephemeral", "in_channel"):
+                status, answer = 400, "invalid_payload"
+            else:
+                try:
+                    self._message_content(parsed)
+                except _SlackError as exc:
+                    status, answer = 400, exc.error
+            if status == 200 and issued is not None:
+                issued.uses += 1
+            response: Json = {"ok": status == 200} if status == 200 else {"ok": False, "error": answer}
+            self.calls.append(Call(RESPONSE_URL, {**copy.deepcopy(params), "_path": path},
+                                   dict(headers), response, status))
+            self._changed.notify_all()
+        return status, answer
 
     # ------------------------------------------------------------------
     # Helpers for handlers (called with the lock held)
@@ -663,6 +799,14 @@ class FakeSlack:
         page = members[start : start + limit]
         next_cursor = str(start + limit) if start + limit < len(members) else ""
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _conversations_info(self, p: Json) -> Json:
+        channel = p.get("channel")
+        if not isinstance(channel, str) or (channel not in self.channel_info and channel not in self.channel_members):
+            raise _SlackError("channel_not_found")
+        info = {"is_private": channel.startswith("G"), **self.channel_info.get(channel, {})}
+        return {"channel": {"id": channel, "name": info.pop("name", channel.lower()), "is_channel": True,
+                            "is_im": False, "is_mpim": False, "is_archived": False, **info}}
 
     def _users_info(self, p: Json) -> Json:
         user = self.users.get(p.get("user") or "")

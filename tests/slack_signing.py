@@ -119,13 +119,18 @@ def slash_command_body(
     user_id: str = "U1",
     team_id: str = TEAM_ID,
     trigger_id: str | None = None,
+    response_url: str | None = None,
     **extra: str,
 ) -> str:
     """``application/x-www-form-urlencoded`` body of a slash command.
 
     Field order and encoding match Slack's real payload (``/`` is sent as
-    ``%2F``, spaces as ``+``). ``extra`` overrides or adds fields, e.g.
-    ``channel_id="D1"`` or ``enterprise_id="E1"``.
+    ``%2F``, spaces as ``+``). ``text`` is sent as given: Slack escapes ``&``,
+    ``<`` and ``>`` in it (``AT&amp;T``), so pass the escaped form to test
+    what Slack really sends. ``response_url`` defaults to a hooks.slack.com
+    one; pass ``FakeSlack.issue_response_url()`` to receive what the app posts
+    there. ``extra`` overrides or adds fields, e.g. ``channel_id="D1"`` or
+    ``enterprise_id="E1"``.
     """
     fields: dict[str, str] = {
         "token": VERIFICATION_TOKEN,
@@ -139,7 +144,8 @@ def slash_command_body(
         "text": text,
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
-        "response_url": f"https://hooks.slack.com/commands/{team_id}/1234567890/{secrets.token_hex(12)}",
+        "response_url": response_url
+        or f"https://hooks.slack.com/commands/{team_id}/1234567890/{secrets.token_hex(12)}",
         "trigger_id": trigger_id or new_trigger_id(),
     }
     fields.update({k: str(v) for k, v in extra.items()})

@@ -340,7 +340,8 @@ def test_slack_down_at_the_fire_time_is_retried_after_the_lease(running_app: Run
     fake = running_app.slack.fake
     digester = running_app.application.digester
     with time_machine.travel(NOW, tick=False) as clock:
-        fake.fail_next("chat.postMessage", status=500, times=3)  # the client's own retries are spent too
+        # A 500 may mean Slack posted: the client does not post again; the recovery looks in the channel first.
+        fake.fail_next("chat.postMessage", status=500)
         first = digester.run_scheduled()
         assert first.outcome == "retrying"
         [run] = runs_in_db(running_app)
@@ -496,9 +497,9 @@ def test_a_failed_chart_upload_leaves_the_text_digest_and_is_recorded(running_ap
 def test_a_manager_asks_for_the_digest_and_it_goes_to_the_managers_channel(running_app: RunningApp):
     seed_known_team(running_app)
     with time_machine.travel(datetime(2026, 3, 7, 12, 0, tzinfo=timezone.utc), tick=False):
-        body = running_app.slack.json(running_app.slack.command("digest", user_id=MANAGER))
+        answer = running_app.slack.answer("digest", user_id=MANAGER)
         running_app.settle()
-    assert body["response_type"] == "ephemeral" and f"<#{MANAGER_CHANNEL}>" in body["text"]
+    assert answer.response_type == "ephemeral" and f"<#{MANAGER_CHANNEL}>" in answer.text
     [post] = digest_posts(running_app)
     assert_valid(post)
     text = blocks_text(post.params["blocks"])
@@ -511,7 +512,7 @@ def test_a_manager_asks_for_the_digest_and_it_goes_to_the_managers_channel(runni
 
 def test_an_on_demand_digest_that_fails_tells_the_manager(running_app: RunningApp):
     running_app.slack.fake.fail_next("chat.postMessage", error="not_in_channel")
-    running_app.slack.json(running_app.slack.command("digest", user_id=MANAGER))
+    running_app.slack.answer("digest", user_id=MANAGER)
     running_app.settle()
     [failed, dm] = running_app.slack.fake.calls_to("chat.postMessage")
     assert failed.params["channel"] == MANAGER_CHANNEL and not failed.response["ok"]
@@ -523,48 +524,88 @@ def test_an_on_demand_digest_that_fails_tells_the_manager(running_app: RunningAp
 def test_on_demand_digests_are_not_deduplicated(running_app: RunningApp):
     with time_machine.travel(NOW, tick=False):
         for _ in range(2):
-            running_app.slack.json(running_app.slack.command("digest", user_id=MANAGER))
+            running_app.slack.answer("digest", user_id=MANAGER)
             running_app.settle()
     assert len(digest_posts(running_app)) == 2 and len(runs_in_db(running_app)) == 2
 
 
 def test_a_member_of_the_managers_channel_is_a_manager_and_membership_is_cached(running_app: RunningApp):
-    for _ in range(2):
-        body = running_app.slack.json(running_app.slack.command("digest", user_id="UMGR2"))
-        assert f"<#{MANAGER_CHANNEL}>" in body["text"]
+    answers = [running_app.slack.answer("digest", user_id="UMGR2") for _ in range(2)]
     running_app.settle()
+    assert all(f"<#{MANAGER_CHANNEL}>" in a.text and "ダイジェスト" in a.text for a in answers)  # UMGR2 reads Japanese
+    # The first answer needed Slack (language, membership), so it came after the ack; the second
+    # was known already and came in the ack itself.
+    assert [a.via for a in answers] == ["response_url", "ack"]
     assert len(digest_posts(running_app)) == 2
     assert len(running_app.slack.fake.calls_to("conversations.members")) == 1
 
 
 def test_a_rep_is_politely_refused_in_english(running_app: RunningApp):
-    body = running_app.slack.json(running_app.slack.command("digest", user_id="U2"))
+    answer = running_app.slack.answer("digest", user_id="U2")
     running_app.settle()
-    assert body["response_type"] == "ephemeral"
-    assert body["text"].startswith("Sorry, the team digest is for sales managers.")
+    assert answer.response_type == "ephemeral"
+    assert answer.text.startswith("Sorry, the team digest is for sales managers.")
     assert digest_posts(running_app) == [] and runs_in_db(running_app) == []
 
 
-def test_a_rep_is_politely_refused_in_japanese(running_app: RunningApp, proposed_ja):
-    body = running_app.slack.json(running_app.slack.command("digest", user_id="U1"))
-    assert body["text"].startswith("申し訳ありません、チームのダイジェストは営業マネージャー向けです。")
+def test_a_japanese_rep_on_a_cold_cache_is_refused_in_japanese(running_app: RunningApp, proposed_ja):
+    # Nothing is known about U1 yet: the ack cannot wait for users.info, so the refusal follows it,
+    # in U1's language all the same.
+    answer = running_app.slack.answer("digest", user_id="U1")
+    assert answer.via == "response_url" and answer.ack == {}
+    assert answer.response_type == "ephemeral"
+    assert answer.text.startswith("申し訳ありません、チームのダイジェストは営業マネージャー向けです。")
+    running_app.settle()
     assert digest_posts(running_app) == []
 
 
 def test_the_managers_channel_unreadable_asks_to_try_again(running_app: RunningApp):
     running_app.slack.fake.fail_next("conversations.members", error="channel_not_found")
-    body = running_app.slack.json(running_app.slack.command("digest", user_id="U2"))
-    assert "try again" in body["text"] and digest_posts(running_app) == []
+    answer = running_app.slack.answer("digest", user_id="U2")
+    assert "try again" in answer.text and digest_posts(running_app) == []
+
+
+def test_the_ack_does_not_wait_for_the_managers_channel(running_app: RunningApp):
+    fake = running_app.slack.fake
+    running_app.slack.answer("help", user_id="U2")  # U2's language is known from now on
+    gate = fake.hold("conversations.members")
+    try:
+        resp = running_app.slack.command("digest", user_id="U2")
+        assert running_app.slack.json(resp) == {}
+        assert gate.answered == 0, "the ack waited for conversations.members"
+        fake.wait_for("conversations.members")
+        assert fake.responses_to(resp.response_url) == []
+    finally:
+        gate.release()
+    answer = running_app.slack.answer_of(resp)
+    assert answer.text.startswith("Sorry, the team digest is for sales managers.")
 
 
 @pytest.mark.parametrize("settings_env", [{"manager_channel": None}], indirect=True)
 def test_without_a_managers_channel_the_command_explains(running_app: RunningApp):
-    body = running_app.slack.json(running_app.slack.command("digest", user_id=MANAGER))
-    assert body["response_type"] == "ephemeral" and "MANAGER_CHANNEL" in body["text"]
+    answer = running_app.slack.answer("digest", user_id=MANAGER)
+    assert answer.response_type == "ephemeral" and "MANAGER_CHANNEL" in answer.text
     assert running_app.slack.fake.calls_to("chat.postMessage") == []
     with time_machine.travel(NOW, tick=False):
         assert running_app.application.digester.run_scheduled().outcome == "no_channel"
     assert runs_in_db(running_app) == []
+
+
+@pytest.mark.parametrize("private, warned", [(False, True), (True, False)], ids=["public", "private"])
+def test_a_public_managers_channel_is_warned_about_once(running_app: RunningApp, caplog, private, warned):
+    running_app.slack.fake.channel_info[MANAGER_CHANNEL] = {"is_private": private}
+    with caplog.at_level("WARNING", logger="coach.managers"):
+        for _ in range(2):
+            running_app.slack.answer("digest", user_id="U2")
+            running_app.coach.managers.forget()  # the next lookup reads the channel again
+    warnings = [r for r in caplog.records if r.name == "coach.managers" and r.levelname == "WARNING"]
+    assert len(warnings) == (1 if warned else 0)
+    if warned:
+        message = warnings[0].getMessage()
+        assert MANAGER_CHANNEL in message and "public" in message
+        assert "private channel" in message and "MANAGER_USER_IDS" in message
+    assert len(running_app.slack.fake.calls_to("conversations.members")) == 2
+    assert len(running_app.slack.fake.calls_to("conversations.info")) == 1
 
 
 # --------------------------------------------------------------------------
@@ -634,3 +675,23 @@ def test_digest_messages_count_their_parts():
     assert len(parts) >= 2
     assert parts[1][0].endswith(f"(part 2 of {len(parts)})")
     assert all(message_problems(b, text) == [] for text, b in parts)
+
+
+def test_customer_quotes_full_of_markup_are_shown_whole_and_within_limits():
+    """Escaping makes "&" five characters long: the quotes are clipped after escaping, so none is cut off."""
+    from coach.digest.data import Quote
+
+    t = Translator("en")
+    data = DigestData(period=periods.Period(PERIOD_START, FIRE))
+    data.losses = 12
+    data.lenses = {lens: {"missed": 3} for lens in ("problem", "value", "relationship", "decision")}
+    data.quotes = {lens: [Quote(f"U{n}", "&" * 200, "<" * 300, "&<>" * 200) for n in range(3)]
+                   for lens in data.lenses}
+    parts = blocks.digest_messages(t, data)
+    assert all(message_problems(b, text) == [] for text, b in parts)
+    quote_blocks = [b["text"]["text"] for _, bs in parts for b in bs
+                    if b["type"] == "section" and "&amp;" * 10 in b.get("text", {}).get("text", "")]
+    assert len(quote_blocks) == 4  # one section per lens
+    for text in quote_blocks:
+        assert len(text) <= 3000
+        assert text.count("> — <@U") == 3  # every quote keeps its attribution: nothing was cut at the end

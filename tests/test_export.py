@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from coach.digest import flows
-from tests.conftest import RunningApp
+from tests.conftest import Answer, RunningApp
 from tests.review_seed import insert, review
 
 MANAGER = "UMGR1"
@@ -50,22 +49,22 @@ def seed(app: RunningApp) -> None:
     ])
 
 
-def export(app: RunningApp, user_id: str, text: str = "export") -> tuple[dict, list[dict[str, str]], object]:
+def export(app: RunningApp, user_id: str, text: str = "export") -> tuple[Answer, list[dict[str, str]], object]:
     fake = app.slack.fake
     with time_machine.travel(NOW, tick=False):
-        body = app.slack.json(app.slack.command(text, user_id=user_id))
+        answer = app.slack.answer(text, user_id=user_id)
         app.settle()
     [upload] = fake.files.values()
     raw = upload.data
     assert raw.startswith("\ufeff".encode()), "UTF-8 with a BOM, so Excel shows Japanese"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    return body, rows, upload
+    return answer, rows, upload
 
 
 def test_a_manager_exports_the_teams_last_30_days(running_app: RunningApp):
     seed(running_app)
-    body, rows, upload = export(running_app, MANAGER)
-    assert body["response_type"] == "ephemeral" and "team's reviews from the last 30 days" in body["text"]
+    answer, rows, upload = export(running_app, MANAGER)
+    assert answer.response_type == "ephemeral" and "team's reviews from the last 30 days" in answer.text
     assert [r["Deal"] for r in rows] == ["'=HYPERLINK(\"http://evil\",\"x\")", "Globex expansion", "アクメ社 更新案件"]
     assert {r["Rep (Slack user id)"] for r in rows} == {"U1", "U2", "U3"}  # not the other workspace's
     # The DM was opened first (files need a channel id), and the file shared there.
@@ -91,8 +90,8 @@ def test_a_manager_exports_the_teams_last_30_days(running_app: RunningApp):
 
 def test_a_reps_export_holds_only_their_own_reviews(running_app: RunningApp):
     seed(running_app)
-    body, rows, upload = export(running_app, "U2")
-    assert "your reviews from the last 30 days" in body["text"]
+    answer, rows, upload = export(running_app, "U2")
+    assert "your reviews from the last 30 days" in answer.text
     assert [r["Deal"] for r in rows] == ["Globex expansion"]
     assert {r["Rep (Slack user id)"] for r in rows} == {"U2"}
     raw = upload.data.decode("utf-8-sig")
@@ -114,38 +113,45 @@ def test_export_of_the_last_90_days_through_slack(running_app: RunningApp):
     assert "Initech (45 days ago)" in [r["Deal"] for r in rows]
 
 
-class _Ack:
-    def __init__(self) -> None:
-        self.kwargs: dict | None = None
-
-    def __call__(self, **kwargs) -> None:
-        self.kwargs = kwargs
-
-
-def _command(user_id: str, text: str) -> dict:
-    return {"team_id": "T1", "user_id": user_id, "text": text, "trigger_id": "x", "channel_id": "C1"}
-
-
-def test_export_days_argument_once_routed(running_app: RunningApp):
+def test_export_days_argument(running_app: RunningApp):
     seed(running_app)
-    coach = running_app.coach
     with time_machine.travel(NOW, tick=False):
-        ack = _Ack()
-        flows.handle_export_command(coach, ack, coach.client, _command("U2", "export 90"))
+        answer = running_app.slack.answer("export 90", user_id="U2")
         running_app.settle()
-    assert "last 90 days" in ack.kwargs["text"]
+    assert "last 90 days" in answer.text
     [upload] = running_app.slack.fake.files.values()
     deals = upload.data.decode("utf-8-sig")
     assert "Initech (45 days ago)" in deals and "Umbrella (100 days ago)" not in deals and "アクメ" not in deals
 
-    ack = _Ack()
-    flows.handle_export_command(coach, ack, coach.client, _command("U2", "export forever"))
-    assert "/lost export 90" in ack.kwargs["text"] and ack.kwargs["response_type"] == "ephemeral"
+    answer = running_app.slack.answer("export forever", user_id="U2")
+    assert "/lost export 90" in answer.text and answer.response_type == "ephemeral"
+    running_app.settle()
+    assert len(running_app.slack.fake.files) == 1  # a wrong argument exports nothing
+
+
+def test_a_rep_exports_their_own_while_the_managers_channel_cannot_be_read(running_app: RunningApp):
+    seed(running_app)
+    running_app.slack.fake.fail_next("conversations.members", status=500)
+    answer, rows, upload = export(running_app, "U2")
+    assert answer.text.startswith("I couldn't check the managers' channel just now, so this export holds only "
+                                  "your own reviews.")
+    assert "your reviews from the last 30 days" in answer.text
+    assert [r["Deal"] for r in rows] == ["Globex expansion"]
+    assert upload.channels == ["D2"] and "-mine-" in upload.filename
+
+
+def test_a_japanese_rep_is_told_in_japanese_that_the_csv_is_on_its_way(running_app: RunningApp):
+    seed(running_app)
+    answer, rows, upload = export(running_app, "U1")
+    assert answer.via == "response_url"  # nothing known about U1 before: the answer followed the ack
+    assert answer.text == "直近30日の振り返りを CSV にまとめています。このアプリとの DM に届きます。"
+    [row] = rows  # U1's own review only (the CSV speaks Japanese to U1 too)
+    assert "アクメ社 更新案件" in row.values() and "U1" in row.values()
 
 
 def test_nothing_to_export_says_so_in_the_dm(running_app: RunningApp):
     with time_machine.travel(NOW, tick=False):
-        running_app.slack.json(running_app.slack.command("export", user_id="U2"))
+        running_app.slack.answer("export", user_id="U2")
         running_app.settle()
     assert running_app.slack.fake.files == {}
     [dm] = running_app.slack.fake.calls_to("chat.postMessage")
@@ -156,7 +162,7 @@ def test_a_failed_upload_is_reported_to_the_requester(running_app: RunningApp):
     seed(running_app)
     running_app.slack.fake.fail_next("files.completeUploadExternal", error="not_in_channel")
     with time_machine.travel(NOW, tick=False):
-        running_app.slack.json(running_app.slack.command("export", user_id="U2"))
+        running_app.slack.answer("export", user_id="U2")
         running_app.settle()
     [dm] = running_app.slack.fake.calls_to("chat.postMessage")
     assert dm.params["channel"] == "U2" and "not_in_channel" in dm.params["text"]

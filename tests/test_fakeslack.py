@@ -532,3 +532,90 @@ def test_bolt_app_end_to_end_against_the_fake(fake: FakeSlack) -> None:
     [call] = fake.wait_for("views.open")
     assert call.response["ok"] is True
     assert call.params["view"]["callback_id"] == "lost_deal"
+
+
+# --------------------------------------------------------------------------
+# Knobs and endpoints added for the slash-command answers and safe retries
+# --------------------------------------------------------------------------
+
+
+def test_an_upload_of_other_than_the_announced_length_is_refused(fake: FakeSlack, client: WebClient) -> None:
+    import requests
+
+    announced = client.files_getUploadURLExternal(filename="a.csv", length=10)
+    refused = requests.post(announced["upload_url"], data=b"12345", timeout=5)
+    assert refused.status_code == 400 and "announced 10 bytes, got 5" in refused.text
+    assert fake.files[announced["file_id"]].data is None
+    with pytest.raises(SlackApiError) as err:
+        client.files_completeUploadExternal(files=[{"id": announced["file_id"], "title": "a"}], channel_id="D1")
+    assert err.value.response["error"] == "file_not_found"
+    exact = requests.post(announced["upload_url"], data=b"1234567890", timeout=5)
+    assert exact.status_code == 200 and fake.files[announced["file_id"]].data == b"1234567890"
+
+
+def _respond(url: str, body: Any) -> Any:
+    import requests
+
+    return requests.post(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, timeout=5)
+
+
+def test_response_url_posts_are_checked_and_recorded(fake: FakeSlack, clock: FakeClock) -> None:
+    from tests.fakeslack import RESPONSE_URL
+
+    url = fake.issue_response_url()
+    ok = _respond(url, {"response_type": "ephemeral", "text": "Hello"})
+    assert (ok.status_code, ok.text) == (200, "ok")
+    [call] = fake.responses_to(url)
+    assert call.method == RESPONSE_URL and (call.params["text"], call.params["response_type"]) == ("Hello", "ephemeral")
+    assert fake.wait_for_response(url) is call
+
+    no_text = _respond(url, {"response_type": "ephemeral"})
+    assert (no_text.status_code, fake.calls[-1].response["error"]) == (400, "no_text")
+    assert _respond(url, {"response_type": "shout", "text": "x"}).text == "invalid_payload"
+    bad_blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    assert _respond(url, {"text": "x", "blocks": bad_blocks}).text == "invalid_blocks"
+    assert _respond(url, {"text": "x" * 40_001}).text == "msg_too_long"
+    assert _respond(fake.root_url + "/commands/T1/1/unknown", {"text": "x"}).status_code == 404
+
+    for n in range(4):  # five uses in all
+        assert _respond(url, {"text": f"again {n}"}).status_code == 200
+    assert (_respond(url, {"text": "sixth"}).status_code, fake.calls[-1].response["error"]) == (404, "used_url")
+    assert len(fake.responses_to(url)) == 5
+
+    late = fake.issue_response_url()
+    clock.advance(30 * 60 + 1)
+    assert _respond(late, {"text": "too late"}).text == "expired_url"
+
+
+def test_fail_next_after_the_method_ran(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.postMessage", status=500, after=True)
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C1", text="posted anyway")
+    assert err.value.response.status_code == 500
+    [call] = fake.calls_to("chat.postMessage")
+    assert call.status == 500 and call.response["error"] == "internal_error"
+    assert [m["text"] for m in fake.messages.values()] == ["posted anyway"]
+
+
+def test_hold_keeps_an_answer_back_until_released(fake: FakeSlack, client: WebClient) -> None:
+    import threading
+
+    gate = fake.hold("users.info")
+    answers: list[str] = []
+    worker = threading.Thread(target=lambda: answers.append(client.users_info(user="U1")["user"]["id"]))
+    worker.start()
+    fake.wait_for("users.info")  # Slack has the call...
+    assert gate.answered == 0 and answers == []  # ...and has not answered it
+    gate.release()
+    worker.join(timeout=5)
+    assert answers == ["U1"] and gate.answered == 1
+
+
+def test_conversations_info_says_whether_a_channel_is_private(fake: FakeSlack, client: WebClient) -> None:
+    fake.channel_members["C9"] = ["U1"]
+    assert client.conversations_info(channel="C9")["channel"]["is_private"] is False
+    fake.channel_info["C9"] = {"is_private": True}
+    assert client.conversations_info(channel="C9")["channel"]["is_private"] is True
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_info(channel="C404")
+    assert err.value.response["error"] == "channel_not_found"

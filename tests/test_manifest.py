@@ -21,6 +21,7 @@ SCOPE_OF_METHOD = {
     # managers' channel (public or private).
     "conversations_history": ("im:history", "channels:history", "groups:history"),
     "conversations_members": ("channels:read", "groups:read"),  # managers = the channel's members
+    "conversations_info": ("channels:read", "groups:read"),  # is the managers' channel private?
     "files_upload_v2": "files:write",       # the digest chart, the CSV export
     "users_info": "users:read",
     "views_open": None,

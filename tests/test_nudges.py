@@ -285,8 +285,8 @@ def test_meeting_in_the_past_is_refused_inline(running_app: RunningApp):
 
 
 def test_lost_meeting_without_a_review_says_so(running_app: RunningApp):
-    body = running_app.slack.json(running_app.slack.command("meeting", user_id="U2"))
-    assert body["response_type"] == "ephemeral" and "no saved review" in body["text"]
+    answer = running_app.slack.answer("meeting", user_id="U2")
+    assert answer.response_type == "ephemeral" and "no saved review" in answer.text
 
 
 def test_checklist_share_button_shares_once_and_ticks_the_item(running_app: RunningApp):

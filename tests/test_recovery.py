@@ -32,17 +32,34 @@ def win_dms(app: RunningApp, user_id: str) -> list:
 
 
 def test_lost_won_without_a_deal_gives_a_usage_hint(running_app: RunningApp):
-    for text in ("won", "won   "):
-        body = running_app.slack.json(running_app.slack.command(text, user_id="U2"))
-        assert body["response_type"] == "ephemeral"
-        assert "/lost won Acme renewal" in body["text"]
+    for text in ("won", "won   ", "Won"):
+        answer = running_app.slack.answer(text, user_id="U2")
+        assert answer.response_type == "ephemeral"
+        assert "/lost won Acme renewal" in answer.text
     running_app.settle()
     assert wins(running_app) == [] and running_app.slack.fake.calls_to("chat.postMessage") == []
 
 
+def test_a_japanese_rep_gets_the_usage_hint_in_japanese(running_app: RunningApp):
+    answer = running_app.slack.answer("won", user_id="U1")
+    assert answer.via == "response_url"  # U1's language was not known yet: looked up after the ack
+    assert answer.text == "受注した案件を `/lost won A社 更新案件` のように教えてください。前回の失注から何日かかったかを記録します。"
+    running_app.settle()
+    assert wins(running_app) == []
+
+
+def test_a_deal_name_with_slacks_escapes_is_logged_as_typed(running_app: RunningApp):
+    # Slack sends `/lost won AT&T <renewal>` with &, < and > escaped.
+    with time_machine.travel(START, tick=True):
+        assert running_app.slack.json(running_app.slack.command("won AT&amp;T &lt;renewal&gt;", user_id="U2")) == {}
+        running_app.settle()
+    [win] = wins(running_app)
+    assert win.deal_name == "AT&T <renewal>"
+
+
 def test_lost_won_with_a_too_long_name_says_so(running_app: RunningApp):
-    body = running_app.slack.json(running_app.slack.command("won " + "x" * 151, user_id="U2"))
-    assert body["response_type"] == "ephemeral" and "150" in body["text"]
+    answer = running_app.slack.answer("won " + "x" * 151, user_id="U2")
+    assert answer.response_type == "ephemeral" and "150" in answer.text
     running_app.settle()
     assert wins(running_app) == []
 

@@ -18,12 +18,12 @@ from tests.test_review_flow import Rep, complete_review
 
 @pytest.mark.parametrize("text", ["help", "halp", "report"])
 def test_help_and_unknown_subcommands_answer_with_usage(running_app: RunningApp, text: str):
-    resp = running_app.slack.command(text, user_id="U2")
-    body = running_app.slack.json(resp)
-    assert body["response_type"] == "ephemeral"
-    assert "/lost Acme renewal" in body["text"]
+    answer = running_app.slack.answer(text, user_id="U2")
+    assert answer.response_type == "ephemeral"
+    assert "/lost Acme renewal" in answer.text
     if text != "help":
-        assert f"`{text}`" in body["text"]
+        assert f"`{text}`" in answer.text
+    running_app.settle()
     assert running_app.slack.fake.calls_to("views.open") == []
 
 

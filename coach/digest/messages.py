@@ -42,6 +42,11 @@ def export_on_its_way_text(t: Translator, days: int, *, team: bool) -> str:
                days=days)
 
 
+def export_own_only_text(t: Translator) -> str:
+    return t._("I couldn't check the managers' channel just now, so this export holds only your own reviews. "
+               "Managers: try `/lost export` again in a minute for the team's.")
+
+
 def export_title(t: Translator, days: int, *, team: bool) -> str:
     if team:
         return t._("Team's lost-deal reviews, last {days} days", days=days)
@@ -56,6 +61,11 @@ def export_comment(t: Translator, count: int, days: int, *, team: bool) -> str:
 
 def export_empty_text(t: Translator, days: int) -> str:
     return t._("No reviews were finished in the last {days} days, so there is nothing to export.", days=days)
+
+
+def export_maybe_failed_text(t: Translator, error: str) -> str:
+    return t._("Slack had a problem while sending the CSV ({error}), so it may not have arrived. If it is not "
+               "in this DM, please try `/lost export` again in a moment.", error=escape(error))
 
 
 def export_failed_text(t: Translator, error: str) -> str:

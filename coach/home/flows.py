@@ -19,6 +19,7 @@ from coach.home.views import (
     WIN_DEAL_MAX, not_available_modal, parse_page_ref, review_list_modal, review_modal, self_check_modal,
     win_modal, win_too_long_text, won_message, won_usage_text,
 )
+from coach.i18n import Translator
 from coach.nudges import flows as nudge_flows
 from coach.services import Coach
 from coach.slack.client import post_message
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 
 Ack = Callable[..., Any]
 
-__all__ = ["publish_home", "refresh_home", "handle_won_command", "log_win", "open_win_modal", "submit_win",
-           "open_review_detail", "open_review_page", "open_self_check", "answer_self_check_in_modal"]
+__all__ = ["publish_home", "refresh_home", "won_deal_ok", "won_refusal_text", "start_won", "log_win",
+           "open_win_modal", "submit_win", "open_review_detail", "open_review_page", "open_self_check",
+           "answer_self_check_in_modal"]
 
 
 def _int(value: Any) -> int | None:
@@ -122,16 +124,20 @@ def answer_self_check_in_modal(coach: Coach, client: WebClient, *, team_id: str 
 # Recovery (復活): `/lost won` and the "Log a win" modal ----------------------------------------
 
 
-def handle_won_command(coach: Coach, ack: Ack, client: WebClient, command: dict, deal_name: str) -> None:
-    """`/lost won <deal>`: ack at once; the win is logged, the DM sent and Home refreshed after the ack."""
-    team_id, user_id = command.get("team_id"), command["user_id"]
-    deal = deal_name.strip()
-    if not deal or len(deal) > WIN_DEAL_MAX:
-        t = coach.profiles.cached(team_id, user_id).t
-        ack(response_type="ephemeral", text=won_usage_text(t) if not deal else win_too_long_text(t))
-        return
-    ack()
-    coach.later.submit(log_win, coach, client, team_id=team_id, user_id=user_id, deal_name=deal)
+def won_deal_ok(deal: str) -> bool:
+    """`/lost won <deal>` names a deal of a length the win can keep."""
+    return bool(deal) and len(deal) <= WIN_DEAL_MAX
+
+
+def won_refusal_text(t: Translator, deal: str) -> str:
+    """Why `/lost won <deal>` logs nothing: no deal named, or a name too long."""
+    return won_usage_text(t) if not deal else win_too_long_text(t)
+
+
+def start_won(coach: Coach, client: WebClient, command: dict, deal: str) -> None:
+    """`/lost won <deal>` with a good deal name: the win is logged, the DM sent and Home refreshed after the ack."""
+    coach.later.submit(log_win, coach, client, team_id=command.get("team_id"), user_id=command["user_id"],
+                       deal_name=deal)
 
 
 def open_win_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str) -> None:

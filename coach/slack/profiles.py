@@ -50,10 +50,14 @@ class Profiles:
             return profile
         return self.fallback(user_id)
 
+    def peek(self, team_id: str | None, user_id: str) -> Profile | None:
+        """The cached profile, or None when only Slack knows it (never calls Slack)."""
+        with self._lock:
+            return self._cache.get((team_id or "", user_id))
+
     def cached(self, team_id: str | None, user_id: str) -> Profile:
         """The cached profile or the defaults, without calling Slack."""
-        with self._lock:
-            return self._cache.get((team_id or "", user_id)) or self.fallback(user_id)
+        return self.peek(team_id, user_id) or self.fallback(user_id)
 
     def fallback(self, user_id: str) -> Profile:
         return Profile(user_id, self._default_locale, self._default_tz)

@@ -1,0 +1,164 @@
+"""Retries that never post twice: the default client against a fake Slack that fails (before or after
+doing the work), and the paths that post through it (review summary and share, digest, export)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from urllib.error import URLError
+
+import pytest
+import time_machine
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.state import RetryState
+from sqlalchemy import select
+
+from coach.models import Review
+from coach.slack import client as slack_client
+from coach.slack.client import make_client, post_message, retry_handlers
+from tests.conftest import MANAGER_CHANNEL, RunningApp
+from tests.fakeslack import FakeSlack
+from tests.review_seed import insert, review
+from tests.test_review_flow import Rep, complete_review
+
+
+@pytest.fixture(autouse=True)
+def _no_wait_before_looking(monkeypatch):
+    """The fake shows a message in the history at once; Slack may take a moment."""
+    monkeypatch.setattr(slack_client, "POST_CHECK_DELAY_SECONDS", 0.0)
+
+
+@pytest.fixture
+def client(fake_slack: FakeSlack):
+    return make_client(fake_slack.bot_token, fake_slack.base_url)
+
+
+def messages_in(fake: FakeSlack, channel: str) -> list[dict]:
+    return [m for (c, _), m in fake.messages.items() if c == channel]
+
+
+# --------------------------------------------------------------------------
+# The default client
+# --------------------------------------------------------------------------
+
+
+def test_a_500_to_a_post_is_not_retried_by_the_client(fake_slack: FakeSlack, client):
+    fake_slack.fail_next("chat.postMessage", status=500, after=True)
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="U2", text="once")
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    assert [m["text"] for m in messages_in(fake_slack, "D2")] == ["once"]
+
+
+@pytest.mark.parametrize("method, call", [
+    ("users.info", lambda c: c.users_info(user="U2")),
+    ("conversations.history", lambda c: c.conversations_history(channel="D2")),
+    ("views.publish", lambda c: c.views_publish(user_id="U2", view={"type": "home", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Home"}}]})),
+])
+def test_a_500_to_a_read_or_a_view_call_is_retried(fake_slack: FakeSlack, client, method, call):
+    fake_slack.fail_next(method, status=500)
+    assert call(client)["ok"]
+    assert [c.status for c in fake_slack.calls_to(method)] == [500, 200]
+
+
+def test_a_429_to_a_post_is_retried_after_retry_after(fake_slack: FakeSlack, client):
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    assert client.chat_postMessage(channel="U2", text="later")["ok"]
+    assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [429, 200]
+    assert len(messages_in(fake_slack, "D2")) == 1
+
+
+def test_a_500_to_completing_an_upload_is_not_retried(fake_slack: FakeSlack, client):
+    fake_slack.fail_next("files.completeUploadExternal", status=500, after=True)
+    with pytest.raises(SlackApiError):
+        client.files_upload_v2(channel="D2", filename="a.csv", content="a,b\n")
+    assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
+    assert [f.completed for f in fake_slack.files.values()] == [True]  # shared once, by the one call
+
+
+def _can_retry(method: str, error: Exception) -> bool:
+    request = HttpRequest(method="POST", url=f"https://slack.com/api/{method}", headers={})
+    return any(h.can_retry(state=RetryState(), request=request, error=error) for h in retry_handlers("safe"))
+
+
+def test_a_dropped_connection_is_retried_only_where_a_repeat_is_harmless():
+    reset = URLError(ConnectionResetError(104, "Connection reset by peer"))
+    refused = URLError(ConnectionRefusedError(111, "Connection refused"))
+    assert not _can_retry("chat.postMessage", reset)  # it may have been posted
+    assert _can_retry("chat.postMessage", refused)  # it never reached Slack
+    assert _can_retry("users.info", reset) and _can_retry("views.open", reset)
+
+
+# --------------------------------------------------------------------------
+# post_message: looks before posting again
+# --------------------------------------------------------------------------
+
+
+def test_post_message_finds_a_message_slack_posted_before_failing(fake_slack: FakeSlack, client):
+    fake_slack.fail_next("chat.postMessage", status=500, after=True)
+    ts, error = post_message(client, "U2", text="summary")
+    [message] = messages_in(fake_slack, "D2")
+    assert (ts, error) == (message["ts"], None)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_post_message_posts_again_when_the_message_is_not_there(fake_slack: FakeSlack, client):
+    fake_slack.fail_next("chat.postMessage", status=500)  # refused before posting anything
+    ts, error = post_message(client, MANAGER_CHANNEL, text="share")
+    [message] = messages_in(fake_slack, MANAGER_CHANNEL)
+    assert (ts, error) == (message["ts"], None)
+    assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [500, 200]
+
+
+def test_post_message_does_not_risk_a_second_copy_when_it_cannot_look(fake_slack: FakeSlack, client):
+    fake_slack.fail_next("chat.postMessage", status=500, after=True)
+    fake_slack.fail_next("conversations.history", error="missing_scope")
+    assert post_message(client, "U2", text="summary") == (None, "internal_error")
+    assert len(messages_in(fake_slack, "D2")) == 1 and len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+# --------------------------------------------------------------------------
+# The app's posts
+# --------------------------------------------------------------------------
+
+
+def test_a_500_after_slack_posted_the_summary_leaves_one_summary_and_one_share(running_app: RunningApp):
+    fake = running_app.slack.fake
+    rep = Rep(running_app, "U2")
+    rep.lost()
+    fake.fail_next("chat.postMessage", status=500, after=True)  # the summary DM: posted, then a 500
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    running_app.settle()
+    [summary] = messages_in(fake, "D2")
+    [share] = messages_in(fake, MANAGER_CHANNEL)
+    with running_app.coach.db.session() as s:
+        saved = s.scalar(select(Review))
+    assert (saved.summary_ts, saved.summary_error) == (summary["ts"], None)
+    assert (saved.shared_ts, saved.share_error) == (share["ts"], None)
+
+
+def test_a_500_after_slack_posted_the_digest_is_not_posted_twice(running_app: RunningApp):
+    fake = running_app.slack.fake
+    digester = running_app.application.digester
+    now = datetime(2026, 3, 9, 9, 0, 3, tzinfo=timezone.utc)  # Monday 09:00 UTC, the default DIGEST_CRON
+    insert(running_app.coach.db, [review(user_id="U2", completed_at=now - timedelta(days=2))])
+    with time_machine.travel(now, tick=False) as clock:
+        fake.fail_next("chat.postMessage", status=500, after=True)
+        assert digester.run_scheduled().outcome == "retrying"
+        clock.shift(digester.lease + timedelta(seconds=1))
+        [result] = digester.recover()
+    assert result.outcome == "recovered"
+    assert len(messages_in(fake, MANAGER_CHANNEL)) == 1
+
+
+def test_a_500_after_slack_shared_the_export_leaves_one_file_and_says_it_may_be_there(running_app: RunningApp):
+    fake = running_app.slack.fake
+    insert(running_app.coach.db, [review(user_id="U2", completed_at=datetime.now(timezone.utc) - timedelta(days=1))])
+    fake.fail_next("files.completeUploadExternal", status=500, after=True)
+    running_app.slack.answer("export", user_id="U2")
+    running_app.settle()
+    assert [(f.completed, f.channels) for f in fake.files.values()] == [(True, ["D2"])]
+    assert len(fake.calls_to("files.completeUploadExternal")) == 1
+    [note] = messages_in(fake, "D2")
+    assert "may not have arrived" in note["text"] and "/lost export" in note["text"]
