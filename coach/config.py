@@ -39,6 +39,8 @@ class Settings(DatabaseSettings):
 
     # Nudges (the schedule after a loss).
     reminder_lead_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    # Reps' local quiet hours, start-end (equal times: none). Self-checks and re-contacts move to 10:00, or to
+    # the end of quiet hours when those cover 10:00.
     quiet_hours: str = "20:00-08:00"
     scheduler_tick_seconds: float = Field(default=15, gt=0, le=3600)
     nudge_batch_size: int = Field(default=100, ge=1, le=1000)
@@ -49,6 +51,9 @@ class Settings(DatabaseSettings):
     # Slack allows about one message a second per channel and a workspace-wide
     # limit it does not publish; this caps the dispatcher overall. 0 = no cap.
     slack_messages_per_second: float = Field(default=10, ge=0)
+    # Checking a rep's DM for a nudge in doubt (conversations.open / conversations.history, Slack's Tier 3:
+    # about 50 a minute). 0 = no cap.
+    slack_lookups_per_minute: float = Field(default=50, ge=0)
 
     # Managers' digest.
     digest_cron: str = "0 9 * * mon"

@@ -16,8 +16,10 @@ messages_per_second=0 (no overall cap) pointed at the fake, and calls
 run_once() until nothing is pending.
 
 It prints nudges per second, database statements per nudge and per batch
-(counted with a SQLAlchemy `before_cursor_execute` listener on the engine;
-an executemany is one statement), the size of every claimed batch, and
+(counted with a SQLAlchemy `before_cursor_execute` listener on the engine,
+as the server runs them: an executemany counts one statement per row, since
+both sqlite3 and psycopg's pipelined executemany execute the statement once
+per parameter set), the size of every claimed batch, and
 checks that every nudge reached Slack exactly once (the nudge id in each
 accepted chat.postMessage's metadata) and that every row ended `sent`.
 
@@ -76,12 +78,15 @@ def settings_for(fake: FakeSlack, database_url: str, **overrides) -> Settings:
 
 
 def build_dispatcher(settings: Settings, db: Database) -> Dispatcher:
-    """As coach/main.py builds it (a client without retry handlers, the settings' limits)."""
+    """As coach/main.py builds it (a client without retry handlers, the settings' limits), except that
+    quiet hours are off (the bench runs at any hour of the day, on reps in Tokyo and New York) and no
+    Home is refreshed (the seeded nudges are re-contacts, which the Home does not show)."""
     return Dispatcher(
         db, make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries=False),
         clock=utcnow, batch_size=settings.nudge_batch_size, max_attempts=settings.nudge_max_attempts,
         lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=settings.slack_messages_per_second,
         locale_default=settings.default_locale, sharing_available=bool(settings.manager_channel),
+        quiet=None, lookups_per_minute=settings.slack_lookups_per_minute,
     )
 
 
@@ -95,8 +100,10 @@ def delivered(fake: FakeSlack) -> Counter:
 
 
 def pending(db: Database) -> int:
+    """Nudges not settled yet: waiting, claimed, or in doubt."""
     with db.session() as s:
-        return s.scalar(select(func.count()).select_from(Nudge).where(Nudge.status == NudgeStatus.PENDING))
+        return s.scalar(select(func.count()).select_from(Nudge)
+                        .where(Nudge.status.in_((NudgeStatus.PENDING, NudgeStatus.SENDING))))
 
 
 def prepare(database_url: str, *, empty_first: bool) -> Database:
@@ -134,8 +141,9 @@ def run(label: str, database_url: str, args) -> bool:
         statements = 0
 
         def count(conn, cursor, statement, parameters, context, executemany):
+            # What the server executes: an executemany runs the statement once per parameter set.
             nonlocal statements
-            statements += 1
+            statements += len(parameters) if executemany else 1
 
         event.listen(db.engine, "before_cursor_execute", count)
         batches: list[tuple[int, int]] = []  # (nudges claimed, statements) per _dispatch_batch

@@ -171,7 +171,7 @@ def test_rep_home_in_japanese_shows_every_section(running_app: RunningApp):
 def test_rep_home_in_english_counts_commitments_and_recovery(running_app: RunningApp):
     with time_machine.travel(START, tick=True) as clock:
         first = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=START + timedelta(days=9))
-        clock.move_to(START + timedelta(days=8))
+        clock.move_to(START + timedelta(days=8, hours=13))  # daytime in New York
         dispatch(running_app)
         self_check = [c for c in running_app.slack.fake.calls_to("chat.postMessage") if "self-check" in c.params["text"]][0]
         click(running_app, "U2", self_check, "self_check_kept:yes")
@@ -197,7 +197,7 @@ def test_rep_home_in_english_counts_commitments_and_recovery(running_app: Runnin
 def test_home_lists_a_self_check_answered_in_part_with_what_is_left(running_app: RunningApp):
     with time_machine.travel(START, tick=True) as clock:
         review = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=START + timedelta(days=9))
-        clock.move_to(START + timedelta(days=8))
+        clock.move_to(START + timedelta(days=8, hours=13))  # daytime in New York
         dispatch(running_app)
         post = [c for c in running_app.slack.fake.calls_to("chat.postMessage") if "self-check" in c.params["text"]][0]
         click(running_app, "U2", post, "self_check_kept:partly")
@@ -215,7 +215,7 @@ def test_answering_the_self_check_from_home(running_app: RunningApp):
     fake = running_app.slack.fake
     with time_machine.travel(START, tick=True) as clock:
         review = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=START + timedelta(days=9))
-        clock.move_to(START + timedelta(days=8))
+        clock.move_to(START + timedelta(days=8, hours=13))  # daytime in New York
         dispatch(running_app)
         home = open_home(running_app, "U2")
         before = len(fake.calls_to("views.open"))

@@ -34,7 +34,7 @@ from coach.main import Application, create_application
 from coach.models import Nudge
 from coach.nudges import outbox, rules
 from coach.nudges.dispatcher import METADATA_EVENT
-from coach.nudges.rules import NudgeStatus
+from coach.nudges.rules import NudgeKind, NudgeStatus
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningApp
 from tests.fakeslack import FakeSlack
 from tests.nudge_seed import register_users, seed_due_nudges, user_id
@@ -107,6 +107,8 @@ class AppProcess:
             "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": fake.base_url, "DATABASE_URL": database_url,
             "HOST": "127.0.0.1", "PORT": str(self.port), "SLACK_MESSAGES_PER_SECOND": "0",
+            # Real time of day: quiet hours would hold half the reps' nudges; no cap on the DM checks.
+            "QUIET_HOURS": "00:00-00:00", "SLACK_LOOKUPS_PER_MINUTE": "0",
             "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
             **{k.upper(): str(v) for k, v in settings.items()},
         })
@@ -175,7 +177,7 @@ def assert_each_delivered_once(fake: FakeSlack, db: Database, ids: list[int]) ->
 
 def test_killed_mid_batch_the_restarted_app_delivers_every_nudge_exactly_once(
         fake_slack: FakeSlack, db: Database, database_url: str, tmp_path, apps):
-    ids = seed_due_nudges(db, count=40, users=40, now=utcnow())
+    ids = seed_due_nudges(db, count=40, users=40, now=utcnow(), kind=NudgeKind.CHECKLIST)
     register_users(fake_slack, 40)
     fake_slack.delay["chat.postMessage"] = 0.03  # Slack accepts the message, then answers 30 ms later
     settings = dict(scheduler_tick_seconds=0.2, nudge_lease_seconds=1)
@@ -218,7 +220,7 @@ def test_two_instances_on_one_database_never_send_a_nudge_twice(
     wait_until(lambda: all(app.healthy() for app in apps), timeout=30, what="both apps to serve /healthz",
                on_timeout=lambda: "\n".join(app.log() for app in apps))
 
-    ids = seed_due_nudges(db, count=300, users=300, now=utcnow())
+    ids = seed_due_nudges(db, count=300, users=300, now=utcnow(), kind=NudgeKind.CHECKLIST)
     wait_until(lambda: statuses(db)[NudgeStatus.SENT] == len(ids), timeout=40,
                what="every nudge to be recorded sent",
                on_timeout=lambda: f"{statuses(db)}\n" + "\n".join(app.log() for app in apps))
@@ -239,18 +241,23 @@ def test_two_instances_on_one_database_never_send_a_nudge_twice(
 
 @pytest.fixture
 def settings_env(settings_env):
-    # No overall cap here: the limiter sleeps on the real monotonic clock.
-    return {**settings_env, "slack_messages_per_second": 0}
+    # No overall caps here: the limiters sleep on the real monotonic clock. Delivery, not quiet hours, is
+    # what these tests are about (some run at the real time of day): none.
+    return {**settings_env, "slack_messages_per_second": 0, "slack_lookups_per_minute": 0,
+            "quiet_hours": "00:00-00:00"}
 
 
 def seed(running_app: RunningApp, count: int, users: int | None = None) -> list[int]:
     register_users(running_app.slack.fake, users or count)
-    return seed_due_nudges(running_app.coach.db, count=count, users=users or count, now=utcnow())
+    return seed_due_nudges(running_app.coach.db, count=count, users=users or count, now=utcnow(),
+                           kind=NudgeKind.CHECKLIST)
 
 
 def next_due(db: Database) -> datetime | None:
+    """When the dispatcher next has something to do: a pending nudge to send, or one in doubt to check."""
+    in_doubt = (Nudge.status == NudgeStatus.SENDING) & Nudge.claimed_by.is_(None)
     with db.session() as s:
-        return s.scalar(select(func.min(Nudge.due_at)).where(Nudge.status == NudgeStatus.PENDING))
+        return s.scalar(select(func.min(Nudge.due_at)).where((Nudge.status == NudgeStatus.PENDING) | in_doubt))
 
 
 def posts(fake: FakeSlack) -> int:
@@ -323,8 +330,10 @@ def test_server_errors_on_every_attempt_fail_the_nudge_after_max_attempts(runnin
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [500] * max_attempts
     row = rows(db)[nudge_id]
     assert (row.status, row.attempts, row.last_error) == (NudgeStatus.FAILED, max_attempts, "internal_error")
-    # Backing off: 30 s, 1 min, 2 min, ... between attempts.
-    assert waits == [int(rules.backoff(n).total_seconds()) for n in range(1, max_attempts)]
+    # A 500 may have been posted: each is followed, after backing off 30 s, 1 min, 2 min..., by a look at the
+    # DM (it is not there) before the next attempt; after the last one, the look decides it failed.
+    assert waits == [int(rules.backoff(n).total_seconds()) for n in range(1, max_attempts + 1)]
+    assert len(fake.calls_to("conversations.history")) == max_attempts
 
 
 # d. An instance dies mid-send ------------------------------------------------
@@ -429,14 +438,16 @@ def test_a_send_slack_never_answered_is_checked_in_the_dm_before_any_resend(runn
     settings = {**running_app.coach.settings.model_dump(), "nudge_lease_seconds": 0.4}
     app = create_application(Settings(**settings, _env_file=None))
     try:
-        fake.delay["chat.postMessage"] = 0.5  # Slack posts it, but answers after the client gave up
-        app.dispatcher.run_once()
-        assert posts(fake) == 1 and rows(app.coach.db)[nudge_id].status == NudgeStatus.SENDING
-        fake.delay.clear()
-        deadline = time.monotonic() + 10
-        while rows(app.coach.db)[nudge_id].status != NudgeStatus.SENT:
-            assert time.monotonic() < deadline, "the in-doubt nudge was never settled"
+        with time_machine.travel(utcnow(), tick=True) as clock:
+            fake.delay["chat.postMessage"] = 0.5  # Slack posts it, but answers after the client gave up
             app.dispatcher.run_once()
+            assert posts(fake) == 1 and rows(app.coach.db)[nudge_id].status == NudgeStatus.SENDING
+            fake.delay.clear()
+            app.dispatcher.run_once()
+            assert posts(fake) == 1 and not fake.calls_to("conversations.history"), "nothing before the backoff"
+            clock.shift(rules.backoff(1))
+            app.dispatcher.run_once()
+            assert rows(app.coach.db)[nudge_id].status == NudgeStatus.SENT
     finally:
         app.coach.later.shutdown()
         app.coach.db.dispose()

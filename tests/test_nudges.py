@@ -175,7 +175,11 @@ def test_after_downtime_a_useful_nudge_is_sent_late_once_and_a_begun_meeting_exp
     with time_machine.travel(start, tick=False) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=meeting)
         before = len(fake.calls_to("chat.postMessage"))
-        clock.move_to(start + timedelta(days=3))  # the app was down for three days
+        clock.move_to(start + timedelta(days=3))  # the app was down for three days; it is back at 21:00 in New York
+        dispatch(running_app)
+        assert posts_since(running_app, before) == []  # late is no reason to DM the rep at night
+        assert nudges(running_app)["checklist"].due_at == datetime(2026, 3, 13, 12, 0, tzinfo=timezone.utc)  # 08:00
+        clock.move_to(datetime(2026, 3, 13, 12, 0, tzinfo=timezone.utc))
         dispatch(running_app)
         dispatch(running_app)
     sent = posts_since(running_app, before)
@@ -216,7 +220,7 @@ def test_self_check_answers_are_saved_once_and_shown_in_place_with_a_volume_warn
             s.add(SelfCheck(review_id=review.id, team_id="T1", user_id="U2", meetings=10,
                             answered_at=start - timedelta(days=30)))
         second = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=2))
-        clock.move_to(start + timedelta(days=8))
+        clock.move_to(start + timedelta(days=8, hours=13))  # Wednesday 10:00 in New York
         dispatch(running_app)
         clock.shift(timedelta(seconds=2))  # one message a second per rep: the second self-check follows
         dispatch(running_app)
@@ -294,7 +298,7 @@ def test_checklist_share_button_shares_once_and_ticks_the_item(running_app: Runn
     start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
     with time_machine.travel(start, tick=True) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=5), share=False)
-        clock.move_to(start + timedelta(days=3))
+        clock.move_to(start + timedelta(days=3, hours=13))  # 10:00 in New York
         dispatch(running_app)
         checklist = [c for c in fake.calls_to("chat.postMessage") if "3-day checklist" in c.params["text"]][0]
         assert "checklist_share" in str(checklist.params["blocks"])
@@ -340,7 +344,7 @@ def test_another_reps_button_changes_nothing(running_app: RunningApp):
     start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
     with time_machine.travel(start, tick=True) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=1))
-        clock.move_to(start + timedelta(days=8))
+        clock.move_to(start + timedelta(days=8, hours=13))  # 10:00 in New York
         dispatch(running_app)
         post = [c for c in fake.calls_to("chat.postMessage") if "self-check" in c.params["text"]][0]
         click(running_app, "U1", post, "self_check_kept:no")  # U1 replays U2's button

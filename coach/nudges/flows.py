@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,11 @@ from coach.slack.state import answers_from_state, element_value
 log = logging.getLogger(__name__)
 
 Ack = Callable[..., Any]
+
+# Quick taps on one self-check run in parallel after their acks. Saving an answer and showing the message
+# happen under the review's lock, so each update shows every answer saved before it and the last one shown
+# is the latest state (not an older rendering that happened to reach Slack last).
+_SELF_CHECK_LOCKS = [threading.Lock() for _ in range(64)]
 
 
 def _t(review: Review) -> Translator:
@@ -140,10 +146,12 @@ def answer_self_check(coach: Coach, client: WebClient, *, user_id: str, action: 
     review_id, value = _review_id(raw), str(raw or "").partition(":")[2]
     if question is None or review_id is None or not value:
         return
-    state = coach.nudges.answer_self_check(review_id, user_id, question, value, now=coach.clock())
+    with _SELF_CHECK_LOCKS[review_id % len(_SELF_CHECK_LOCKS)]:
+        state = coach.nudges.answer_self_check(review_id, user_id, question, value, now=coach.clock())
+        if state is not None:
+            _update_message(client, message, messages.self_check_message(_t(state.review), state.review,
+                                                                         state.check, volume=state.volume))
     if state is not None:
-        _update_message(client, message, messages.self_check_message(_t(state.review), state.review, state.check,
-                                                                     volume=state.volume))
         refresh_home(coach, client, state.review.team_id, user_id)
 
 

@@ -140,19 +140,24 @@ def self_check_message(t: Translator, review: Review, check: SelfCheck | None, *
          "text": {"type": "mrkdwn", "text": t._("*How many customer meetings did I hold this week?*")},
          "accessory": meetings_select},
     ]
+    if c and c.meetings is not None and volume is not None:
+        # Shown as soon as the count is in (METHOD §5), whatever else is still unanswered.
+        dropped, baseline = volume
+        if dropped:
+            blocks.append(section(":warning: " + t._(
+                "You held {now} customer meetings this week, down from your usual {usual}. After a loss it is "
+                "natural to slow down, but this is exactly when to keep the volume up: volume first, then "
+                "quality.", now=c.meetings, usual=_number(baseline))))
+        elif baseline is not None:
+            blocks.append(context(t._("{now} meetings this week; your usual is {usual}. Keep it up.",
+                                      now=c.meetings, usual=_number(baseline))))
+        else:
+            # No earlier self-check to compare with: no drop to speak of, only the start of a baseline.
+            blocks.append(context(t._("{now} customer meetings this week. This is your first count, so from "
+                                      "now on I'll compare with it.", now=c.meetings)))
     if c and all(v is not None for v in (c.repeated_mistake, c.kept_change, c.reaction, c.meetings)):
         blocks.append(divider())
         blocks.append(section(":memo: " + t._("Saved. Thank you: this is what turns a loss into your next win.")))
-        if volume is not None:
-            dropped, baseline = volume
-            if dropped:
-                blocks.append(section(":warning: " + t._(
-                    "You held {now} customer meetings this week, down from your usual {usual}. After a loss it is "
-                    "natural to slow down, but this is exactly when to keep the volume up: volume first, then "
-                    "quality.", now=c.meetings, usual=_number(baseline))))
-            elif baseline is not None:
-                blocks.append(context(t._("{now} meetings this week; your usual is {usual}. Keep it up.",
-                                          now=c.meetings, usual=_number(baseline))))
     return text, blocks
 
 

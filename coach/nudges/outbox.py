@@ -4,6 +4,25 @@ Claiming is one statement: PostgreSQL takes rows with
 `FOR UPDATE SKIP LOCKED`, so two app instances never claim the same nudge;
 SQLite serialises writers, and the `status = 'pending'` guard in the same
 UPDATE makes the claim conditional.
+
+How a claim uses the row's columns:
+
+- `claimed_by`: the instance holding the claim. A `sending` row with no
+  `claimed_by` is *in doubt*: a send got no clear answer (a timeout, a 5xx),
+  Slack may have posted it, nobody holds it, and at `due_at` the rep's DM is
+  checked for it before it is ever sent again.
+- `updated_at`: when the claim was taken (or taken over); the lease runs
+  from it.
+- `claimed_at`: when this plan was first claimed for sending. It is kept
+  across hand-backs, retries and takeovers and reset only by a new plan, so
+  the DM is searched from the first moment the message can have been posted,
+  however long the app was down; the message metadata carries it too, so a
+  message of an earlier plan of the same nudge (before the meeting moved) is
+  not taken for this one.
+
+Lease times are the app's clock, as every due time is (the time-travel tests
+move it). Instances' clocks are assumed to agree to well within the lease
+(NTP: milliseconds, against a 120 s lease).
 """
 
 from __future__ import annotations
@@ -12,9 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
+from sqlalchemy import (
+    ColumnElement, Integer, Select, String, and_, bindparam, cast, column, func, literal, or_, select, text, update,
+)
 from sqlalchemy.orm import Session
 
+from coach.db import UTCDateTime
 from coach.models import Nudge
 from coach.nudges import rules
 from coach.nudges.rules import NudgeKind, NudgeStatus, Planned, QuietHours
@@ -34,12 +56,20 @@ class Policy:
 
 def plan(session: Session, planned: Planned, *, team_id: str, user_id: str, now: datetime,
          review_id: int | None = None, draft_id: int | None = None) -> Nudge:
-    """Insert or replace the one nudge of this kind for the review (or draft): back to pending."""
+    """Insert or replace the one nudge of this kind for the review (or draft): back to pending.
+
+    A nudge that went out already is replaced only for a new occasion (`rules.replaces`): a moved
+    meeting re-arms its reminder, a 24-hour reminder is never sent twice however often the draft's loss
+    date is edited.
+    """
     owner = Nudge.review_id == review_id if review_id is not None else Nudge.draft_id == draft_id
     nudge = session.scalar(select(Nudge).where(owner, Nudge.kind == planned.kind).with_for_update())
     if nudge is None:
         nudge = Nudge(kind=planned.kind, team_id=team_id, user_id=user_id, review_id=review_id, draft_id=draft_id)
         session.add(nudge)
+    elif not rules.replaces(nudge.kind, nudge.status, planned, expires_at=nudge.expires_at,
+                            settled_at=nudge.sent_at or nudge.updated_at):
+        return nudge
     nudge.due_at, nudge.expires_at = planned.due_at, planned.expires_at
     nudge.status, nudge.attempts, nudge.last_error = NudgeStatus.PENDING, 0, None
     nudge.claimed_by = nudge.claimed_at = nudge.sent_at = nudge.acted_at = None
@@ -81,35 +111,64 @@ def _claim(session: Session, picked: Select, still: ColumnElement[bool], values:
 def claim_due(session: Session, *, now: datetime, limit: int, instance: str) -> list[Nudge]:
     due = (select(Nudge.id).where(Nudge.status == NudgeStatus.PENDING, Nudge.due_at <= now)
            .order_by(Nudge.due_at).limit(limit).with_for_update(skip_locked=True))
+    first_claim = func.coalesce(Nudge.claimed_at, literal(now, UTCDateTime()))
     return _claim(session, due, Nudge.status == NudgeStatus.PENDING,
-                  dict(status=NudgeStatus.SENDING, claimed_by=instance, claimed_at=now, updated_at=now))
+                  dict(status=NudgeStatus.SENDING, claimed_by=instance, claimed_at=first_claim, updated_at=now))
+
+
+def _needs_check(now: datetime, lease: timedelta) -> ColumnElement[bool]:
+    """Claimed by an instance that went quiet for longer than the lease (it died mid-send), or in doubt and due."""
+    return and_(Nudge.status == NudgeStatus.SENDING,
+                or_(and_(Nudge.claimed_by.is_not(None), Nudge.updated_at < now - lease),
+                    and_(Nudge.claimed_by.is_(None), Nudge.due_at <= now)))
 
 
 def claim_stale(session: Session, *, now: datetime, lease: timedelta, limit: int, instance: str) -> list[Nudge]:
-    """Nudges an instance claimed and never finished (it crashed mid-send): take them over."""
-    cutoff = now - lease
-    stale = (select(Nudge.id).where(Nudge.status == NudgeStatus.SENDING, Nudge.claimed_at < cutoff)
-             .order_by(Nudge.claimed_at).limit(limit).with_for_update(skip_locked=True))
-    return _claim(session, stale, and_(Nudge.status == NudgeStatus.SENDING, Nudge.claimed_at < cutoff),
-                  dict(claimed_by=instance, claimed_at=now, updated_at=now))
+    """Nudges Slack may have posted without anyone recording it: take them over, to look in the DM.
+
+    `claimed_at` is left as it is: the DM is searched from the first claim, not from this takeover.
+    """
+    stale = (select(Nudge.id).where(_needs_check(now, lease))
+             .order_by(Nudge.due_at).limit(limit).with_for_update(skip_locked=True))
+    return _claim(session, stale, _needs_check(now, lease), dict(claimed_by=instance, updated_at=now))
 
 
-_OUTCOME_COLUMNS = ("status", "due_at", "attempts", "last_error", "sent_at", "channel_id", "message_ts")
+# Written by `record`, in this order; the dispatcher gives every one of them for every row.
+OUTCOME_COLUMNS: tuple[tuple[str, object], ...] = (
+    ("status", String()), ("due_at", UTCDateTime()), ("attempts", Integer()), ("last_error", String()),
+    ("sent_at", UTCDateTime()), ("channel_id", String()), ("message_ts", String()), ("claimed_by", String()),
+)
 
 
 def record(session: Session, rows: list[dict], *, instance: str, now: datetime) -> None:
-    """Outcomes of a batch in one executemany UPDATE.
+    """Outcomes of a batch in one UPDATE statement, however many rows: `UPDATE ... FROM (VALUES ...)`.
 
-    Only rows still claimed by this instance change: a nudge re-planned
-    meanwhile (the meeting moved) keeps its new plan.
+    (An executemany would be one statement per row on the server.) Only rows still claimed by this
+    instance change: a nudge re-planned meanwhile (the meeting moved) keeps its new plan.
     """
     if not rows:
         return
     table = Nudge.__table__
+    binds, tuples = [], []
+    for r, row in enumerate(rows):
+        names = [f":o{r}_id"]
+        binds.append(bindparam(f"o{r}_id", row["id"], type_=Integer()))
+        for c, (name, type_) in enumerate(OUTCOME_COLUMNS):
+            binds.append(bindparam(f"o{r}_{c}", row.get(name), type_=type_))
+            names.append(f":o{r}_{c}")
+        tuples.append("(" + ", ".join(names) + ")")
+    # VALUES names its columns column1, column2, ... on both SQLite and PostgreSQL.
+    outcomes = (text("VALUES " + ", ".join(tuples)).bindparams(*binds)
+                .columns(column("column1", Integer()),
+                         *(column(f"column{i}", t) for i, (_, t) in enumerate(OUTCOME_COLUMNS, start=2)))
+                .cte("outcomes"))
+    # PostgreSQL types a VALUES column of only NULLs as text: say what each one is. (SQLite needs no
+    # cast, and CAST(... AS DATETIME) there would turn the stored text into a number.)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    values = {name: cast(outcomes.c[f"column{i}"], type_) if postgres else outcomes.c[f"column{i}"]
+              for i, (name, type_) in enumerate(OUTCOME_COLUMNS, start=2)}
     stmt = (update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.claimed_by == bindparam("b_instance"),
+            .where(table.c.id == outcomes.c.column1, table.c.claimed_by == instance,
                    table.c.status == NudgeStatus.SENDING)
-            .values({c: bindparam(f"b_{c}") for c in _OUTCOME_COLUMNS} | {"updated_at": bindparam("b_now")}))
-    params = [{"b_id": r["id"], "b_instance": instance, "b_now": now,
-               **{f"b_{c}": r.get(c) for c in _OUTCOME_COLUMNS}} for r in rows]
-    session.connection().execute(stmt, params)
+            .values(**values, updated_at=now))
+    session.connection().execute(stmt)

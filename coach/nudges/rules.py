@@ -25,7 +25,9 @@ class NudgeKind(StrEnum):
 
 class NudgeStatus(StrEnum):
     PENDING = "pending"
-    SENDING = "sending"      # claimed by one dispatcher
+    # Claimed by one dispatcher (claimed_by set), or in doubt (claimed_by NULL): Slack may have posted it
+    # (a timeout, a 5xx), so the rep's DM is checked at due_at before it is ever sent again.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"        # permanent Slack error, or retries spent
     EXPIRED = "expired"      # came due too late to be useful (e.g. the meeting began)
@@ -33,6 +35,8 @@ class NudgeStatus(StrEnum):
 
 
 FINISH_REVIEW_AFTER = timedelta(hours=20)
+FINISH_REVIEW_BY = timedelta(hours=24)  # 二十四時間以内に振り返る: the reminder lands before this
+BEFORE_QUIET = timedelta(hours=1)       # a reminder pulled before quiet hours leaves the rep an hour
 CHECKLIST_AFTER = timedelta(days=2)     # leaves a day of the three to act on it
 SELF_CHECK_AFTER = timedelta(days=7)
 CONTACT_HOUR = time(10, 0)              # self-check and re-contact land at 10:00 local
@@ -76,6 +80,13 @@ class QuietHours:
         candidate = datetime.combine(local.date(), self.end, tzinfo=local.tzinfo)
         return candidate if candidate > local else candidate + timedelta(days=1)
 
+    def start_before(self, local: datetime) -> datetime:
+        """When the quiet hours `local` falls in began (`local` itself if it is outside them)."""
+        if not self.contains(local.timetz().replace(tzinfo=None)):
+            return local
+        candidate = datetime.combine(local.date(), self.start, tzinfo=local.tzinfo)
+        return candidate if candidate <= local else candidate - timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class Planned:
@@ -92,17 +103,32 @@ def _utc(local: datetime) -> datetime:
     return local.astimezone(timezone.utc)
 
 
+def contact_time(quiet: QuietHours) -> time:
+    """The local time self-checks and re-contacts land at: 10:00, or the end of quiet hours if they cover 10:00.
+
+    The end of quiet hours is never inside them, so there is always a valid time (QUIET_HOURS=20:00-11:00
+    gives 11:00).
+    """
+    return CONTACT_HOUR if not quiet.contains(CONTACT_HOUR) else quiet.end
+
+
 def next_contact_slot(instant: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
-    """Self-check and re-contact: out of quiet hours and weekends, else the next weekday 10:00 local."""
+    """Self-check and re-contact: out of quiet hours and weekends, else the next weekday contact time.
+
+    The search is bounded: within any eight consecutive days there is a weekday, and `contact_time` is
+    never in quiet hours.
+    """
     local = _local(instant, tz)
     if not quiet.contains(local.time()) and local.weekday() < 5:
         return instant
-    day = local.date() if local.time() < CONTACT_HOUR else local.date() + timedelta(days=1)
-    while True:
-        slot = datetime.combine(day, CONTACT_HOUR, tzinfo=tz)
-        if slot.weekday() < 5 and not quiet.contains(CONTACT_HOUR) and slot >= local:
+    hour = contact_time(quiet)
+    day = local.date() if local.time() < hour else local.date() + timedelta(days=1)
+    for _ in range(8):
+        slot = datetime.combine(day, hour, tzinfo=tz)
+        if slot.weekday() < 5 and slot >= local:
             return _utc(slot)
         day += timedelta(days=1)
+    raise AssertionError("unreachable: eight days always hold a weekday")  # pragma: no cover
 
 
 def out_of_quiet_hours(instant: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
@@ -116,18 +142,58 @@ def _expiry(kind: NudgeKind, due: datetime) -> datetime | None:
 
 def plan_finish_review(loss_at: datetime, started_at: datetime, now: datetime, tz: ZoneInfo,
                        quiet: QuietHours) -> Planned:
-    """20 h after the loss; a loss logged late still gets a reminder an hour after the rep began."""
-    due = max(loss_at + FINISH_REVIEW_AFTER, started_at + timedelta(hours=1), now)
-    due = out_of_quiet_hours(due, tz, quiet)
+    """Before 24 h run out: 20 h after the loss (a loss logged late: an hour after the rep began).
+
+    Quiet hours. If that moment falls in them, the reminder goes when they end, as long as that is still
+    within the 24 h (lost at 10:00: 06:00 becomes 08:00). Otherwise it is pulled earlier, to an hour
+    before the quiet hours began, but never before the loss, an hour after the rep began, or now (lost at
+    02:00: 22:00 becomes 19:00, not 08:00 after 30 h). Only when no waking moment is left inside the 24 h
+    (the loss was logged that late) does it go at the end of quiet hours: late, but still useful for
+    USEFUL_FOR and never in the night.
+    """
+    floor = max(loss_at, started_at + timedelta(hours=1), now)
+    ideal = max(loss_at + FINISH_REVIEW_AFTER, floor)
+    due = _within_deadline(ideal, floor, loss_at + FINISH_REVIEW_BY, tz, quiet)
     return Planned(NudgeKind.FINISH_REVIEW, due, _expiry(NudgeKind.FINISH_REVIEW, due))
 
 
-def plan_pre_meeting(meeting_at: datetime, now: datetime, lead: timedelta) -> Planned | None:
-    """`lead` before the meeting, or at once if the meeting is sooner. Never held past its start;
-    quiet hours do not apply: the meeting itself is the rep's working time."""
+def _within_deadline(ideal: datetime, floor: datetime, deadline: datetime, tz: ZoneInfo,
+                     quiet: QuietHours) -> datetime:
+    local = _local(ideal, tz)
+    if not quiet.contains(local.time()):
+        return ideal
+    after = _utc(quiet.end_after(local))
+    if after <= deadline:
+        return after
+    began = _utc(quiet.start_before(local))
+    before = max(began - BEFORE_QUIET, floor)
+    # The gap before these quiet hours may be shorter than an hour: start at its beginning then.
+    before = max(out_of_quiet_hours(before, tz, quiet), floor)
+    return before if before < began and not quiet.contains(_local(before, tz).time()) else after
+
+
+def hold_pre_meeting(instant: datetime, meeting_at: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
+    """A pre-meeting reminder falling in quiet hours waits for their end, if that is still before the meeting.
+
+    It never waits until (or past) the meeting's start: then it goes at its lead time. And if the meeting
+    itself is in quiet hours (a breakfast meeting, a call with a customer in another time zone), the rep
+    has chosen to work then, so the reminder for it goes at its lead time as well, quiet hours or not.
+    """
+    local = _local(instant, tz)
+    if not quiet.contains(local.time()) or quiet.contains(_local(meeting_at, tz).time()):
+        return instant
+    end = _utc(quiet.end_after(local))
+    return end if end < meeting_at else instant
+
+
+def plan_pre_meeting(meeting_at: datetime, now: datetime, lead: timedelta, *, tz: ZoneInfo,
+                     quiet: QuietHours) -> Planned | None:
+    """`lead` before the meeting, or at once if the meeting is sooner; quiet hours as `hold_pre_meeting`.
+    Never held past its start: it expires then."""
     if meeting_at <= now:
         return None
-    return Planned(NudgeKind.PRE_MEETING, max(meeting_at - lead, now), meeting_at)
+    due = hold_pre_meeting(max(meeting_at - lead, now), meeting_at, tz, quiet)
+    return Planned(NudgeKind.PRE_MEETING, due, meeting_at)
 
 
 def plan_after_review(*, lost_at: datetime, completed_at: datetime, meeting_at: datetime,
@@ -140,15 +206,53 @@ def plan_after_review(*, lost_at: datetime, completed_at: datetime, meeting_at: 
         Planned(NudgeKind.SELF_CHECK, self_check, _expiry(NudgeKind.SELF_CHECK, self_check)),
         plan_recontact(recontact_on, tz, quiet),
     ]
-    pre = plan_pre_meeting(meeting_at, completed_at, lead)
+    pre = plan_pre_meeting(meeting_at, completed_at, lead, tz=tz, quiet=quiet)
     if pre:
         planned.append(pre)
     return planned
 
 
 def plan_recontact(on: date, tz: ZoneInfo, quiet: QuietHours) -> Planned:
-    due = next_contact_slot(_utc(datetime.combine(on, CONTACT_HOUR, tzinfo=tz)), tz, quiet)
+    due = next_contact_slot(_utc(datetime.combine(on, contact_time(quiet), tzinfo=tz)), tz, quiet)
     return Planned(NudgeKind.RECONTACT, due, None)
+
+
+def send_time(kind: str, now: datetime, tz: ZoneInfo, quiet: QuietHours, *,
+              meeting_at: datetime | None = None) -> datetime:
+    """When a nudge that is due may actually go out: `now`, or the next moment its kind's quiet-hours rule allows.
+
+    Checked again at send time because a nudge can go out later than planned (after downtime, a retry,
+    a Retry-After): a self-check due Monday 10:00 sent after an outage at 23:00 waits for Tuesday 10:00.
+    """
+    if kind in (NudgeKind.SELF_CHECK, NudgeKind.RECONTACT):
+        return next_contact_slot(now, tz, quiet)
+    if kind == NudgeKind.PRE_MEETING:
+        return hold_pre_meeting(now, meeting_at, tz, quiet) if meeting_at is not None else now
+    return out_of_quiet_hours(now, tz, quiet)  # the 24-hour reminder and the 3-day checklist
+
+
+# Re-planning ---------------------------------------------------------------------
+
+# Once one of these went out (or failed, or expired), saving the draft or review again never sends it again:
+# editing the loss date must not re-arm a 24-hour reminder the rep already had.
+ONCE_ONLY = frozenset({NudgeKind.FINISH_REVIEW, NudgeKind.CHECKLIST, NudgeKind.SELF_CHECK})
+
+
+def replaces(kind: str, status: str, planned: Planned, *, expires_at: datetime | None,
+             settled_at: datetime | None) -> bool:
+    """Does a new plan replace the stored nudge of its kind (back to pending), or leave it as it is?
+
+    Nothing went out yet (pending, cancelled): the new plan replaces it. Otherwise only a new occasion
+    re-arms it: the meeting moved (a new meeting start, kept as the pre-meeting reminder's expiry), or
+    a re-contact date later than the one delivered. The once-only kinds are never re-armed.
+    """
+    if status in (NudgeStatus.PENDING, NudgeStatus.CANCELLED):
+        return True
+    if kind == NudgeKind.PRE_MEETING:
+        return planned.expires_at != expires_at
+    if kind == NudgeKind.RECONTACT:
+        return settled_at is None or planned.due_at > settled_at
+    return False
 
 
 class RepeatedMistake(StrEnum):
@@ -174,23 +278,60 @@ MAX_MEETINGS_CHOICE = 30  # the select offers 0..30
 # Slack failures --------------------------------------------------------------
 
 class Outcome(StrEnum):
-    RETRY_AFTER = "retry_after"  # 429: wait what Slack says, no attempt used up
-    BACKOFF = "backoff"          # 5xx, connection: retry later, attempts counted
-    PERMANENT = "permanent"      # the message can never be delivered as it is
+    RETRY_AFTER = "retry_after"  # 429: Slack did nothing; every send waits Retry-After, no attempt used up
+    APP_WIDE = "app_wide"        # the token or the app's setup: nothing can go out until an operator fixes it
+    UNKNOWN = "unknown"          # Slack may have posted it anyway (5xx, internal/fatal error, no answer)
+    BACKOFF = "backoff"          # not posted; retry later, attempts counted
+    PERMANENT = "permanent"      # this message to this rep can never be delivered as it is
 
 
-TRANSIENT_ERRORS = frozenset({
-    "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
-    "team_added_to_org", "timeout",
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited", "message_limit_exceeded"})
+
+# The token or the app's configuration is wrong: a failure for every nudge, not for this one. Sending
+# stops (and is retried with backoff, logged at ERROR) until it is fixed; no nudge is failed for it.
+APP_WIDE_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "token_revoked", "token_expired", "missing_scope", "no_permission",
+    "not_allowed_token_type", "access_denied", "ekm_access_denied", "org_login_required",
+    "team_access_not_granted", "two_factor_setup_required", "accesslimited", "enterprise_is_restricted",
+    "app_missing_action_url", "unknown_method", "method_deprecated", "deprecated_endpoint", "invalid_arg_name",
+    "team_added_to_org", "service_unavailable",
 })
+
+# Slack's own words for these: "it's possible some aspect of the operation succeeded".
+UNKNOWN_OUTCOME_ERRORS = frozenset({"internal_error", "fatal_error"})
+
+# This rep cannot be reached: fail the nudge, no retry loop.
+RECIPIENT_ERRORS = frozenset({
+    "user_not_found", "account_inactive", "channel_not_found", "cannot_dm_bot", "user_disabled", "is_archived",
+    "channel_is_archived", "not_in_channel", "messages_tab_disabled", "user_is_restricted", "restricted_action",
+    "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel", "restricted_action_thread_locked",
+})
+# This message can never be posted as it is.
+MESSAGE_ERRORS = frozenset({
+    "invalid_blocks", "invalid_blocks_format", "invalid_arguments", "invalid_metadata_format",
+    "invalid_metadata_schema", "metadata_too_large", "metadata_must_be_sent_from_app", "msg_too_long", "no_text",
+    "too_many_attachments", "invalid_attachments", "as_user_not_supported", "invalid_json", "json_not_object",
+    "invalid_charset", "invalid_form_data", "invalid_post_type", "missing_post_type",
+})
+PERMANENT_ERRORS = RECIPIENT_ERRORS | MESSAGE_ERRORS
 
 
 def classify_failure(status: int | None, error: str | None) -> Outcome:
-    if status == 429 or error == "ratelimited":
+    """What a failed Slack call means. `status` None: no HTTP answer at all (a timeout, a dropped connection).
+
+    An error not listed here is retried with backoff and counted, then failed with its name: neither
+    dropped at once nor retried forever.
+    """
+    if status == 429 or error in RATE_LIMIT_ERRORS:
         return Outcome.RETRY_AFTER
-    if status is None or status >= 500 or (error in TRANSIENT_ERRORS):
-        return Outcome.BACKOFF
-    return Outcome.PERMANENT
+    if status is None or status >= 500 or error in UNKNOWN_OUTCOME_ERRORS:
+        return Outcome.UNKNOWN
+    if error in APP_WIDE_ERRORS:
+        return Outcome.APP_WIDE
+    if error in PERMANENT_ERRORS:
+        return Outcome.PERMANENT
+    return Outcome.BACKOFF
 
 
 def backoff(attempts: int, base: timedelta = timedelta(seconds=30), cap: timedelta = timedelta(hours=1)) -> timedelta:
@@ -201,10 +342,14 @@ def backoff(attempts: int, base: timedelta = timedelta(seconds=30), cap: timedel
 # Activity volume (METHOD §5) ----------------------------------------------------
 
 VOLUME_DROP_RATIO = 0.8
+BASELINE_CHECKS = 8  # the baseline is the median of the rep's last eight earlier self-checks
 
 
 def volume_dropped(this_week: int, earlier_weeks: Iterable[int]) -> tuple[bool, float | None]:
-    """Has the rep cut customer meetings against their own baseline (the median of earlier weeks)?"""
+    """Has the rep cut customer meetings against their own baseline (the median of earlier weeks)?
+
+    No earlier weeks, no baseline: (False, None), and nothing is said about a drop.
+    """
     history = list(earlier_weeks)
     if not history:
         return False, None

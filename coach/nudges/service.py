@@ -6,10 +6,10 @@ Every method checks the review belongs to the rep who clicked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,6 +25,10 @@ class SelfCheckState:
     review: Review
     check: SelfCheck
     volume: tuple[bool, float | None] | None  # set once the meetings count is known
+
+
+# A second submission of the same re-contact form this soon (a double click, Slack's retry) is the same one.
+RECONTACT_RESUBMIT_WINDOW = timedelta(minutes=10)
 
 
 SELF_CHECK_COLUMNS = {
@@ -61,7 +65,8 @@ class NudgeService:
             if review is None:
                 return None
             review.next_meeting_at = meeting_at
-            planned = rules.plan_pre_meeting(meeting_at, now, self.policy.lead)
+            planned = rules.plan_pre_meeting(meeting_at, now, self.policy.lead, tz=ZoneInfo(review.timezone),
+                                             quiet=self.policy.quiet)
             if planned:
                 outbox.plan(s, planned, team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
             return review
@@ -110,22 +115,46 @@ class NudgeService:
             s.flush()
             volume = None
             if check.meetings is not None:
-                earlier = s.scalars(select(SelfCheck.meetings).where(
-                    SelfCheck.user_id == user_id, SelfCheck.review_id != review_id, SelfCheck.meetings.is_not(None),
-                    SelfCheck.answered_at <= check.answered_at)).all()
-                volume = rules.volume_dropped(check.meetings, earlier)
+                volume = rules.volume_dropped(check.meetings, self._baseline_weeks(s, review))
             return SelfCheckState(review, check, volume)
+
+    @staticmethod
+    def _baseline_weeks(s: Session, review: Review) -> list[int]:
+        """The rep's meeting counts from the self-checks of their earlier losses (the latest few).
+
+        Earlier means lost before this one (same moment: saved before it), so answering an old
+        self-check late never compares it with the weeks that came after it.
+        """
+        earlier = or_(Review.lost_at < review.lost_at, and_(Review.lost_at == review.lost_at, Review.id < review.id))
+        return list(s.scalars(
+            select(SelfCheck.meetings).join(Review, Review.id == SelfCheck.review_id)
+            .where(SelfCheck.team_id == review.team_id, SelfCheck.user_id == review.user_id,
+                   SelfCheck.meetings.is_not(None), earlier)
+            .order_by(Review.lost_at.desc(), Review.id.desc()).limit(rules.BASELINE_CHECKS)))
 
     def record_recontact(self, review_id: int, user_id: str, *, said: str, next_on: date,
                          now: datetime) -> Review | None:
-        """What the customer said, beside the rep's analysis; the next re-contact is planned."""
+        """What the customer said, beside the rep's analysis; the next re-contact is planned.
+
+        Idempotent: the same form submitted again (a double click, Slack retrying the submission) records
+        one note.
+        """
         with self.db.session() as s:
             review = self._own_review(s, review_id, user_id)
             if review is None:
                 return None
-            s.add(RecontactNote(review_id=review_id, customer_said=said, next_recontact_on=next_on, recorded_at=now))
             review.customer_stated_reason = said
             review.recontact_on = next_on
+            # Writing the review first takes its lock (PostgreSQL's row lock, SQLite's write lock): a second
+            # submission racing this one waits here, then sees this one's note below.
+            s.flush()
+            already = s.scalar(select(RecontactNote.id).where(
+                RecontactNote.review_id == review_id, RecontactNote.customer_said == said,
+                RecontactNote.next_recontact_on == next_on,
+                RecontactNote.recorded_at >= now - RECONTACT_RESUBMIT_WINDOW).limit(1))
+            if already is not None:
+                return review
+            s.add(RecontactNote(review_id=review_id, customer_said=said, next_recontact_on=next_on, recorded_at=now))
             outbox.plan(s, rules.plan_recontact(next_on, ZoneInfo(review.timezone), self.policy.quiet),
                         team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
             return review
