@@ -196,6 +196,7 @@ class FakeSlack:
 
         self._handlers: dict[str, Callable[[Json], Json]] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -706,6 +707,11 @@ class FakeSlack:
     # ------------------------------------------------------------------
     # Methods
     # ------------------------------------------------------------------
+
+    def _apps_connections_open(self, p: Json) -> Json:
+        # Socket Mode needs an app-level token; any other token was already refused as invalid_auth,
+        # and the bot token gets Slack's answer for the wrong kind of token.
+        raise _SlackError("not_allowed_token_type")
 
     def _auth_test(self, p: Json) -> Json:
         return {
