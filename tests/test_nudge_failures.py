@@ -26,7 +26,7 @@ from tests import review_input as ri
 from tests.conftest import BOT_TOKEN, RunningApp
 from tests.fakeslack import FakeSlack
 from tests.nudge_seed import register_users, seed_due_nudges
-from tests.slack_signing import view_submission_payload
+from tests.slack_signing import block_actions_payload, view_submission_payload
 from tests.test_nudges import dispatch, nudges, review_saved
 from tests.test_review_flow import blocks_text
 
@@ -147,6 +147,51 @@ def test_a_dm_slack_posted_before_answering_an_error_is_found_not_sent_again(run
     row = rows(db)[nudge_id]
     [(channel, ts)] = [k for k, m in fake.messages.items() if nudge_id_of(m) == nudge_id]
     assert (row.status, row.channel_id, row.message_ts, row.attempts) == (NudgeStatus.SENT, channel, ts, 1)
+
+
+def test_a_button_pressed_on_a_dm_in_doubt_settles_it_without_a_dm_check(running_app: RunningApp):
+    """Slack posted the checklist but answered 500; the rep shares from it before the app checks the DM."""
+    fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
+    with time_machine.travel(START, tick=False) as clock:
+        [nudge_id] = seed(running_app, 1)
+        fake.fail_next("chat.postMessage", status=500, after=True)
+        dispatcher.run_once()
+        assert rows(db)[nudge_id].status == NudgeStatus.SENDING  # in doubt
+        [((channel, ts), message)] = [(k, m) for k, m in fake.messages.items() if nudge_id_of(m) == nudge_id]
+        user = rows(db)[nudge_id].user_id
+        action = next({"type": "button", "action_id": e["action_id"], "block_id": b["block_id"], "value": e["value"]}
+                      for b in message["blocks"] for e in b.get("elements", []) if e["action_id"] == "checklist_share")
+        payload = block_actions_payload(action, user_id=user, channel_id=channel, message=message,
+                                        trigger_id=fake.issue_trigger_id())
+        assert running_app.slack.interact(payload).status_code == 200
+        running_app.settle()
+        row = rows(db)[nudge_id]
+        assert (row.status, row.channel_id, row.message_ts) == (NudgeStatus.SENT, channel, ts)
+        clock.shift(rules.backoff(1) + timedelta(hours=1))
+        dispatcher.run_once()
+    assert not fake.calls_to("conversations.history")  # nothing left to check
+    assert len([c for c in posts(fake) if c.params["channel"] == user]) == 1  # (the other post: the share)
+
+
+def test_a_button_pressed_on_the_dm_of_an_instance_that_died_settles_it(running_app: RunningApp):
+    """The instance posted and died before writing it down; the rep answers before the lease runs out."""
+    fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
+    with time_machine.travel(START, tick=False) as clock:
+        [nudge_id] = seed(running_app, 1)
+        [nudge] = claim_as_ghost(db, utcnow())
+        ghost = post_as(fake, nudge)
+        message = fake.messages[(ghost["channel"], ghost["ts"])]
+        action = {"type": "button", "action_id": "checklist_share", "block_id": "nudge_actions",
+                  "value": str(nudge.review_id)}
+        payload = block_actions_payload(action, user_id=nudge.user_id, channel_id=ghost["channel"],
+                                        message=message, trigger_id=fake.issue_trigger_id())
+        assert running_app.slack.interact(payload).status_code == 200
+        running_app.settle()
+        assert rows(db)[nudge_id].status == NudgeStatus.SENT
+        clock.shift(dispatcher.lease + timedelta(hours=1))
+        dispatcher.run_once()
+    assert len([c for c in posts(fake) if c.params["channel"] == nudge.user_id]) == 1
+    assert not fake.calls_to("conversations.history")
 
 
 # The app's token or setup ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ never waits for a Slack API call.
 """
 
 import re
+from typing import Callable
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -134,7 +135,16 @@ def handle_answer_self_check(ack: Ack, body: dict, action: dict, client: WebClie
                        value=action.get("value"), trigger_id=body["trigger_id"])
 
 
+def confirm_nudge_delivery(body: dict, context: dict, next: Callable[[], None]) -> None:  # noqa: A002 (Bolt's name)
+    """Any button pressed on a nudge's DM settles a nudge whose send was in doubt (before the listener runs)."""
+    if body.get("type") == "block_actions" and ((body.get("message") or {}).get("metadata")):
+        coach: Coach = context["coach"]
+        coach.later.submit(nudge_flows.confirm_from_click, coach, user_id=body["user"]["id"], body=body)
+    next()
+
+
 def register(app: App) -> None:
+    app.middleware(confirm_nudge_delivery)
     app.action(ActionId.BACK)(handle_back)
     app.action(ActionId.RESUME_DRAFT)(handle_resume)
     app.action(ActionId.START_FRESH)(handle_start_fresh)

@@ -14,6 +14,7 @@ from coach.home.publish import refresh_home
 from coach.i18n import Translator
 from coach.models import Review
 from coach.nudges import messages
+from coach.nudges.dispatcher import METADATA_EVENT
 from coach.nudges.rules import NudgeKind
 from coach.review import rules as review_rules
 from coach.review.flows import share_review
@@ -53,6 +54,20 @@ def _update_message(client: WebClient, message: tuple[str, str] | None, content:
         client.chat_update(channel=message[0], ts=message[1], text=text, blocks=blocks)
     except SlackApiError as e:
         log.error("chat.update of nudge message failed: %s", e.response.get("error"))
+
+
+def confirm_from_click(coach: Coach, *, user_id: str, body: dict) -> None:
+    """A button pressed on a nudge's DM proves the DM arrived (the nudge id rides in its metadata)."""
+    meta = (body.get("message") or {}).get("metadata") or {}
+    message = message_of(body)
+    if meta.get("event_type") != METADATA_EVENT or message is None:
+        return
+    try:
+        nudge_id = int((meta.get("event_payload") or {}).get("nudge_id"))
+    except (TypeError, ValueError):
+        return
+    if coach.nudges.confirm_delivered(nudge_id, user_id, channel=message[0], ts=message[1], now=coach.clock()):
+        log.info("nudge %s was in doubt; the rep pressed a button on it, so it is recorded as sent", nudge_id)
 
 
 def message_of(body: dict) -> tuple[str, str] | None:

@@ -71,6 +71,19 @@ class NudgeService:
                 outbox.plan(s, planned, team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
             return review
 
+    def confirm_delivered(self, nudge_id: int, user_id: str, *, channel: str, ts: str, now: datetime) -> bool:
+        """The rep pressed a button on this nudge's DM, so it was posted: a nudge still 'sending' (in doubt
+        after a timeout or a 5xx, or claimed by an instance that died before writing down the send) is sent,
+        and is never checked for, or sent, again. An instance still sending it finds it settled."""
+        with self.db.session() as s:
+            result = s.execute(
+                update(Nudge).where(Nudge.id == nudge_id, Nudge.user_id == user_id,
+                                    Nudge.status == rules.NudgeStatus.SENDING)
+                .values(status=rules.NudgeStatus.SENT, channel_id=channel, message_ts=ts, sent_at=now,
+                        last_error=None, updated_at=now),
+                execution_options={"synchronize_session": False})
+            return result.rowcount == 1
+
     def mark_acted(self, review_id: int, user_id: str, kind: NudgeKind, *, now: datetime) -> Review | None:
         """The nudge's closing button; the first click counts, repeats change nothing."""
         with self.db.session() as s:
