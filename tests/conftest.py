@@ -7,6 +7,7 @@ to run the whole suite against PostgreSQL; SQLite files are used otherwise.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import os
 import threading
 from dataclasses import dataclass
@@ -164,8 +165,15 @@ class RunningApp:
 
 @pytest.fixture
 def running_app(settings_env, fake_slack) -> Iterator[RunningApp]:
+    with serve_app(settings_env, fake_slack) as app:
+        yield app
+
+
+@contextmanager
+def serve_app(settings_env: dict[str, Any], fake_slack: FakeSlack, *, threads: int = 8) -> Iterator[RunningApp]:
+    """The real app, served by waitress on a free loopback port (another instance if called again)."""
     application = create_application(Settings(**settings_env))
-    server = create_server(application.wsgi, host="127.0.0.1", port=0, threads=8)
+    server = create_server(application.wsgi, host="127.0.0.1", port=0, threads=threads)
     stopping = threading.Event()
 
     def serve() -> None:

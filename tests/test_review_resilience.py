@@ -4,7 +4,6 @@ earlier step changed from another device. Slack gets its answer in time and noth
 
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -12,48 +11,21 @@ from typing import Iterator
 
 import time_machine
 from sqlalchemy import select, text
-from waitress.server import create_server
 
-from coach.config import Settings
-from coach.main import create_application
 from coach.models import ReviewDraft
 from tests import review_input as ri
 from tests.blockkit import view_problems
-from tests.conftest import RunningApp, SlackSender
+from tests.conftest import RunningApp, serve_app
 from tests.test_review_flow import Rep, blocks_text, input_ids, saved_reviews
 from tests.test_review_validation import later, rep_at_step
 
 SLACK_PATIENCE = 3.0  # seconds Slack waits for the answer to a view_submission
 
 
-@contextmanager
-def another_instance(settings_env: dict, fake) -> Iterator[RunningApp]:
+def another_instance(settings_env: dict, fake):
     """A second instance of the app on the same database and Slack (as behind a load balancer, or
     after a restart): it has never looked this rep up."""
-    application = create_application(Settings(**settings_env))
-    server = create_server(application.wsgi, host="127.0.0.1", port=0, threads=4)
-    stopping = threading.Event()
-
-    def serve() -> None:
-        try:
-            server.run()
-        except (OSError, ValueError):
-            if not stopping.is_set():
-                raise
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.effective_port}"
-    try:
-        yield RunningApp(application, base, SlackSender(base + "/slack/events", fake))
-    finally:
-        stopping.set()
-        for channel in list(server._map.values()):
-            channel.handle_close()
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
-        application.coach.later.shutdown()
-        application.coach.db.dispose()
+    return serve_app(settings_env, fake, threads=4)
 
 
 def timed_submit(rep: Rep, values: dict) -> tuple[dict, float]:
