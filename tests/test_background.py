@@ -1,0 +1,38 @@
+"""Work after the ack: a modal waiting on Slack's 3-second trigger_id goes ahead of queued work."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from coach.background import BackgroundWork
+
+
+def test_work_with_a_trigger_id_goes_ahead_of_queued_work_and_the_rest_keeps_its_order():
+    work = BackgroundWork(workers=1)
+    gate, ran = threading.Event(), []
+    try:
+        work.submit(gate.wait)  # the only worker is busy
+        for n in range(3):
+            work.submit(ran.append, f"home refresh {n}")
+        work.submit(lambda trigger_id: ran.append("open the modal"), trigger_id="13345224609.738474920.8088930838")
+        work.submit(ran.append, "home refresh 3")
+        gate.set()
+        assert work.wait_idle(5)
+    finally:
+        work.shutdown()
+    assert ran == ["open the modal", "home refresh 0", "home refresh 1", "home refresh 2", "home refresh 3"]
+
+
+def test_a_failure_is_logged_and_kept_on_the_future(caplog):
+    work = BackgroundWork(workers=2)
+    try:
+        future = work.submit(int, "not a number")
+        with pytest.raises(ValueError):
+            future.result(timeout=5)
+        assert work.submit(int, "42").result(timeout=5) == 42
+        assert work.wait_idle(5)
+    finally:
+        work.shutdown()
+    assert any("work after ack failed in int" in r.getMessage() for r in caplog.records)
