@@ -88,6 +88,16 @@ def test_a_manager_exports_the_teams_last_30_days(running_app: RunningApp):
     assert rows[1]["Review finished"] == (NOW - timedelta(days=3)).astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M")
 
 
+def test_a_managers_export_leaves_out_what_reps_did_not_share_but_keeps_their_own(running_app: RunningApp):
+    insert(running_app.coach.db, [
+        review(user_id="U2", completed_at=days_ago(2), deal_name="Kept private", share=False),
+        review(user_id=MANAGER, completed_at=days_ago(2), deal_name="The manager's own loss", share=False),
+        review(user_id="U1", completed_at=days_ago(2), deal_name="Shared with managers"),
+    ])
+    _, rows, _ = export(running_app, MANAGER)
+    assert sorted(r["Deal"] for r in rows) == ["Shared with managers", "The manager's own loss"]
+
+
 def test_a_reps_export_holds_only_their_own_reviews(running_app: RunningApp):
     seed(running_app)
     answer, rows, upload = export(running_app, "U2")

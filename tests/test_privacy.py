@@ -154,6 +154,7 @@ def test_a_review_the_rep_did_not_share_stays_theirs(running_app: RunningApp, tw
         home = open_home(running_app, MANAGER)
     assert "Initech 非共有" not in text_of(home) and SECRET_DEAL in text_of(home)
     assert "*Losses*\n3 · " in text_of(home)  # the team's figures count all three reviews
+    assert "Pricing page confused them" not in text_of(home)  # its own words are not among the team's reasons
     fake_before = len(fake.calls_to("views.open"))
     press(running_app, MANAGER, home, "home_view_review", value=str(private.id))
     assert opened_modal(running_app, fake_before)["callback_id"] == "not_available"

@@ -15,7 +15,7 @@ import io
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from coach.digest.period import Period
@@ -33,6 +33,7 @@ BATCH = 500
 class Scope:
     team_id: str
     user_id: str | None  # None: the whole team (a manager's export)
+    requester: str | None = None  # a manager's own reviews are in their team export, shared or not
 
 
 def reviews_in(session: Session, period: Period, scope: Scope) -> Iterable[tuple[Review, SelfCheck | None]]:
@@ -41,7 +42,7 @@ def reviews_in(session: Session, period: Period, scope: Scope) -> Iterable[tuple
     if scope.user_id is not None:
         conds.append(Review.user_id == scope.user_id)
     else:  # a rep who turned sharing off keeps that review to themselves
-        conds.append(Review.share_with_manager.is_(True))
+        conds.append(or_(Review.share_with_manager.is_(True), Review.user_id == scope.requester))
     stmt = (select(Review, SelfCheck).outerjoin(SelfCheck, SelfCheck.review_id == Review.id).where(*conds)
             .order_by(Review.completed_at, Review.id).options(selectinload(Review.reasons))
             .execution_options(yield_per=BATCH))

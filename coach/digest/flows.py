@@ -66,7 +66,7 @@ def export_reply(coach: Coach, client: WebClient, command: dict, t: Translator, 
         return messages.export_usage_text(t)
     # A manager gets the team's reviews. When the managers' channel cannot be read just now, the rep
     # still gets their own (all anyone may have without being a manager), and is told why.
-    scope = Scope(team_id=team_id, user_id=None if manager else user_id)
+    scope = Scope(team_id=team_id, user_id=None if manager else user_id, requester=user_id)
     coach.later.submit(send_export, coach, client, period=export_period(coach.clock(), days), days=days,
                        scope=scope, user_id=user_id)
     on_its_way = messages.export_on_its_way_text(t, days, team=scope.user_id is None)

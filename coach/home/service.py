@@ -411,14 +411,17 @@ class HomeService:
                 select(func.count(), func.sum(Review.deal_size), func.count(func.distinct(Review.user_id)),
                        func.coalesce(func.sum(case((Review.review_hours <= WITHIN_HOURS, 1), else_=0)), 0))
                 .where(recent)).one()
-            repeaters, repeater_total = self._repeaters(s, recent)
+            # A rep's own words are theirs to share: the team view names them only from shared reviews.
+            reasons_seen = and_(recent, or_(UnderlyingReasonRow.code.is_not(None), _shared_with_managers()))
+            repeaters, repeater_total = self._repeaters(s, reasons_seen)
             team_wins = and_(Win.team_id == (team_id or ""), Win.won_at >= since)
             latest_reviews = [_line(r) for r in s.execute(
                 _with_line_joins(select(*_line_columns())).where(_newest_first_in(team_id), _shared_with_managers())
                 .order_by(Review.id.desc()).limit(TEAM_REVIEWS_SHOWN))]
             return TeamHome(
                 since=since, days=days, losses=losses, loss_value=value, reps_with_losses=reps, within_24h=int(within),
-                reasons=self._reasons(s, recent, TOP_REASONS), repeaters=repeaters, repeater_total=repeater_total,
+                reasons=self._reasons(s, reasons_seen, TOP_REASONS), repeaters=repeaters,
+                repeater_total=repeater_total,
                 recovery=self._recovery(s, team_wins), latest_wins=self._win_lines(s, team_wins, TEAM_WINS_SHOWN),
                 latest_reviews=latest_reviews,
             )
