@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,9 +50,16 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# The outbox claims with UPDATE ... RETURNING (3.35) and records outcomes with UPDATE ... FROM (3.33).
+SQLITE_MINIMUM = (3, 35)
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        if sqlite3.sqlite_version_info < SQLITE_MINIMUM:
+            raise RuntimeError(f"SQLite {'.'.join(map(str, SQLITE_MINIMUM))} or newer is needed; this Python has "
+                               f"{sqlite3.sqlite_version}. Use a newer Python, or PostgreSQL in DATABASE_URL.")
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

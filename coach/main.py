@@ -15,10 +15,8 @@ from slack_sdk.errors import SlackApiError
 from coach.config import ConfigError, Settings, load_settings
 from coach.db import Database, upgrade_database
 from coach.digest.service import Digester
-from coach.home.publish import refresh_home
 from coach.logs import configure_logging
 from coach.nudges.dispatcher import Dispatcher
-from coach.nudges.rules import QuietHours
 from coach.nudges.scheduler import start_scheduler
 from coach.services import Coach
 from coach.slack.bolt import build_bolt_app
@@ -45,16 +43,13 @@ def create_application(settings: Settings, *, upgrade: bool = True) -> Applicati
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     coach = Coach.build(settings, db, client)
     bolt = build_bolt_app(coach)
-    # The dispatcher handles 429s, 5xx and timeouts itself, so its client has no retry handlers. A nudge the
-    # Home shows (a self-check to answer, the meeting reminder) refreshes the rep's Home when it goes out,
-    # through the same coalescing refresher the flows use.
+    # The dispatcher handles 429s, 5xx and timeouts itself, so its client has no retry handlers.
     dispatcher = Dispatcher(
-        db, make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries=False),
+        db, make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries="none"),
         clock=lambda: coach.clock(), batch_size=settings.nudge_batch_size, max_attempts=settings.nudge_max_attempts,
         lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=settings.slack_messages_per_second,
         locale_default=settings.default_locale, sharing_available=bool(settings.manager_channel),
-        quiet=QuietHours.parse(settings.quiet_hours), lookups_per_minute=settings.slack_lookups_per_minute,
-        on_home_change=lambda team_id, user_id: refresh_home(coach, coach.client, team_id, user_id),
+        quiet=coach.nudges.policy.quiet, lookups_per_minute=settings.slack_lookups_per_minute,
     )
     # The managers' digest: the same Digester serves the cron job and `/lost digest`.
     return Application(coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher,

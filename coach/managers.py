@@ -23,6 +23,8 @@ from typing import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from coach.slack.client import make_client
+
 log = logging.getLogger(__name__)
 
 MEMBERS_TTL_SECONDS = 300.0
@@ -35,8 +37,7 @@ MAX_PAGES = 50  # 10,000 members: a managers' channel is far smaller
 class ManagerDirectory:
     def __init__(self, client: WebClient, *, manager_ids: frozenset[str], channel: str | None,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.client = WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_SECONDS,
-                                retry_handlers=[])
+        self.client = make_client(client.token or "", client.base_url, retries="none", timeout=LOOKUP_TIMEOUT_SECONDS)
         self.manager_ids = manager_ids
         self.channel = channel
         self._monotonic = monotonic

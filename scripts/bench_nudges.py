@@ -79,10 +79,9 @@ def settings_for(fake: FakeSlack, database_url: str, **overrides) -> Settings:
 
 def build_dispatcher(settings: Settings, db: Database) -> Dispatcher:
     """As coach/main.py builds it (a client without retry handlers, the settings' limits), except that
-    quiet hours are off (the bench runs at any hour of the day, on reps in Tokyo and New York) and no
-    Home is refreshed (the seeded nudges are re-contacts, which the Home does not show)."""
+    quiet hours are off (the bench runs at any hour of the day, on reps in Tokyo and New York)."""
     return Dispatcher(
-        db, make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries=False),
+        db, make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries="none"),
         clock=utcnow, batch_size=settings.nudge_batch_size, max_attempts=settings.nudge_max_attempts,
         lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=settings.slack_messages_per_second,
         locale_default=settings.default_locale, sharing_available=bool(settings.manager_channel),

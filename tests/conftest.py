@@ -69,7 +69,7 @@ def fake_slack() -> Iterator[FakeSlack]:
     # Whatever a test did, nothing the app sent may have broken Slack's limits.
     refused = [(c.method, c.response) for c in fake.calls
                if c.response.get("error") in ("invalid_blocks", "invalid_arguments", "msg_too_long", "no_text",
-                                              "invalid_payload")]
+                                              "invalid_payload", "used_url", "expired_url", "no_service")]
     assert refused == [], f"Slack would have refused: {refused}"
 
 

@@ -611,11 +611,11 @@ class FakeSlack:
             "invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]}
         )
 
-    def _resolve_channel(self, channel: Any) -> str:
+    def _resolve_channel(self, channel: Any, *, user_id_ok: bool = True) -> str:
         if not channel or not isinstance(channel, str):
             raise _SlackError("channel_not_found")
         if channel[0] in "UW":  # posting to a user id opens/uses the DM with them
-            if channel not in self.users:
+            if channel not in self.users or not user_id_ok:  # other methods need the DM's channel id
                 raise _SlackError("channel_not_found")
             return self._dm_channel(channel)
         return channel
@@ -743,7 +743,7 @@ class FakeSlack:
         return {"message_ts": ts}
 
     def _existing_message(self, p: Json) -> tuple[str, str]:
-        channel = self._resolve_channel(p.get("channel"))
+        channel = self._resolve_channel(p.get("channel"), user_id_ok=False)
         ts = p.get("ts")
         if not ts or (channel, ts) not in self.messages:
             raise _SlackError("message_not_found")
@@ -752,6 +752,8 @@ class FakeSlack:
     def _chat_update(self, p: Json) -> Json:
         channel, ts = self._existing_message(p)
         text, blocks = self._message_content(p)
+        # An update without `metadata` leaves the message without it here. Whether Slack keeps the old
+        # metadata is not something the app relies on, so the fake takes the stricter reading.
         message = self._message_echo(text, blocks, ts, p)
         message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
         self.messages[(channel, ts)] = message
@@ -763,21 +765,28 @@ class FakeSlack:
         return {"channel": channel, "ts": ts}
 
     def _conversations_history(self, p: Json) -> Json:
-        channel = self._resolve_channel(p.get("channel"))
+        """Newest first, `limit` a page (Slack's default 100), `oldest` exclusive unless `inclusive`, and a
+        `next_cursor` while more remain: a caller that reads one page only misses what is on the next."""
+        channel = self._resolve_channel(p.get("channel"), user_id_ok=False)
         oldest = float(p.get("oldest") or 0)
-        limit = int(p.get("limit") or 100)
+        inclusive = str(p.get("inclusive", "")).lower() in ("1", "true")
+        limit = max(1, min(int(p.get("limit") or 100), 999))
+        start = int(p.get("cursor") or 0)
         with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
         found = sorted(
-            (m for (c, ts), m in self.messages.items() if c == channel and float(ts) >= oldest),
+            (m for (c, ts), m in self.messages.items()
+             if c == channel and (float(ts) >= oldest if inclusive else float(ts) > oldest)),
             key=lambda m: float(m["ts"]), reverse=True,
-        )[:limit]
+        )
         out = []
-        for m in found:
+        for m in found[start:start + limit]:
             m = copy.deepcopy(m)
             if not with_metadata:
                 m.pop("metadata", None)
             out.append(m)
-        return {"messages": out, "has_more": False}
+        more = start + limit < len(found)
+        return {"messages": out, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _conversations_open(self, p: Json) -> Json:
         raw = p.get("users")

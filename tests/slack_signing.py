@@ -127,7 +127,7 @@ def slash_command_body(
     Field order and encoding match Slack's real payload (``/`` is sent as
     ``%2F``, spaces as ``+``). ``text`` is sent as given: Slack escapes ``&``,
     ``<`` and ``>`` in it (``AT&amp;T``), so pass the escaped form to test
-    what Slack really sends. ``response_url`` defaults to a hooks.slack.com
+    what Slack really sends. ``response_url`` defaults to a dead loopback
     one; pass ``FakeSlack.issue_response_url()`` to receive what the app posts
     there. ``extra`` overrides or adds fields, e.g. ``channel_id="D1"`` or
     ``enterprise_id="E1"``.
@@ -144,8 +144,9 @@ def slash_command_body(
         "text": text,
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
+        # Slack's own would be https://hooks.slack.com/commands/...: never let a test post to Slack.
         "response_url": response_url
-        or f"https://hooks.slack.com/commands/{team_id}/1234567890/{secrets.token_hex(12)}",
+        or f"http://127.0.0.1:9/commands/{team_id}/1234567890/{secrets.token_hex(12)}",
         "trigger_id": trigger_id or new_trigger_id(),
     }
     fields.update({k: str(v) for k, v in extra.items()})

@@ -15,11 +15,12 @@ from sqlalchemy import select
 
 from coach.models import Review
 from coach.slack import client as slack_client
-from coach.slack.client import make_client, post_message, retry_handlers
+from coach.slack.client import Posted, make_client, post_message, retry_handlers
 from tests.conftest import MANAGER_CHANNEL, RunningApp
 from tests.fakeslack import FakeSlack
 from tests.review_seed import insert, review
-from tests.test_review_flow import Rep, complete_review
+from tests.slack_signing import block_actions_payload
+from tests.test_review_flow import Rep, complete_review, saved_reviews
 
 
 @pytest.fixture(autouse=True)
@@ -97,25 +98,35 @@ def test_a_dropped_connection_is_retried_only_where_a_repeat_is_harmless():
 
 def test_post_message_finds_a_message_slack_posted_before_failing(fake_slack: FakeSlack, client):
     fake_slack.fail_next("chat.postMessage", status=500, after=True)
-    ts, error = post_message(client, "U2", text="summary")
+    posted = post_message(client, "U2", text="summary")
     [message] = messages_in(fake_slack, "D2")
-    assert (ts, error) == (message["ts"], None)
+    assert posted == Posted(message["ts"])
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
 def test_post_message_posts_again_when_the_message_is_not_there(fake_slack: FakeSlack, client):
     fake_slack.fail_next("chat.postMessage", status=500)  # refused before posting anything
-    ts, error = post_message(client, MANAGER_CHANNEL, text="share")
+    posted = post_message(client, MANAGER_CHANNEL, text="share")
     [message] = messages_in(fake_slack, MANAGER_CHANNEL)
-    assert (ts, error) == (message["ts"], None)
+    assert posted == Posted(message["ts"])
     assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [500, 200]
 
 
 def test_post_message_does_not_risk_a_second_copy_when_it_cannot_look(fake_slack: FakeSlack, client):
     fake_slack.fail_next("chat.postMessage", status=500, after=True)
     fake_slack.fail_next("conversations.history", error="missing_scope")
-    assert post_message(client, "U2", text="summary") == (None, "internal_error")
+    assert post_message(client, "U2", text="summary") == Posted(None, "internal_error", in_doubt=True)
     assert len(messages_in(fake_slack, "D2")) == 1 and len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize("failure", [dict(error="internal_error"), dict(error="fatal_error"), dict(status=503)])
+def test_post_message_checks_after_every_answer_that_leaves_the_post_in_doubt(fake_slack: FakeSlack, client,
+                                                                              failure):
+    """Even the last of its tries: Slack says some part of the call may have succeeded."""
+    fake_slack.fail_next("chat.postMessage", after=True, times=3, **failure)
+    posted = post_message(client, "U2", text="summary")
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1  # the first went through: found, not re-sent
+    assert posted.ts == messages_in(fake_slack, "D2")[0]["ts"] and posted.error is None
 
 
 # --------------------------------------------------------------------------
@@ -162,3 +173,23 @@ def test_a_500_after_slack_shared_the_export_leaves_one_file_and_says_it_may_be_
     assert len(fake.calls_to("files.completeUploadExternal")) == 1
     [note] = messages_in(fake, "D2")
     assert "may not have arrived" in note["text"] and "/lost export" in note["text"]
+
+
+def test_a_share_slack_may_have_posted_is_never_posted_again(running_app: RunningApp):
+    """A 500 after the share went out, and the channel cannot be read: the share stays claimed."""
+    fake = running_app.slack.fake
+    rep = Rep(running_app, "U2")
+    rep.lost()
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1), share=False)
+    running_app.settle()
+    [saved] = saved_reviews(running_app)
+    fake.fail_next("chat.postMessage", status=500, after=True)
+    fake.fail_next("conversations.history", error="not_in_channel", times=3)
+    action = {"type": "button", "action_id": "checklist_share", "block_id": "nudge_actions", "value": str(saved.id)}
+    for _ in range(2):  # the checklist's "share with my manager", pressed again after nothing seemed to happen
+        running_app.slack.interact(block_actions_payload(action, user_id="U2", channel_id="D2",
+                                                         trigger_id=fake.issue_trigger_id()))
+        running_app.settle()
+    assert len(messages_in(fake, MANAGER_CHANNEL)) == 1
+    [saved] = saved_reviews(running_app)
+    assert (saved.shared_ts, saved.share_error) == ("in-doubt", "in doubt: internal_error")

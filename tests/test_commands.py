@@ -118,6 +118,7 @@ def test_an_unknown_lowercase_word_gets_the_help_with_the_new_deal_hint(running_
     ("New Relic renewal", "New Relic renewal"),                  # a company called New...
     ("Export Development Canada", "Export Development Canada"),  # ...or Export...
     ("Digest Media", "Digest Media"),
+    ("New balance", "New balance"),                              # "balance" is no subcommand
     ("AT&amp;T renewal", "AT&T renewal"),                        # how Slack sends `/lost AT&T renewal`
     ("R&amp;D &lt;2025&gt;", "R&D <2025>"),
     ("Tom &amp;amp; Jerry", "Tom &amp; Jerry"),                  # typed "&amp;": decoded once, as typed

@@ -185,6 +185,8 @@ def test_export_days_argument():
     assert periods.parse_export_days("export 0") is None
     assert periods.parse_export_days("export 400") is None
     assert periods.parse_export_days("export lots") is None
+    assert periods.parse_export_days("export ²") is None  # a digit, but no number
+    assert periods.parse_export_days("export ９０") == 90  # typed with a Japanese keyboard
 
 
 def test_heat_bar_always_has_ten_squares():

@@ -125,6 +125,34 @@ def test_the_dm_of_the_meeting_before_it_moved_is_not_taken_for_the_new_reminder
     assert nudges(running_app)["pre_meeting"].message_ts == reminders[1].response["ts"]
 
 
+def test_a_button_on_the_reminder_before_the_meeting_moved_does_not_settle_the_new_one(running_app: RunningApp):
+    fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
+    start = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)  # 11:00 in New York
+    with time_machine.travel(start, tick=False) as clock:
+        review_saved(running_app, "U2", lost_on=start.date(), meeting=start + timedelta(minutes=30))
+        dispatch(running_app)
+        [first] = [c for c in posts(fake) if "Your next meeting is at" in c.params["text"]]
+        clock.shift(timedelta(minutes=2))
+        opened = len(fake.calls_to("views.open"))
+        running_app.slack.command("meeting", user_id="U2")
+        modal = fake.wait_for("views.open", opened + 1)[-1]
+        running_app.slack.interact(view_submission_payload(
+            modal.response["view"], ri.state(next_meeting_at=ri.datetimepicker(start + timedelta(minutes=45))),
+            user_id="U2"))
+        running_app.settle()
+        [ghost_claim] = claim_as_ghost(db, utcnow())  # the new reminder: claimed, its instance dies
+        old = fake.messages[(first.response["channel"], first.response["ts"])]
+        action = next({"type": "button", "action_id": e["action_id"], "block_id": b["block_id"], "value": e["value"]}
+                      for b in old["blocks"] for e in b.get("elements", []) if e["action_id"] == "meeting_done")
+        running_app.slack.interact(block_actions_payload(action, user_id="U2", channel_id=first.response["channel"],
+                                                         message=old, trigger_id=fake.issue_trigger_id()))
+        running_app.settle()
+        assert rows(db)[ghost_claim.id].status == NudgeStatus.SENDING  # not taken for the old message
+        clock.shift(dispatcher.lease + timedelta(seconds=1))
+        dispatcher.run_once()
+    assert len([c for c in posts(fake) if "Your next meeting is at" in c.params["text"]]) == 2
+
+
 # Slack may have posted it anyway -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("failure", [dict(status=500), dict(status=502), dict(status=504),
@@ -293,7 +321,7 @@ def test_checking_dms_after_a_crash_keeps_to_slacks_tier_3_pace(running_app: Run
         clock_s[0] += seconds
 
     dispatcher = Dispatcher(
-        db, make_client(BOT_TOKEN, settings.slack_api_url, retries=False), clock=utcnow,
+        db, make_client(BOT_TOKEN, settings.slack_api_url, retries="none"), clock=utcnow,
         batch_size=settings.nudge_batch_size, max_attempts=settings.nudge_max_attempts,
         lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=0, locale_default="en",
         sharing_available=True, lookups_per_minute=50, monotonic=lambda: clock_s[0], sleep=sleep)
@@ -344,3 +372,25 @@ def test_a_nudge_whose_message_cannot_be_built_fails_alone(running_app: RunningA
     assert {stored[first].status, stored[last].status} == {NudgeStatus.SENT}
     [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert logged.exc_info is not None and str(broken) in logged.getMessage()
+
+
+def test_a_nudge_whose_dm_can_never_be_checked_ends_failed_and_is_never_sent_twice(running_app: RunningApp):
+    fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
+    with time_machine.travel(START, tick=False) as clock:
+        [nudge_id] = seed(running_app, 1)
+        fake.fail_next("chat.postMessage", status=500, after=True)  # posted, then a 500: in doubt
+        fake.fail_next("conversations.history", status=500, times=1000)  # and the DM can never be read
+        dispatcher.run_once()
+        pauses = []
+        for _ in range(10):
+            row = rows(db)[nudge_id]
+            if row.status != NudgeStatus.SENDING:
+                break
+            pauses.append(row.due_at - utcnow())
+            clock.move_to(row.due_at + timedelta(seconds=1))
+            dispatcher.run_once()
+    row = rows(db)[nudge_id]
+    assert row.status == NudgeStatus.FAILED and row.last_error.startswith("unverifiable")
+    assert row.attempts == running_app.coach.settings.nudge_max_attempts
+    assert pauses == sorted(pauses) and pauses[-1] > pauses[0]  # looked again less and less often
+    assert len(posts(fake)) == 1  # never sent a second time

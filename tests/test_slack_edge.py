@@ -182,3 +182,16 @@ def test_a_modal_slack_refuses_to_open_is_explained_to_the_rep(running_app: Runn
     [dm] = fake.wait_for("chat.postMessage")
     assert dm.params["channel"] == "U2" and "didn't open in time" in dm.params["text"]
     assert "Type `/lost` again" in dm.params["text"]
+
+
+def test_a_modal_that_opened_before_slack_answered_500_brings_no_apology(running_app: RunningApp):
+    """views.open is retried after a 5xx; when the first try had opened it, the retry's exchanged_trigger_id
+    means the rep is looking at the modal."""
+    fake = running_app.slack.fake
+    fake.fail_next("views.open", status=500, after=True)
+    assert running_app.slack.command("Acme", user_id="U2").status_code == 200
+    first, retry = fake.wait_for("views.open", 2)
+    running_app.settle()
+    assert first.status == 500 and retry.response["error"] == "exchanged_trigger_id"
+    assert [v["callback_id"] for v in fake.views.values() if v["type"] == "modal"] == ["review_step"]  # open
+    assert fake.calls_to("chat.postMessage") == []  # no "didn't open in time"

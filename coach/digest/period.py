@@ -111,7 +111,7 @@ def parse_export_days(text: str) -> int | None:
     words = text.split()
     if len(words) == 1:
         return EXPORT_DEFAULT_DAYS
-    if len(words) != 2 or not words[1].isdigit():
+    if len(words) != 2 or not words[1].isdecimal():  # "２" and "90" yes; "²" is a digit int() refuses
         return None
     days = int(words[1])
     return days if 1 <= days <= EXPORT_MAX_DAYS else None

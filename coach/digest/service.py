@@ -28,6 +28,7 @@ from coach.i18n import Translator
 from coach.models import DigestRun
 from coach.nudges.dispatcher import instance_name
 from coach.nudges.rules import Outcome, classify_failure
+from coach.slack.client import UNKNOWN, find_by_metadata
 
 log = logging.getLogger(__name__)
 
@@ -160,25 +161,12 @@ class Digester:
         # A scheduled run is first claimed at or after its period's end; a later takeover moved
         # claimed_at on, so look from the period's end, not from the latest claim.
         oldest = min(run.claimed_at, run.period_end) - timedelta(minutes=1)
-        found: dict[int, str] = {}
-        cursor = None
-        try:
-            for _ in range(10):
-                page = self.client.conversations_history(channel=channel, oldest=f"{oldest.timestamp():.6f}",
-                                                         include_all_metadata=True, limit=200, cursor=cursor)
-                for message in page.get("messages", []):
-                    meta = message.get("metadata") or {}
-                    payload = meta.get("event_payload") or {}
-                    if meta.get("event_type") == METADATA_EVENT and payload.get("run_id") == run.id:
-                        found[int(payload.get("part", 1))] = message["ts"]
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not page.get("has_more") or not cursor:
-                    break
-        except Exception as e:
-            log.error("could not read the managers' channel to check digest run %s: %s", run.id,
-                      getattr(e, "response", e))
+        found = find_by_metadata(self.client, channel, since=oldest.timestamp(), matches=lambda meta: (
+            meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("run_id") == run.id))
+        if found is UNKNOWN:
+            log.error("could not read the managers' channel to check digest run %s", run.id)
             return None
-        return found
+        return {int((m["metadata"].get("event_payload") or {}).get("part", 1)): m["ts"] for m in found}
 
     # On demand ------------------------------------------------------------
 

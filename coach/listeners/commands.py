@@ -24,7 +24,7 @@ from coach.i18n import Translator
 from coach.nudges import flows as nudge_flows
 from coach.nudges.messages import no_review_text
 from coach.review import flows
-from coach.review.messages import help_text, unknown_subcommand_text
+from coach.review.messages import help_text, something_went_wrong_text, unknown_subcommand_text
 from coach.services import Coach
 from coach.slack.client import make_webhook
 from coach.slack.ids import COMMAND
@@ -75,7 +75,7 @@ def parse_text(raw: str) -> Parsed:
         return Parsed("export", rest)
     if word == "won":
         return Parsed("won", rest)
-    if word == "new" and (typed_lower or not rest or parse_text(rest).sub is not None):
+    if word == "new" and (typed_lower or not rest or parse_text(rest).sub not in (None, "unknown")):
         return Parsed("new", rest)
     if not rest and _UNKNOWN_WORD.match(first):
         return Parsed("unknown", first)
@@ -113,7 +113,7 @@ def _answer_after_ack(coach: Coach, command: dict, compose: Compose, needs_manag
         text = compose(t, coach.managers.is_manager(user_id) if needs_manager else None)
     except Exception:
         log.exception("answering /lost for %s failed", user_id)
-        text = t._("Sorry, something went wrong on our side. Please try again in a moment.")
+        text = something_went_wrong_text(t)
     send_ephemeral(command["response_url"], text)
 
 

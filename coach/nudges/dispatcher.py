@@ -59,6 +59,7 @@ from coach.i18n import Translator
 from coach.models import Nudge, Review, ReviewDraft
 from coach.nudges import messages, outbox, rules
 from coach.nudges.rules import NudgeKind, NudgeStatus, Outcome, QuietHours
+from coach.slack.client import never_reached_slack
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,6 @@ APP_PAUSE_CAP = timedelta(minutes=10)
 DM_CACHE_SIZE = 50_000
 
 # Kinds the rep's Home tab shows while they are pending or unanswered: their sending changes the Home.
-HOME_KINDS = frozenset({NudgeKind.SELF_CHECK, NudgeKind.PRE_MEETING})
 
 SEND, LOOKUP = "send", "lookup"  # what a pause stops: chat.postMessage, or the DM checks
 
@@ -121,17 +121,15 @@ class Dispatcher:
     def __init__(self, db: Database, client: WebClient, *, clock: Callable[[], datetime], batch_size: int,
                  max_attempts: int, lease: timedelta, messages_per_second: float, locale_default: str,
                  sharing_available: bool, quiet: QuietHours | None = None, lookups_per_minute: float = 50,
-                 on_home_change: Callable[[str, str], None] | None = None, instance: str | None = None,
+                 instance: str | None = None,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        """`quiet`: the reps' quiet hours, checked again at send time (None: none). `on_home_change(team_id,
-        user_id)`: called once per rep after a batch whose outcomes change what that rep's Home shows."""
+        """`quiet`: the reps' quiet hours, checked again at send time (None: none)."""
         self.db, self.client, self.clock = db, client, clock
         self.batch_size, self.max_attempts, self.lease = batch_size, max_attempts, lease
         self.locale_default = locale_default
         self.sharing_available = sharing_available
         self.quiet = quiet
-        self.on_home_change = on_home_change
         self.instance = instance or instance_name()
         self._monotonic = monotonic
         self.limiter = RateLimiter(messages_per_second, monotonic, sleep)
@@ -183,8 +181,9 @@ class Dispatcher:
         for what in stopped:
             self._pause(what, until)
         self._app_paused = self._app_paused or during == SEND
-        log.error("Slack refused the app itself (%s) on %s: %s until it is fixed (SLACK_BOT_TOKEN, the app's "
-                  "scopes); pausing %s, nudges stay pending and none is failed for it", error,
+        log.error("Slack refused the app itself (%s) on %s: %s until it clears (check SLACK_BOT_TOKEN and the "
+                  "app's scopes, or Slack's status); pausing %s, nudges stay pending and none is failed for it",
+                  error,
                   "chat.postMessage" if during == SEND else "conversations.history",
                   "no nudge can be sent" if during == SEND else "nudges in doubt cannot be checked",
                   delay)
@@ -243,22 +242,10 @@ class Dispatcher:
         self._record(claimed, results)
 
     def _record(self, nudges: list[Nudge], results: list[dict[str, Any]]) -> None:
+        # The Home is not republished here: a batch of self-checks at 10:00 would be a burst of views.publish
+        # (Tier 4); the Home is rendered afresh whenever the rep opens it (app_home_opened).
         with self.db.session() as s:
             outbox.record(s, results, instance=self.instance, now=self.clock())
-        if self.on_home_change is None:
-            return
-        by_id = {n.id: n for n in nudges}
-        reps: dict[tuple[str, str], None] = {}
-        for row in results:
-            nudge = by_id[row["id"]]
-            if nudge.kind in HOME_KINDS and row["status"] in (NudgeStatus.SENT, NudgeStatus.EXPIRED,
-                                                               NudgeStatus.FAILED):
-                reps[(nudge.team_id, nudge.user_id)] = None
-        for team_id, user_id in reps:  # once per rep, however many of theirs went out
-            try:
-                self.on_home_change(team_id, user_id)
-            except Exception:
-                log.exception("refreshing %s's Home after a nudge failed", user_id)
 
     def _load(self, nudges: list[Nudge]) -> tuple[dict[int, Review], dict[int, ReviewDraft]]:
         review_ids = {n.review_id for n in nudges if n.review_id is not None}
@@ -305,7 +292,7 @@ class Dispatcher:
         except SlackApiError as e:
             return self._failed(nudge, e.response.status_code, e.response.get("error"), _retry_after(e))
         except (OSError, HTTPException, URLError) as e:
-            if _never_reached_slack(e):
+            if never_reached_slack(e):
                 return self._failed(nudge, 0, type(e).__name__, None, outcome=Outcome.BACKOFF)
             # A timeout or a dropped connection after sending: Slack may have posted it.
             return self._failed(nudge, None, f"no_answer:{type(e).__name__}", None)
@@ -405,9 +392,19 @@ class Dispatcher:
                       check.undeliverable)
             return self._row(nudge, NudgeStatus.FAILED, last_error=check.undeliverable[:200])
         if not check.absent:
-            # Slack could not tell: never risk a second copy; look again when Slack said to (a 429), or later.
-            again = self._resume_at(LOOKUP) if self._paused(LOOKUP) else now + rules.backoff(max(nudge.attempts, 1))
-            return self._in_doubt(nudge, again)
+            # Slack could not tell: never risk a second copy. Look again when Slack said to (a 429), or later
+            # with a growing pause; give up (never resending) once it is too late or the tries are spent.
+            if nudge.expires_at is not None and now >= nudge.expires_at:
+                return self._row(nudge, NudgeStatus.EXPIRED, last_error="expired; whether it was sent is unknown")
+            if self._paused(LOOKUP):
+                return self._in_doubt(nudge, self._resume_at(LOOKUP))
+            tries = nudge.attempts + 1
+            if tries >= self.max_attempts:
+                log.error("nudge %s (%s) to %s: whether it was sent could not be told after %d tries; not "
+                          "sending it again", nudge.id, nudge.kind, nudge.user_id, tries)
+                return self._row(nudge, NudgeStatus.FAILED, attempts=tries,
+                                 last_error=f"unverifiable: {nudge.last_error or 'no_answer'}"[:200])
+            return self._in_doubt(nudge, now + rules.backoff(tries), attempts=tries)
         if nudge.expires_at is not None and now >= nudge.expires_at:
             return self._row(nudge, NudgeStatus.EXPIRED, last_error="expired")
         if nudge.attempts >= self.max_attempts:
@@ -421,7 +418,7 @@ class Dispatcher:
     def _find_sent(self, nudge: Nudge) -> _Check:
         """Look for the nudge's message in the rep's DM, from (a little before) its plan's first claim on."""
         since = (nudge.claimed_at or nudge.updated_at) - HISTORY_MARGIN
-        plan = _plan_marker(nudge)
+        plan = outbox.plan_marker(nudge)
         try:
             channel = self._dm_channel(nudge.user_id)
             cursor = None
@@ -475,13 +472,10 @@ class Dispatcher:
 
 
 def _payload(nudge: Nudge) -> dict[str, Any]:
-    plan = _plan_marker(nudge)
+    plan = outbox.plan_marker(nudge)
     return {"nudge_id": nudge.id, **({"plan": plan} if plan is not None else {})}
 
 
-def _plan_marker(nudge: Nudge) -> int | None:
-    """When this plan of the nudge was first claimed (whole seconds): tells its message from an earlier plan's."""
-    return int(nudge.claimed_at.timestamp()) if nudge.claimed_at is not None else None
 
 
 def _is_message_of(message: dict, nudge_id: int, plan: int | None) -> bool:
@@ -504,12 +498,6 @@ def _label(row: dict[str, Any]) -> str:
 
 def _retry_after(e: SlackApiError) -> str | None:
     return e.response.headers.get("Retry-After") or e.response.headers.get("retry-after")
-
-
-def _never_reached_slack(error: Exception) -> bool:
-    """Connection refused or a name that does not resolve: safe to send again."""
-    reason = getattr(error, "reason", error)
-    return isinstance(reason, (ConnectionRefusedError, socket.gaierror))
 
 
 def _seconds(value: str | None, *, default: int) -> int:

@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 
 Ack = Callable[..., Any]
 
-# Quick taps on one self-check run in parallel after their acks. Saving an answer and showing the message
-# happen under the review's lock, so each update shows every answer saved before it and the last one shown
-# is the latest state (not an older rendering that happened to reach Slack last).
+# Quick taps on one self-check run in parallel after their acks. Within this instance, saving an answer and
+# showing the message happen under a lock per review (striped), so each update shows every answer saved
+# before it and the last one shown is the latest state, not an older rendering that reached Slack last.
+# (Two instances behind a load balancer could still reorder two updates; the answers themselves are safe.)
 _SELF_CHECK_LOCKS = [threading.Lock() for _ in range(64)]
 
 
@@ -62,11 +63,14 @@ def confirm_from_click(coach: Coach, *, user_id: str, body: dict) -> None:
     message = message_of(body)
     if meta.get("event_type") != METADATA_EVENT or message is None:
         return
+    payload = meta.get("event_payload") or {}
     try:
-        nudge_id = int((meta.get("event_payload") or {}).get("nudge_id"))
+        nudge_id = int(payload.get("nudge_id"))
+        plan = int(payload["plan"]) if payload.get("plan") is not None else None
     except (TypeError, ValueError):
         return
-    if coach.nudges.confirm_delivered(nudge_id, user_id, channel=message[0], ts=message[1], now=coach.clock()):
+    if coach.nudges.confirm_delivered(nudge_id, user_id, plan=plan, channel=message[0], ts=message[1],
+                                      now=coach.clock()):
         log.info("nudge %s was in doubt; the rep pressed a button on it, so it is recorded as sent", nudge_id)
 
 

@@ -172,3 +172,8 @@ def record(session: Session, rows: list[dict], *, instance: str, now: datetime) 
                    table.c.status == NudgeStatus.SENDING)
             .values(**values, updated_at=now))
     session.connection().execute(stmt)
+
+
+def plan_marker(nudge: Nudge) -> int | None:
+    """When this plan of the nudge was first claimed (whole seconds): tells its message from an earlier plan's."""
+    return int(nudge.claimed_at.timestamp()) if nudge.claimed_at is not None else None

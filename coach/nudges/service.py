@@ -71,18 +71,20 @@ class NudgeService:
                 outbox.plan(s, planned, team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
             return review
 
-    def confirm_delivered(self, nudge_id: int, user_id: str, *, channel: str, ts: str, now: datetime) -> bool:
+    def confirm_delivered(self, nudge_id: int, user_id: str, *, plan: int | None, channel: str, ts: str,
+                          now: datetime) -> bool:
         """The rep pressed a button on this nudge's DM, so it was posted: a nudge still 'sending' (in doubt
         after a timeout or a 5xx, or claimed by an instance that died before writing down the send) is sent,
-        and is never checked for, or sent, again. An instance still sending it finds it settled."""
+        and is never checked for, or sent, again. An instance still sending it finds it settled. A button on
+        the message of an earlier plan (the reminder before the meeting moved) settles nothing."""
         with self.db.session() as s:
-            result = s.execute(
-                update(Nudge).where(Nudge.id == nudge_id, Nudge.user_id == user_id,
-                                    Nudge.status == rules.NudgeStatus.SENDING)
-                .values(status=rules.NudgeStatus.SENT, channel_id=channel, message_ts=ts, sent_at=now,
-                        last_error=None, updated_at=now),
-                execution_options={"synchronize_session": False})
-            return result.rowcount == 1
+            nudge = s.get(Nudge, nudge_id, with_for_update=True)
+            if (nudge is None or nudge.user_id != user_id or nudge.status != rules.NudgeStatus.SENDING
+                    or (plan is not None and outbox.plan_marker(nudge) != plan)):
+                return False
+            nudge.status, nudge.channel_id, nudge.message_ts = rules.NudgeStatus.SENT, channel, ts
+            nudge.sent_at, nudge.last_error, nudge.updated_at = now, None, now
+            return True
 
     def mark_acted(self, review_id: int, user_id: str, kind: NudgeKind, *, now: datetime) -> Review | None:
         """The nudge's closing button; the first click counts, repeats change nothing."""

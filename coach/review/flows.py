@@ -26,7 +26,7 @@ from coach.review.views import (
     error_view, errors_payload, parse_meta, parse_meta_locale, resume_view, review_step_view,
 )
 from coach.services import Coach
-from coach.slack.client import post_message
+from coach.slack.client import Posted, post_message
 from coach.slack.profiles import Profile
 from coach.slack.state import answers_from_state
 
@@ -75,11 +75,15 @@ def open_review(coach: Coach, client: WebClient, *, team_id: str, user_id: str, 
     try:
         client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as e:
-        # Usually the 3-second trigger window passed while Slack or we were busy.
-        # The rep must not be left wondering: say so, and keep the draft.
-        log.warning("views.open for %s failed: %s", user_id, e.response.get("error"))
-        post_message(client, user_id, text=profile.t._(
-            "Sorry, the review form didn't open in time. Type `/lost` again: your draft is kept."))
+        if e.response.get("error") == "exchanged_trigger_id":
+            # A retry after a 5xx or a dropped connection: the first try opened the modal.
+            log.info("views.open for %s: the modal had opened on the first try", user_id)
+        else:
+            # Usually the 3-second trigger window passed while Slack or we were busy.
+            # The rep must not be left wondering: say so, and keep the draft.
+            log.warning("views.open for %s failed: %s", user_id, e.response.get("error"))
+            post_message(client, user_id, text=profile.t._(
+                "Sorry, the review form didn't open in time. Type `/lost` again: your draft is kept."))
     if created:
         refresh_home(coach, client, team_id, user_id)  # the new draft shows on Home, with its resume button
 
@@ -189,8 +193,8 @@ def deliver_review(coach: Coach, client: WebClient, review: Review) -> None:
     text, blocks = summary_message(t, review)
     if review.share_with_manager and not channel:
         blocks.append(context(":information_source: " + sharing_not_configured_text(t)))
-    ts, error = post_message(client, review.user_id, text=text, blocks=blocks)
-    coach.reviews.record_delivery(review.id, summary_ts=ts, summary_error=error)
+    summary = post_message(client, review.user_id, text=text, blocks=blocks)
+    coach.reviews.record_delivery(review.id, summary_ts=summary.ts, summary_error=_delivery_error(summary))
     if review.share_with_manager and channel:
         share_review(coach, client, review)
 
@@ -202,7 +206,13 @@ def share_review(coach: Coach, client: WebClient, review: Review) -> Review:
         return coach.reviews.get(review.id) or review
     team_t = Translator(coach.settings.default_locale, ZoneInfo(review.timezone))
     text, blocks = manager_share_message(team_t, review)
-    ts, error = post_message(client, channel, text=text, blocks=blocks)
-    coach.reviews.record_delivery(review.id, shared_ts=ts, share_error=error,
-                                  **({"share_with_manager": True} if ts else {}))
+    share = post_message(client, channel, text=text, blocks=blocks)
+    # A share that Slack may have posted keeps its claim (IN_DOUBT), so no click posts a second copy.
+    shared_ts = share.ts or (coach.reviews.IN_DOUBT if share.in_doubt else None)
+    coach.reviews.record_delivery(review.id, shared_ts=shared_ts, share_error=_delivery_error(share),
+                                  **({"share_with_manager": True} if share.ts else {}))
     return coach.reviews.get(review.id) or review
+
+
+def _delivery_error(posted: Posted) -> str | None:
+    return f"in doubt: {posted.error}" if posted.in_doubt else posted.error

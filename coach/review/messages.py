@@ -43,36 +43,30 @@ def _surface(t: Translator, review: Review) -> str:
     return text
 
 
-def _lens_lines(t: Translator, review: Review, *, with_notes: bool) -> str:
-    lines = []
-    for lens in Lens:
-        verdict = getattr(review, f"{lens}_verdict")
-        line = f"{VERDICT_MARK.get(verdict, '')} *{lens_label(t, lens)}*: {verdict_label(t, verdict)}"
-        note = getattr(review, f"{lens}_note")
-        if with_notes and note:
-            line += f" · {escape(note)}"
-        if lens is Lens.DECISION and review.decision_maker:
-            line += " · " + t._("final call: {who}", who=escape(review.decision_maker))
-        lines.append(line)
-    return "\n".join(lines)
+def _verdict_line(t: Translator, review: Review, lens: Lens) -> str:
+    verdict = getattr(review, f"{lens}_verdict")
+    return f"{VERDICT_MARK.get(verdict, '')} *{lens_label(t, lens)}*: {verdict_label(t, verdict)}"
+
+
+def _final_call(t: Translator, review: Review, lens: Lens) -> str | None:
+    if lens is Lens.DECISION and review.decision_maker:
+        return t._("final call: {who}", who=escape(review.decision_maker))
+    return None
 
 
 def lens_sections(t: Translator, review: Review, *, with_notes: bool) -> list[dict[str, Any]]:
     """The four lenses: one line each; with notes, each lens its own section(s), so no note is ever cut."""
     if not with_notes:
-        return [titled(t._("The four lenses"), _lens_lines(t, review, with_notes=False))]
+        lines = [" · ".join(filter(None, [_verdict_line(t, review, lens), _final_call(t, review, lens)]))
+                 for lens in Lens]
+        return [titled(t._("The four lenses"), "\n".join(lines))]
     blocks: list[dict[str, Any]] = []
     for i, lens in enumerate(Lens):
-        verdict = getattr(review, f"{lens}_verdict")
-        line = f"{VERDICT_MARK.get(verdict, '')} *{lens_label(t, lens)}*: {verdict_label(t, verdict)}"
+        line = _verdict_line(t, review, lens)
         if i == 0:
             line = "*" + t._("The four lenses") + "*\n" + line
-        parts = []
         note = getattr(review, f"{lens}_note")
-        if note:
-            parts.append(escape(note))
-        if lens is Lens.DECISION and review.decision_maker:
-            parts.append(t._("final call: {who}", who=escape(review.decision_maker)))
+        parts = [p for p in (escape(note) if note else None, _final_call(t, review, lens)) if p]
         blocks += long_sections(line, "\n".join(parts))
     return blocks
 
@@ -175,6 +169,10 @@ def help_text(t: Translator) -> str:
 
 def unknown_subcommand_text(t: Translator, word: str) -> str:
     return t._("I don't know `{word}`.", word=escape(word)) + "\n\n" + help_text(t)
+
+
+def something_went_wrong_text(t: Translator) -> str:
+    return t._("Sorry, something went wrong on our side. Please try again in a moment.")
 
 
 def sharing_not_configured_text(t: Translator) -> str:

@@ -403,10 +403,10 @@ _I = r"(?:自分|私|わたし|僕|ぼく|俺|おれ)"
 _JOB = r"(?:営業|セールス|この仕事|今の仕事|仕事|この職|営業職)"
 _ROLE = r"(?:営業|営業マン|営業担当|社会人|人間)"
 _SELF_DENIAL_JA = [
-    rf"{_I}(?:って|は|には|が|、)?(?:[^。！？!?\nはが]{{0,12}}?)(?:{_JOB}に|に)?(?:は|って)?向いてい?ない",
+    rf"{_I}(?!の)(?:って|は|には|が|、)?(?:[^。！？!?\nはが]{{0,12}}?)(?:{_JOB}に|に)?(?:は|って)?向いてい?ない",
     rf"{_JOB}(?:に|が|は)?(?:は)?向いてい?ない",
-    rf"{_I}(?:って|は|が|、)?(?:本当に|やっぱり|やっぱ|もう|結局|ほんと|つくづく)?(?:ダメ|だめ|駄目)(?!に|元|もと)",
-    rf"(?:全部|全て|すべて|何もかも)?{_I}のせい(?!では|じゃ|だけではない)",
+    rf"{_I}(?:って|は|が|、)?(?:本当に|やっぱり|やっぱ|もう|結局|ほんと|つくづく)?(?:ダメ|だめ|駄目)(?!に|元|もと|押し|おし)",
+    rf"(?:全部|全て|すべて|何もかも)?{_I}のせい(?!では|じゃ|だけではない|に(?:しない|せず|され|しては|しちゃ))",
     rf"{_I}(?:は|って|、)?(?:もう)?{_ROLE}?(?:として)?失格",
     rf"{_ROLE}(?:として)?失格",
     rf"(?:{_I}(?:には|は|に)|{_JOB}の)(?:[^。！？!?\n]{{0,6}}?)(?:才能|センス|素質)(?:が|は)?(?:ない|無い)",
@@ -415,10 +415,11 @@ _SELF_DENIAL_JA = [
     rf"{_I}(?:なんか|なんて)(?:が)?[^。！？!?\n]{{0,10}}?(?:無理|ダメ|だめ|駄目)",
 ]
 _SELF = r"i(?:'m|\s+am|m)\s+"
-_QUALIFIER = (r"(?:(?:just|such|so|really|totally|completely|simply|clearly|obviously|a\s+complete|a\s+total"
+# One loop (articles included), so a long run of qualifiers costs linear time, not quadratic.
+_QUALIFIER = (r"(?:(?:just|such|so|really|totally|completely|simply|clearly|obviously|complete|total|an?"
               r"|the\s+worst)\s+)*")
 _SELF_DENIAL_EN = [
-    rf"\b{_SELF}{_QUALIFIER}(?:an?\s+)?{_QUALIFIER}(?:idiot|failure|loser|fraud|moron|joke|disaster|useless|"
+    rf"\b{_SELF}{_QUALIFIER}(?:idiot|failure|loser|fraud|moron|joke|disaster|useless|"
     r"hopeless|worthless|incompetent|pathetic|stupid|no\s+good|terrible(?:\s+at\s+(?:this|sales|selling|my\s+job))?"
     r"|bad\s+at\s+(?:this|sales|selling|my\s+job)"
     r"|(?:terrible|bad|awful|lousy)\s+(?:sales\s*(?:person|rep|man|woman)|seller))\b",
@@ -430,7 +431,7 @@ _SELF_DENIAL_EN = [
     r"(?:\s+(?:sales|selling|this\s+job|my\s+job|the\s+job|this\s+career))?(?=\s*(?:$|[.!?,;…]))",
     r"\bi'?ll\s+never\s+be\s+(?:good|any\s+good|good\s+enough)\b",
     r"\bi\s+always\s+(?:fail|mess\s+(?:it\s+)?up|screw\s+(?:it\s+)?up|ruin\s+(?:it|everything))\b",
-    r"\b(?:it(?:'s|\s+is|\s+was)\s+)?(?:all|entirely|totally|completely)\s+my\s+fault\b",
+    r"\b(?:it(?:'s|\s+is|\s+was)\s+)?(?<!n't\s)(?<!not\s)(?:all|entirely|totally|completely)\s+my\s+fault\b",
     r"\beverything(?:'s|\s+is|\s+was)\s+my\s+fault\b",
     r"\bi\s+hate\s+myself\b",
 ]

@@ -139,6 +139,7 @@ class ReviewService:
         return True
 
     SHARING = "sharing"
+    IN_DOUBT = "in-doubt"  # Slack may have posted the share (a 5xx, a timeout) and could not be asked
 
     def claim_share(self, review_id: int) -> bool:
         """Only one of two concurrent clicks on "share" gets to post."""

@@ -9,6 +9,7 @@ from slack_bolt import App, BoltResponse
 
 from coach.listeners import register_listeners
 from coach.i18n import Translator
+from coach.review.messages import something_went_wrong_text
 from coach.review.views import error_view, parse_meta_locale, submission_failed_text
 from coach.services import Coach
 
@@ -64,7 +65,7 @@ def build_bolt_app(coach: Coach) -> App:
                 body_json = {"response_action": "update", "view": error_view(t)}
             return BoltResponse(status=200, body=json.dumps(body_json), headers={"content-type": "application/json"})
         if kind == "slash_command":
-            text = t._("Sorry, something went wrong on our side. Please try again in a moment.")
+            text = something_went_wrong_text(t)
             return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
                                 headers={"content-type": "application/json"})
         return BoltResponse(status=200, body="")

@@ -19,10 +19,12 @@ it is not there.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import uuid
+from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
@@ -39,9 +41,11 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+from coach.nudges.rules import UNKNOWN_OUTCOME_ERRORS
+
 log = logging.getLogger(__name__)
 
-RetryMode = Literal["safe", "all", "none"]
+RetryMode = Literal["safe", "none"]
 
 # Methods a 5xx or a dropped connection may repeat: reads, and calls whose repeat changes nothing
 # (the same DM is opened, a view or message is set to the same content, a second unused upload URL).
@@ -72,10 +76,11 @@ def api_method(url: str) -> str:
     return urlsplit(url).path.rsplit("/", 1)[-1]
 
 
-def _never_connected(error: Exception | None) -> bool:
-    """A refused connection: the request never reached Slack, so repeating it cannot duplicate anything."""
+def never_reached_slack(error: Exception | None) -> bool:
+    """A refused connection or a host name that does not resolve: the request never reached Slack, so
+    repeating it cannot duplicate anything."""
     reason = error.reason if isinstance(error, URLError) else error
-    return isinstance(reason, ConnectionRefusedError)
+    return isinstance(reason, (ConnectionRefusedError, socket.gaierror))
 
 
 class SafeServerErrorRetryHandler(ServerErrorRetryHandler):
@@ -94,7 +99,7 @@ class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
                    error: Optional[Exception] = None) -> bool:
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
-        return api_method(request.url) in RETRY_SAFE_METHODS or _never_connected(error)
+        return api_method(request.url) in RETRY_SAFE_METHODS or never_reached_slack(error)
 
 
 class RefusedConnectionRetryHandler(ConnectionErrorRetryHandler):
@@ -102,28 +107,23 @@ class RefusedConnectionRetryHandler(ConnectionErrorRetryHandler):
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest, response: Optional[HttpResponse] = None,
                    error: Optional[Exception] = None) -> bool:
-        return _never_connected(error) and super()._can_retry(
+        return never_reached_slack(error) and super()._can_retry(
             state=state, request=request, response=response, error=error)
 
 
-def retry_handlers(mode: RetryMode | bool = "safe") -> list[RetryHandler]:
-    """"safe" (default): see the module docstring; "all": slack_sdk's handlers for every method (may post
-    twice); "none" (or False): no retries, the caller handles failures (the nudge dispatcher)."""
-    if mode is True:
-        mode = "safe"
-    if mode is False or mode == "none":
+def retry_handlers(mode: RetryMode = "safe") -> list[RetryHandler]:
+    """"safe" (default): see the module docstring; "none": no retries, the caller handles failures (the
+    nudge dispatcher, the managers' channel lookup on the request path)."""
+    if mode == "none":
         return []
-    if mode == "all":
-        return [ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3),
-                ServerErrorRetryHandler(max_retry_count=2)]
     if mode == "safe":
         return [SafeConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3),
                 SafeServerErrorRetryHandler(max_retry_count=2)]
     raise ValueError(f"unknown retry mode {mode!r}")
 
 
-def make_client(token: str, base_url: str, *, retries: RetryMode | bool = "safe") -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=10, retry_handlers=retry_handlers(retries))
+def make_client(token: str, base_url: str, *, retries: RetryMode = "safe", timeout: float = 10) -> WebClient:
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(retries))
 
 
 def make_webhook(url: str) -> WebhookClient:
@@ -142,23 +142,31 @@ def _error_of(e: Exception) -> str:
     return type(e).__name__
 
 
-def _maybe_posted(e: Exception) -> bool:
+def maybe_posted(e: Exception) -> bool:
     """After this failure Slack may or may not have posted the message."""
     if isinstance(e, SlackApiError):
-        return e.response.status_code >= 500
+        return e.response.status_code >= 500 or e.response.get("error") in UNKNOWN_OUTCOME_ERRORS
     # A timeout or a dropped connection: the request may have arrived. (A bug is no reason to look.)
-    return isinstance(e, (OSError, HTTPException)) and not _never_connected(e)
+    return isinstance(e, (OSError, HTTPException)) and not never_reached_slack(e)
 
 
-def post_message(client: WebClient, channel: str, *, text: str,
-                 blocks: list[dict] | None = None) -> tuple[str | None, str | None]:
-    """Post once and return (ts, None), or (None, error).
+@dataclass(frozen=True)
+class Posted:
+    """What became of a post: its ts; or the error, and whether Slack may have posted it all the same."""
 
-    A 429 is retried by the client. After a 5xx, a timeout or a dropped
-    connection the message may be in Slack already: it is looked for in the
-    conversation by its marker, and posted again only if it is not there. When
-    even that cannot be told, the error is returned rather than risking a
-    second copy. The caller records the error; nothing here swallows a failure.
+    ts: str | None
+    error: str | None = None
+    in_doubt: bool = False
+
+
+def post_message(client: WebClient, channel: str, *, text: str, blocks: list[dict] | None = None) -> Posted:
+    """Post once: the message's ts, or the error.
+
+    A 429 is retried by the client. After a 5xx, `internal_error`, a timeout
+    or a dropped connection the message may be in Slack already: it is looked
+    for in the conversation by its marker, and posted again only if it is not
+    there. When that cannot be told, the answer is "in doubt" rather than a
+    second copy. The caller records the outcome; nothing here swallows a failure.
     """
     marker = uuid.uuid4().hex
     metadata = {"event_type": POST_MARKER_EVENT, "event_payload": {"post_id": marker}}
@@ -168,35 +176,51 @@ def post_message(client: WebClient, channel: str, *, text: str,
         try:
             resp = client.chat_postMessage(channel=channel, text=text, unfurl_links=False, metadata=metadata,
                                            **({"blocks": blocks} if blocks else {}))
-            return resp.get("ts"), None
+            return Posted(resp.get("ts"))
         except Exception as e:  # SlackApiError, or a connection refused / dropped / timed out
             error = _error_of(e)
-            if not _maybe_posted(e) or attempt == POST_ATTEMPTS:
+            if not maybe_posted(e):
                 break
             log.warning("chat.postMessage to %s failed (%s); checking whether it was posted", channel, error)
             time.sleep(POST_CHECK_DELAY_SECONDS * attempt)
-            try:
-                ts = find_posted(client, channel, marker, since=started)
-            except Exception as check:
-                log.error("chat.postMessage to %s failed (%s) and whether it was posted is unknown (%s); "
-                          "not posting again", channel, error, _error_of(check))
-                return None, error
-            if ts is not None:
-                log.info("chat.postMessage to %s answered %s but the message is there (%s)", channel, error, ts)
-                return ts, None
+            found = find_by_metadata(client, channel, since=started - 60, matches=lambda meta: (
+                meta.get("event_type") == POST_MARKER_EVENT
+                and (meta.get("event_payload") or {}).get("post_id") == marker))
+            if found is UNKNOWN:
+                log.error("chat.postMessage to %s failed (%s) and whether it was posted is unknown; "
+                          "not posting again", channel, error)
+                return Posted(None, error, in_doubt=True)
+            if found:
+                log.info("chat.postMessage to %s answered %s but the message is there (%s)", channel, error,
+                         found[0]["ts"])
+                return Posted(found[0]["ts"])
     log.error("chat.postMessage to %s failed: %s", channel, error)
-    return None, error
+    return Posted(None, error)
 
 
-def find_posted(client: WebClient, channel: str, marker: str, *, since: float) -> str | None:
-    """The ts of the message posted with `marker` in its metadata, or None if it is not in the conversation."""
-    conversation = channel
-    if channel[:1] in ("U", "W"):  # a DM addressed by user id: history needs the DM's channel id
-        conversation = client.conversations_open(users=channel)["channel"]["id"]
-    history = client.conversations_history(channel=conversation, oldest=f"{since - 60:.6f}", limit=50,
-                                           include_all_metadata=True)
-    for message in history.get("messages") or []:
-        meta: dict[str, Any] = message.get("metadata") or {}
-        if meta.get("event_type") == POST_MARKER_EVENT and (meta.get("event_payload") or {}).get("post_id") == marker:
-            return message.get("ts")
-    return None
+UNKNOWN: Any = object()  # find_by_metadata: Slack could not be asked
+HISTORY_PAGE = 200
+HISTORY_PAGES = 50
+
+
+def find_by_metadata(client: WebClient, channel: str, *, since: float,
+                     matches: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The app's messages in `channel` since `since` (Unix time) whose metadata `matches`, newest first;
+    UNKNOWN if the history could not be read whole. A DM may be given by user id."""
+    try:
+        conversation = channel
+        if channel[:1] in ("U", "W"):  # a DM addressed by user id: history needs the DM's channel id
+            conversation = client.conversations_open(users=channel)["channel"]["id"]
+        found: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            page = client.conversations_history(channel=conversation, oldest=f"{since:.6f}", limit=HISTORY_PAGE,
+                                                include_all_metadata=True, cursor=cursor)
+            found += [m for m in page.get("messages") or [] if matches(m.get("metadata") or {})]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return found
+    except Exception as e:
+        log.error("could not read the history of %s: %s", channel, _error_of(e))
+        return UNKNOWN
+    return UNKNOWN  # longer than we read: better unknown than a second copy
