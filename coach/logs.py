@@ -23,3 +23,5 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # APScheduler logs every tick of the dispatcher (4 a minute) at INFO; the dispatcher logs what it did.
+    logging.getLogger("apscheduler.executors").setLevel(max(logging.WARNING, root.level))
