@@ -35,7 +35,11 @@ class Review(Base):
     """A finished review of one lost deal."""
 
     __tablename__ = "reviews"
-    __table_args__ = (Index("ix_reviews_rep_completed", "team_id", "user_id", "completed_at"),)
+    __table_args__ = (
+        Index("ix_reviews_rep_completed", "team_id", "user_id", "completed_at"),
+        # The team's reviews of a period (the digest, the manager's Home): a range scan, not the whole table.
+        Index("ix_reviews_team_completed", "team_id", "completed_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))

@@ -228,7 +228,7 @@ def cap_check(fake: FakeSlack, db: Database, database_url: str, sample: int) -> 
           f"{(sent - 1) / elapsed:.1f}/s between sends. A backlog of 10,000 would take >= {10_000 / cap / 60:.1f} min at that cap.")
     print("note: Slack documents chat.postMessage as 1 message per second per channel (short bursts allowed) "
           "plus an unpublished workspace-wide limit; the per-rep spacing keeps each DM channel at <= 1/s and the "
-          "overall cap bounds the workspace total; a 429 is obeyed per nudge with Retry-After.")
+          "overall cap bounds the workspace total; a 429 holds back every send until its Retry-After.")
 
 
 def main() -> int:
