@@ -12,7 +12,6 @@ from slack_sdk import WebClient
 
 from coach.home import flows as home_flows
 from coach.nudges import flows as nudge_flows
-from coach.nudges.dispatcher import METADATA_EVENT as NUDGE_METADATA_EVENT
 from coach.review import flows
 from coach.review.views import parse_resume_meta
 from coach.services import Coach
@@ -138,10 +137,10 @@ def handle_answer_self_check(ack: Ack, body: dict, action: dict, client: WebClie
 
 def confirm_nudge_delivery(body: dict, context: dict, next: Callable[[], None]) -> None:  # noqa: A002 (Bolt's name)
     """Any button pressed on a nudge's DM settles a nudge whose send was in doubt (before the listener runs)."""
-    meta = (body.get("message") or {}).get("metadata") or {}
-    if body.get("type") == "block_actions" and meta.get("event_type") == NUDGE_METADATA_EVENT:
+    clicked = nudge_flows.clicked_nudge(body) if body.get("type") == "block_actions" else None
+    if clicked is not None:
         coach: Coach = context["coach"]
-        coach.later.submit(nudge_flows.confirm_from_click, coach, user_id=body["user"]["id"], body=body)
+        coach.later.submit(nudge_flows.confirm_from_click, coach, user_id=body["user"]["id"], clicked=clicked)
     next()
 
 

@@ -73,7 +73,6 @@ HISTORY_MAX_PAGES = 50  # 10,000 messages since the claim; more than that and we
 APP_PAUSE_CAP = timedelta(minutes=10)
 DM_CACHE_SIZE = 50_000
 
-# Kinds the rep's Home tab shows while they are pending or unanswered: their sending changes the Home.
 
 SEND, LOOKUP = "send", "lookup"  # what a pause stops: chat.postMessage, or the DM checks
 
@@ -239,9 +238,9 @@ class Dispatcher:
                                    last_error=type(e).__name__[:200])
             stats.outcomes[_label(result)] += 1
             results.append(result)
-        self._record(claimed, results)
+        self._record(results)
 
-    def _record(self, nudges: list[Nudge], results: list[dict[str, Any]]) -> None:
+    def _record(self, results: list[dict[str, Any]]) -> None:
         # The Home is not republished here: a batch of self-checks at 10:00 would be a burst of views.publish
         # (Tier 4); the Home is rendered afresh whenever the rep opens it (app_home_opened).
         with self.db.session() as s:
@@ -377,7 +376,7 @@ class Dispatcher:
                 continue
             results.append(self._settle(nudge, self._find_sent(nudge)))
             stats.outcomes["recovered"] += 1
-        self._record(stale, results)
+        self._record(results)
 
     def _settle(self, nudge: Nudge, check: _Check) -> dict[str, Any]:
         now = self.clock()
@@ -474,8 +473,6 @@ class Dispatcher:
 def _payload(nudge: Nudge) -> dict[str, Any]:
     plan = outbox.plan_marker(nudge)
     return {"nudge_id": nudge.id, **({"plan": plan} if plan is not None else {})}
-
-
 
 
 def _is_message_of(message: dict, nudge_id: int, plan: int | None) -> bool:

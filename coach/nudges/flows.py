@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -57,21 +58,35 @@ def _update_message(client: WebClient, message: tuple[str, str] | None, content:
         log.error("chat.update of nudge message failed: %s", e.response.get("error"))
 
 
-def confirm_from_click(coach: Coach, *, user_id: str, body: dict) -> None:
-    """A button pressed on a nudge's DM proves the DM arrived (the nudge id rides in its metadata)."""
+@dataclass(frozen=True)
+class ClickedNudge:
+    """A button pressed on a nudge's DM: which nudge (and plan) its metadata names, and where the DM is."""
+
+    nudge_id: int
+    plan: int | None
+    channel: str
+    ts: str
+
+
+def clicked_nudge(body: dict) -> ClickedNudge | None:
+    """The nudge whose DM carries the pressed button, or None for any other message."""
     meta = (body.get("message") or {}).get("metadata") or {}
     message = message_of(body)
     if meta.get("event_type") != METADATA_EVENT or message is None:
-        return
+        return None
     payload = meta.get("event_payload") or {}
     try:
-        nudge_id = int(payload.get("nudge_id"))
         plan = int(payload["plan"]) if payload.get("plan") is not None else None
+        return ClickedNudge(int(payload.get("nudge_id")), plan, *message)
     except (TypeError, ValueError):
-        return
-    if coach.nudges.confirm_delivered(nudge_id, user_id, plan=plan, channel=message[0], ts=message[1],
-                                      now=coach.clock()):
-        log.info("nudge %s was in doubt; the rep pressed a button on it, so it is recorded as sent", nudge_id)
+        return None
+
+
+def confirm_from_click(coach: Coach, *, user_id: str, clicked: ClickedNudge) -> None:
+    """A button pressed on a nudge's DM proves the DM arrived."""
+    if coach.nudges.confirm_delivered(clicked.nudge_id, user_id, plan=clicked.plan, channel=clicked.channel,
+                                      ts=clicked.ts, now=coach.clock()):
+        log.info("nudge %s was in doubt; the rep pressed a button on it, so it is recorded as sent", clicked.nudge_id)
 
 
 def message_of(body: dict) -> tuple[str, str] | None:

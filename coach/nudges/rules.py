@@ -248,6 +248,8 @@ def replaces(kind: str, status: str, planned: Planned, *, expires_at: datetime |
     """
     if status in (NudgeStatus.PENDING, NudgeStatus.CANCELLED):
         return True
+    if kind in ONCE_ONLY:
+        return False
     if kind == NudgeKind.PRE_MEETING:
         return planned.expires_at != expires_at
     if kind == NudgeKind.RECONTACT:
