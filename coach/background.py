@@ -16,8 +16,9 @@ import itertools
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ class BackgroundWork:
         self._order = itertools.count()  # FIFO within a priority
         self._idle = threading.Condition()
         self._running = 0
-        self._threads = [threading.Thread(target=self._work, name=f"after-ack-{i}", daemon=True)
-                         for i in range(workers)]
+        self._threads = [
+            threading.Thread(target=self._work, name=f"after-ack-{i}", daemon=True) for i in range(workers)
+        ]
         for thread in self._threads:
             thread.start()
 

@@ -69,7 +69,7 @@ def split_mrkdwn(text: str, first: int, size: int = SECTION_TEXT_MAX) -> list[st
     rest, room = text, first
     while len(rest) > room:
         cut = safe_cut(rest, room)
-        window = rest[max(0, cut - max(room // 5, 1)):cut]
+        window = rest[max(0, cut - max(room // 5, 1)) : cut]
         for sep in ("\n", " ", "\u3000", "。", "、"):
             at = window.rfind(sep)
             if at != -1:
@@ -155,20 +155,35 @@ def button(text: str, action_id: str, value: str | None = None, style: str | Non
     return b
 
 
-def input_block(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-                hint: str | None = None) -> dict[str, Any]:
+def input_block(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
+) -> dict[str, Any]:
     block: dict[str, Any] = {
-        "type": "input", "block_id": block_id, "label": plain(label, 2000), "element": element, "optional": optional,
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+        "optional": optional,
     }
     if hint:
         block["hint"] = plain(hint, 2000)
     return block
 
 
-def text_input(action_id: str, max_length: int, *, initial: str | None = None, multiline: bool = False,
-               placeholder: str | None = None) -> dict[str, Any]:
-    el: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "max_length": max_length,
-                          "multiline": multiline}
+def text_input(
+    action_id: str,
+    max_length: int,
+    *,
+    initial: str | None = None,
+    multiline: bool = False,
+    placeholder: str | None = None,
+) -> dict[str, Any]:
+    el: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "max_length": max_length,
+        "multiline": multiline,
+    }
     if initial:
         el["initial_value"] = initial[:max_length]
     if placeholder:

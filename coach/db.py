@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -33,13 +33,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; store aware UTC datetimes")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def normalise_url(url: str) -> str:
@@ -58,8 +58,10 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         if sqlite3.sqlite_version_info < SQLITE_MINIMUM:
-            raise RuntimeError(f"SQLite {'.'.join(map(str, SQLITE_MINIMUM))} or newer is needed; this Python has "
-                               f"{sqlite3.sqlite_version}. Use a newer Python, or PostgreSQL in DATABASE_URL.")
+            raise RuntimeError(
+                f"SQLite {'.'.join(map(str, SQLITE_MINIMUM))} or newer is needed; this Python has "
+                f"{sqlite3.sqlite_version}. Use a newer Python, or PostgreSQL in DATABASE_URL."
+            )
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -7,7 +7,7 @@ times are formatted by Babel in the rep's locale and time zone.
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ def pick_locale(slack_locale: str | None, default: str) -> str:
     return lang if lang in SUPPORTED else default
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalogue(lang: str) -> dict[str, str]:
     path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     if not path.exists():
@@ -36,7 +36,7 @@ def _catalogue(lang: str) -> dict[str, str]:
     return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _babel_locale(lang: str) -> Locale:
     return Locale.parse(lang)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from datetime import timedelta
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NoReturn
+from datetime import timedelta
+from typing import NoReturn
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -45,15 +46,22 @@ def create_application(settings: Settings, *, upgrade: bool = True) -> Applicati
     bolt = build_bolt_app(coach)
     # The dispatcher handles 429s, 5xx and timeouts itself, so its client has no retry handlers.
     dispatcher = Dispatcher(
-        db, make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries="none"),
-        clock=lambda: coach.clock(), batch_size=settings.nudge_batch_size, max_attempts=settings.nudge_max_attempts,
-        lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=settings.slack_messages_per_second,
-        locale_default=settings.default_locale, sharing_available=bool(settings.manager_channel),
-        quiet=coach.nudges.policy.quiet, lookups_per_minute=settings.slack_lookups_per_minute,
+        db,
+        make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries="none"),
+        clock=lambda: coach.clock(),
+        batch_size=settings.nudge_batch_size,
+        max_attempts=settings.nudge_max_attempts,
+        lease=timedelta(seconds=settings.nudge_lease_seconds),
+        messages_per_second=settings.slack_messages_per_second,
+        locale_default=settings.default_locale,
+        sharing_available=bool(settings.manager_channel),
+        quiet=coach.nudges.policy.quiet,
+        lookups_per_minute=settings.slack_lookups_per_minute,
     )
     # The managers' digest: the same Digester serves the cron job and `/lost digest`.
-    return Application(coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher,
-                       digester=coach.digests)
+    return Application(
+        coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher, digester=coach.digests
+    )
 
 
 def http_server(application: Application, host: str, port: int):
@@ -107,9 +115,13 @@ def main() -> None:
         log.info("connected to Slack in Socket Mode")
     else:
         log.info("serving Slack requests on http://%s:%d/slack/events", settings.host, settings.port)
-    scheduler = start_scheduler(application.dispatcher, settings.scheduler_tick_seconds,
-                                digester=application.digester, digest_cron=settings.digest_cron,
-                                team_timezone=settings.team_timezone)
+    scheduler = start_scheduler(
+        application.dispatcher,
+        settings.scheduler_tick_seconds,
+        digester=application.digester,
+        digest_cron=settings.digest_cron,
+        team_timezone=settings.team_timezone,
+    )
     try:
         if server is not None:
             # In Socket Mode, Slack's requests come over the socket; HTTP still answers /healthz.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -35,8 +35,14 @@ MAX_PAGES = 50  # 10,000 members: a managers' channel is far smaller
 
 
 class ManagerDirectory:
-    def __init__(self, client: WebClient, *, manager_ids: frozenset[str], channel: str | None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        manager_ids: frozenset[str],
+        channel: str | None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = make_client(client.token or "", client.base_url, retries="none", timeout=LOOKUP_TIMEOUT_SECONDS)
         self.manager_ids = manager_ids
         self.channel = channel
@@ -94,17 +100,21 @@ class ManagerDirectory:
         try:
             info = self.client.conversations_info(channel=self.channel)["channel"]
         except SlackApiError as e:
-            log.info("conversations.info of the managers' channel failed (%s); will check again",
-                     e.response.get("error"))
+            log.info(
+                "conversations.info of the managers' channel failed (%s); will check again", e.response.get("error")
+            )
             return
         except Exception as e:
             log.info("conversations.info of the managers' channel failed (%s); will check again", type(e).__name__)
             return
         self._privacy_checked = True
         if info.get("is_private") is False:
-            log.warning("MANAGER_CHANNEL %s is a public channel: anyone who joins it counts as a manager and can "
-                        "ask for the team digest and export every rep's reviews. Make it a private channel that only "
-                        "managers are invited to; managers can also be named in MANAGER_USER_IDS.", self.channel)
+            log.warning(
+                "MANAGER_CHANNEL %s is a public channel: anyone who joins it counts as a manager and can "
+                "ask for the team digest and export every rep's reviews. Make it a private channel that only "
+                "managers are invited to; managers can also be named in MANAGER_USER_IDS.",
+                self.channel,
+            )
 
     def _fetch(self) -> frozenset[str] | None:
         members: set[str] = set()

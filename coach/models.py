@@ -88,7 +88,7 @@ class Review(Base):
     shared_ts: Mapped[str | None] = mapped_column(String(32))
     share_error: Mapped[str | None] = mapped_column(String(200))
 
-    reasons: Mapped[list["UnderlyingReasonRow"]] = relationship(
+    reasons: Mapped[list[UnderlyingReasonRow]] = relationship(
         back_populates="review", cascade="all, delete-orphan", order_by="UnderlyingReasonRow.position"
     )
 

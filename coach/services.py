@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
@@ -22,7 +22,7 @@ from coach.slack.profiles import Profiles
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -41,10 +41,12 @@ class Coach:
     digests: Digester = field(init=False)
 
     @classmethod
-    def build(cls, settings: Settings, db: Database, client: WebClient) -> "Coach":
+    def build(cls, settings: Settings, db: Database, client: WebClient) -> Coach:
         policy = Policy.from_settings(settings)
         coach = cls(
-            settings=settings, db=db, client=client,
+            settings=settings,
+            db=db,
+            client=client,
             profiles=Profiles(client, default_locale=settings.default_locale, default_tz=settings.default_timezone),
             reviews=ReviewService(db, policy),
             nudges=NudgeService(db, policy),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler

@@ -29,7 +29,6 @@ This is a benchmark, not a test: nothing here runs under pytest.
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import math
 import os
 import socket
@@ -38,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,8 +305,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500, help="measured /lost commands per server (default 500)")
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight at once (default 20)")
-    parser.add_argument("--database-url", help="the app's DATABASE_URL, an empty database "
-                        "(default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--database-url", help="the app's DATABASE_URL, an empty database (default: SQLite in a temp dir)"
+    )
     args = parser.parse_args()
     if not 1 <= args.requests <= USERS:
         parser.error(f"--requests must be between 1 and {USERS} (one distinct user per request)")
@@ -350,17 +351,21 @@ def main() -> int:
             fake.stop()
 
     runs = [app_run, bare_run]
-    print(f"/lost ack latency: {args.requests} requests, {args.concurrency} concurrent, "
-          f"{WARMUP_REQUESTS} warm-up requests not counted; "
-          f"database: {'--database-url' if args.database_url else 'SQLite in a temp dir'}")
+    print(
+        f"/lost ack latency: {args.requests} requests, {args.concurrency} concurrent, "
+        f"{WARMUP_REQUESTS} warm-up requests not counted; "
+        f"database: {'--database-url' if args.database_url else 'SQLite in a temp dir'}"
+    )
     print_table(runs)
     p99, bare_p99 = app_run.percentile_ms(99), bare_run.percentile_ms(99)
     ratio = p99 / bare_p99
     print(f"app p99 / bare p99 = {ratio:.2f}")
     print(f"goal app p99 < {P99_GOAL_MS:.0f} ms: {'MET' if p99 < P99_GOAL_MS else 'NOT MET'} ({p99:.1f} ms)")
     print(f"goal ratio <= {RATIO_GOAL}: {'MET' if ratio <= RATIO_GOAL else 'NOT MET'} ({ratio:.2f})")
-    print(f"app views.open: {modals_ok} ok, {modals_failed} failed, {modals_missing} never called "
-          f"(of {len(app_run.results)})")
+    print(
+        f"app views.open: {modals_ok} ok, {modals_failed} failed, {modals_missing} never called "
+        f"(of {len(app_run.results)})"
+    )
     for summary in log_summaries:
         print(summary)
 

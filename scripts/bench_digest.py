@@ -33,7 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ from tests.blockkit import message_problems  # noqa: E402
 from tests.review_seed import seed_team  # noqa: E402
 
 CRON, TEAM_TZ = "0 9 * * mon", "Asia/Tokyo"
-NOW = datetime(2026, 3, 9, 0, 0, 5, tzinfo=timezone.utc)  # just after Monday 09:00 in Tokyo
+NOW = datetime(2026, 3, 9, 0, 0, 5, tzinfo=UTC)  # just after Monday 09:00 in Tokyo
 
 
 class Statements:
@@ -95,8 +95,16 @@ def bench(url: str, label: str, args) -> bool:
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
 
-    digester = Digester(db, None, channel="CBENCH", locale=args.locale, team_timezone=TEAM_TZ, cron=CRON,
-                        clock=lambda: NOW, charts=False)
+    digester = Digester(
+        db,
+        None,
+        channel="CBENCH",
+        locale=args.locale,
+        team_timezone=TEAM_TZ,
+        cron=CRON,
+        clock=lambda: NOW,
+        charts=False,
+    )
     period = scheduled_period(CRON, TEAM_TZ, NOW)
     statements = Statements(db)
 
@@ -111,14 +119,22 @@ def bench(url: str, label: str, args) -> bool:
     ok = not problems and warm_all < 1.0
     print(f"== {label} ({make_url(url).get_backend_name()})")
     print(f"seeded {args.reviews:,} reviews across {args.reps} reps in {seeded:.1f} s")
-    print(f"period {period.start:%Y-%m-%d %H:%M} – {period.end:%Y-%m-%d %H:%M} UTC: {data.losses} losses, "
-          f"{data.reps} reps, {data.repeat_reps} reps repeating a reason, {data.recontacts_total} re-contacts due")
-    print(f"SQL aggregates     cold {cold_sql * 1000:7.1f} ms   warm {warm_sql * 1000:7.1f} ms   "
-          f"({per_compute} statements)")
-    print(f"Block Kit messages cold {cold_blocks * 1000:7.1f} ms   warm {warm_blocks * 1000:7.1f} ms   "
-          f"({len(messages)} messages, {[len(b) for _, b in messages]} blocks)")
-    print(f"digest (both)      cold {cold_all * 1000:7.1f} ms   warm {warm_all * 1000:7.1f} ms   "
-          f"goal < 1000 ms: {'met' if warm_all < 1.0 else 'MISSED'}")
+    print(
+        f"period {period.start:%Y-%m-%d %H:%M} – {period.end:%Y-%m-%d %H:%M} UTC: {data.losses} losses, "
+        f"{data.reps} reps, {data.repeat_reps} reps repeating a reason, {data.recontacts_total} re-contacts due"
+    )
+    print(
+        f"SQL aggregates     cold {cold_sql * 1000:7.1f} ms   warm {warm_sql * 1000:7.1f} ms   "
+        f"({per_compute} statements)"
+    )
+    print(
+        f"Block Kit messages cold {cold_blocks * 1000:7.1f} ms   warm {warm_blocks * 1000:7.1f} ms   "
+        f"({len(messages)} messages, {[len(b) for _, b in messages]} blocks)"
+    )
+    print(
+        f"digest (both)      cold {cold_all * 1000:7.1f} ms   warm {warm_all * 1000:7.1f} ms   "
+        f"goal < 1000 ms: {'met' if warm_all < 1.0 else 'MISSED'}"
+    )
     print(f"chart PNG (apart)                      warm {warm_chart * 1000:7.1f} ms   ({len(png or b'') // 1024} KiB)")
     if problems:
         print("INVALID messages:", problems[:5])

@@ -17,9 +17,9 @@ throwaway database).
 Then it times what a Home refresh costs apart from Slack: the queries
 (coach.home.service) plus building the view (coach.home.views), for the
 largest rep, for a manager (the rep's part plus the team view of all 500
-reps), and for the largest rep being a manager too (the worst case). Each is run `--runs` times after two warm-up runs; it prints the
-median, p95 and max in milliseconds, the SQL statements per render, and
-checks every view against Block Kit's limits (tests/blockkit.py).
+reps), and for the largest rep being a manager too (the worst case). Each is
+run `--runs` times after two warm-up runs; it prints the median, p95 and max
+in milliseconds, the SQL statements per render, and checks every view against Block Kit's limits (tests/blockkit.py).
 
 Goal: under 100 ms for the Home. Exits non-zero if a view breaks a limit.
 This is a benchmark, not a test: nothing here runs under pytest.
@@ -32,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -52,7 +52,7 @@ from tests.home_seed import seed_history  # noqa: E402
 from tests.slack_signing import TEAM_ID  # noqa: E402
 
 GOAL_MS = 100.0
-NOW = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 MANAGER = "UMANAGER"
 
 
@@ -74,8 +74,10 @@ def prepare(url: str, *, empty_first: bool) -> Database:
         existing = s.scalar(select(func.count()).select_from(Review))
     if existing:
         if not empty_first:
-            sys.exit(f"{make_url(normalise_url(url)).render_as_string()} already holds {existing} reviews; "
-                     "use an empty database, or --empty-first for a throwaway one")
+            sys.exit(
+                f"{make_url(normalise_url(url)).render_as_string()} already holds {existing} reviews; "
+                "use an empty database, or --empty-first for a throwaway one"
+            )
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         with db.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -133,22 +135,28 @@ def bench(label: str, url: str, *, reviews: int, reps: int, runs: int, empty_fir
         return home_view(t, service.rep_home(TEAM_ID, largest, now=NOW, tz=tz), now=NOW)
 
     def manager_home() -> dict:
-        return home_view(t, service.rep_home(TEAM_ID, MANAGER, now=NOW, tz=tz), now=NOW,
-                         team=service.team_home(TEAM_ID, now=NOW))
+        return home_view(
+            t, service.rep_home(TEAM_ID, MANAGER, now=NOW, tz=tz), now=NOW, team=service.team_home(TEAM_ID, now=NOW)
+        )
 
     def manager_and_largest_rep() -> dict:
-        return home_view(t, service.rep_home(TEAM_ID, largest, now=NOW, tz=tz), now=NOW,
-                         team=service.team_home(TEAM_ID, now=NOW))
+        return home_view(
+            t, service.rep_home(TEAM_ID, largest, now=NOW, tz=tz), now=NOW, team=service.team_home(TEAM_ID, now=NOW)
+        )
 
     ok = True
-    for name, fn in ((f"largest rep ({largest}, {counts[largest]:,} reviews)", rep_home),
-                     (f"manager (team of {reps} reps)", manager_home),
-                     ("largest rep as a manager too", manager_and_largest_rep)):
+    for name, fn in (
+        (f"largest rep ({largest}, {counts[largest]:,} reviews)", rep_home),
+        (f"manager (team of {reps} reps)", manager_home),
+        ("largest rep as a manager too", manager_and_largest_rep),
+    ):
         samples, view = timed(fn, runs)
         problems = view_problems(view)
         ok &= not problems and statistics.median(samples) < GOAL_MS
-        print(f"Home for the {name}: {summary(samples)}   {statements(db, fn)} SQL statements   "
-              f"{len(view['blocks'])} blocks   Block Kit: {'ok' if not problems else problems[:3]}")
+        print(
+            f"Home for the {name}: {summary(samples)}   {statements(db, fn)} SQL statements   "
+            f"{len(view['blocks'])} blocks   Block Kit: {'ok' if not problems else problems[:3]}"
+        )
     db.dispose()
     return ok
 
@@ -161,15 +169,29 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=500)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    print(f"Home tab render time (queries + building the view, no Slack): {args.reviews:,} reviews, "
-          f"{args.reps} reps, {args.runs} runs each. Goal: under {GOAL_MS:.0f} ms.")
+    print(
+        f"Home tab render time (queries + building the view, no Slack): {args.reviews:,} reviews, "
+        f"{args.reps} reps, {args.runs} runs each. Goal: under {GOAL_MS:.0f} ms."
+    )
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        ok &= bench("SQLite", f"sqlite:///{tmp}/bench_home.db", reviews=args.reviews, reps=args.reps,
-                    runs=args.runs, empty_first=False)
+        ok &= bench(
+            "SQLite",
+            f"sqlite:///{tmp}/bench_home.db",
+            reviews=args.reviews,
+            reps=args.reps,
+            runs=args.runs,
+            empty_first=False,
+        )
     if args.database_url:
-        ok &= bench(make_url(normalise_url(args.database_url)).get_backend_name(), args.database_url,
-                    reviews=args.reviews, reps=args.reps, runs=args.runs, empty_first=args.empty_first)
+        ok &= bench(
+            make_url(normalise_url(args.database_url)).get_backend_name(),
+            args.database_url,
+            reviews=args.reviews,
+            reps=args.reps,
+            runs=args.runs,
+            empty_first=args.empty_first,
+        )
     print("\n" + ("goal met" if ok else "GOAL MISSED (or a view broke a Block Kit limit)"))
     sys.exit(0 if ok else 1)
 

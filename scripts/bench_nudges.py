@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,23 +69,35 @@ GOAL_PER_SECOND = 200.0
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def settings_for(fake: FakeSlack, database_url: str, **overrides) -> Settings:
-    return Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret="bench-signing-secret",
-                    slack_api_url=fake.base_url, database_url=database_url, _env_file=None, **overrides)
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret="bench-signing-secret",
+        slack_api_url=fake.base_url,
+        database_url=database_url,
+        _env_file=None,
+        **overrides,
+    )
 
 
 def build_dispatcher(settings: Settings, db: Database) -> Dispatcher:
     """As coach/main.py builds it (a client without retry handlers, the settings' limits), except that
     quiet hours are off (the bench runs at any hour of the day, on reps in Tokyo and New York)."""
     return Dispatcher(
-        db, make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries="none"),
-        clock=utcnow, batch_size=settings.nudge_batch_size, max_attempts=settings.nudge_max_attempts,
-        lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=settings.slack_messages_per_second,
-        locale_default=settings.default_locale, sharing_available=bool(settings.manager_channel),
-        quiet=None, lookups_per_minute=settings.slack_lookups_per_minute,
+        db,
+        make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries="none"),
+        clock=utcnow,
+        batch_size=settings.nudge_batch_size,
+        max_attempts=settings.nudge_max_attempts,
+        lease=timedelta(seconds=settings.nudge_lease_seconds),
+        messages_per_second=settings.slack_messages_per_second,
+        locale_default=settings.default_locale,
+        sharing_available=bool(settings.manager_channel),
+        quiet=None,
+        lookups_per_minute=settings.slack_lookups_per_minute,
     )
 
 
@@ -101,24 +113,30 @@ def delivered(fake: FakeSlack) -> Counter:
 def pending(db: Database) -> int:
     """Nudges not settled yet: waiting, claimed, or in doubt."""
     with db.session() as s:
-        return s.scalar(select(func.count()).select_from(Nudge)
-                        .where(Nudge.status.in_((NudgeStatus.PENDING, NudgeStatus.SENDING))))
+        return s.scalar(
+            select(func.count()).select_from(Nudge).where(Nudge.status.in_((NudgeStatus.PENDING, NudgeStatus.SENDING)))
+        )
 
 
 def prepare(database_url: str, *, empty_first: bool) -> Database:
     upgrade_database(database_url)
     db = Database(database_url)
     with db.session() as s:
-        existing = s.scalar(select(func.count()).select_from(Review)) + s.scalar(select(func.count()).select_from(Nudge))
+        existing = s.scalar(select(func.count()).select_from(Review)) + s.scalar(
+            select(func.count()).select_from(Nudge)
+        )
     if existing:
         if not empty_first:
             db.dispose()
-            raise SystemExit(f"{db.engine.url.render_as_string(hide_password=True)} already holds reviews or nudges; "
-                             "give an empty database (or --empty-first for a throwaway one)")
+            raise SystemExit(
+                f"{db.engine.url.render_as_string(hide_password=True)} already holds reviews or nudges; "
+                "give an empty database (or --empty-first for a throwaway one)"
+            )
         with db.engine.begin() as conn:
             if db.engine.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} "
-                                  "RESTART IDENTITY CASCADE"))
+                conn.execute(
+                    text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} RESTART IDENTITY CASCADE")
+                )
             else:
                 for table in reversed(Base.metadata.sorted_tables):
                     conn.execute(table.delete())
@@ -179,22 +197,31 @@ def run(label: str, database_url: str, args) -> bool:
         sizes = Counter(n for n, _ in full)
         per_batch = Counter(s for _, s in full)
 
-        print(f"== {label}: {args.count} due nudges over {args.users} reps, batch size {args.batch_size}, "
-              f"no overall cap")
+        print(
+            f"== {label}: {args.count} due nudges over {args.users} reps, batch size {args.batch_size}, no overall cap"
+        )
         print(f"seeded in {seeded_s:.1f} s")
-        print(f"drained in {elapsed:.2f} s by {runs} run_once call(s): {args.count / elapsed:.0f} nudges/s "
-              f"(goal >= {GOAL_PER_SECOND:.0f}: {'MET' if args.count / elapsed >= GOAL_PER_SECOND else 'NOT MET'})")
+        print(
+            f"drained in {elapsed:.2f} s by {runs} run_once call(s): {args.count / elapsed:.0f} nudges/s "
+            f"(goal >= {GOAL_PER_SECOND:.0f}: {'MET' if args.count / elapsed >= GOAL_PER_SECOND else 'NOT MET'})"
+        )
         print(f"database statements: {statements_in_runs} in all, {statements_in_runs / args.count:.3f} per nudge")
-        print(f"batches that claimed nudges: {len(full)}; nudges per batch: {dict(sorted(sizes.items()))}; "
-              f"statements per batch: {dict(sorted(per_batch.items()))} "
-              f"({'constant' if len(per_batch) == 1 else 'NOT constant'}); "
-              f"empty claims: {len(batches) - len(full)} of 1 statement each")
+        print(
+            f"batches that claimed nudges: {len(full)}; nudges per batch: {dict(sorted(sizes.items()))}; "
+            f"statements per batch: {dict(sorted(per_batch.items()))} "
+            f"({'constant' if len(per_batch) == 1 else 'NOT constant'}); "
+            f"empty claims: {len(batches) - len(full)} of 1 statement each"
+        )
         if any(n > args.batch_size for n, _ in full):
-            print(f"WARNING: a batch claimed more than the batch size ({args.batch_size}): "
-                  f"{max(n for n, _ in full)} nudges in one claim")
-        print(f"Slack: {len(fake.calls_to('chat.postMessage'))} chat.postMessage calls; "
-              f"delivered {len(counts)} distinct nudges, {duplicated} more than once, {missing} never; "
-              f"rows: {dict(final)}")
+            print(
+                f"WARNING: a batch claimed more than the batch size ({args.batch_size}): "
+                f"{max(n for n, _ in full)} nudges in one claim"
+            )
+        print(
+            f"Slack: {len(fake.calls_to('chat.postMessage'))} chat.postMessage calls; "
+            f"delivered {len(counts)} distinct nudges, {duplicated} more than once, {missing} never; "
+            f"rows: {dict(final)}"
+        )
         if duplicated or missing or final.get(NudgeStatus.SENT, 0) != args.count:
             print("FAILED: not every nudge was delivered exactly once", file=sys.stderr)
             ok = False
@@ -222,33 +249,52 @@ def cap_check(fake: FakeSlack, db: Database, database_url: str, sample: int) -> 
         dispatcher.run_once()
     elapsed = time.perf_counter() - t0
     sent = len(fake.calls_to("chat.postMessage")) - before
-    print(f"against real Slack (defaults): SLACK_MESSAGES_PER_SECOND={settings.slack_messages_per_second:g} -> "
-          f"at most {cap:g} messages/s overall, and at most 1 per rep every "
-          f"{PER_CHANNEL_SPACING.total_seconds():g} s; measured {sent} sends of {len(ids)} in {elapsed:.2f} s = "
-          f"{(sent - 1) / elapsed:.1f}/s between sends. A backlog of 10,000 would take >= {10_000 / cap / 60:.1f} min at that cap.")
-    print("note: Slack documents chat.postMessage as 1 message per second per channel (short bursts allowed) "
-          "plus an unpublished workspace-wide limit; the per-rep spacing keeps each DM channel at <= 1/s and the "
-          "overall cap bounds the workspace total; a 429 holds back every send until its Retry-After.")
+    print(
+        f"against real Slack (defaults): SLACK_MESSAGES_PER_SECOND={settings.slack_messages_per_second:g} -> "
+        f"at most {cap:g} messages/s overall, and at most 1 per rep every "
+        f"{PER_CHANNEL_SPACING.total_seconds():g} s; measured {sent} sends of {len(ids)} in {elapsed:.2f} s = "
+        f"{(sent - 1) / elapsed:.1f}/s between sends. "
+        f"A backlog of 10,000 would take >= {10_000 / cap / 60:.1f} min at that cap."
+    )
+    print(
+        "note: Slack documents chat.postMessage as 1 message per second per channel (short bursts allowed) "
+        "plus an unpublished workspace-wide limit; the per-rep spacing keeps each DM channel at <= 1/s and the "
+        "overall cap bounds the workspace total; a 429 holds back every send until its Retry-After."
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000, help="due nudges to seed (default 10000)")
     parser.add_argument("--users", type=int, help="distinct reps they are spread over (default: --count)")
-    parser.add_argument("--batch-size", type=int, default=Settings.model_fields["nudge_batch_size"].default,
-                        help="NUDGE_BATCH_SIZE (default: the app's default)")
-    parser.add_argument("--database-url", help="also run on this database (e.g. PostgreSQL); it must hold no "
-                        "reviews or nudges")
-    parser.add_argument("--empty-first", action="store_true",
-                        help="truncate the app's tables in --database-url first (throwaway databases only)")
-    parser.add_argument("--cap-sample", type=int, default=30,
-                        help="sends used to measure the default cap (0 to skip; default 30, about 3 s)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=Settings.model_fields["nudge_batch_size"].default,
+        help="NUDGE_BATCH_SIZE (default: the app's default)",
+    )
+    parser.add_argument(
+        "--database-url", help="also run on this database (e.g. PostgreSQL); it must hold no reviews or nudges"
+    )
+    parser.add_argument(
+        "--empty-first",
+        action="store_true",
+        help="truncate the app's tables in --database-url first (throwaway databases only)",
+    )
+    parser.add_argument(
+        "--cap-sample",
+        type=int,
+        default=30,
+        help="sends used to measure the default cap (0 to skip; default 30, about 3 s)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the drain and print the top functions")
     args = parser.parse_args()
     args.users = args.users or args.count
-    print(f"note: {args.count} nudges over {args.users} reps: the dispatcher sends a rep at most one message "
-          f"every {PER_CHANNEL_SPACING.total_seconds():g} s, so with one rep per nudge that spacing never "
-          "holds a send back and the figures measure the dispatcher itself.")
+    print(
+        f"note: {args.count} nudges over {args.users} reps: the dispatcher sends a rep at most one message "
+        f"every {PER_CHANNEL_SPACING.total_seconds():g} s, so with one rep per nudge that spacing never "
+        "holds a send back and the figures measure the dispatcher itself."
+    )
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-nudges-") as workdir:
         ok &= run("SQLite", f"sqlite:///{Path(workdir) / 'bench.db'}", args)

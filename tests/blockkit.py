@@ -462,9 +462,7 @@ class _Checker:
         elif kind in STATIC_SELECTS:
             self.static_select(element, path)
         elif kind in ("checkboxes", "radio_buttons"):
-            options = self.options(
-                element.get("options"), f"{path}/options", high=MAX_CHOICE_OPTIONS, plain=False
-            )
+            options = self.options(element.get("options"), f"{path}/options", high=MAX_CHOICE_OPTIONS, plain=False)
             self.initial_options(element, path, options)
         elif kind == "overflow":
             self.options(element.get("options"), f"{path}/options", high=MAX_OVERFLOW_OPTIONS, plain=True)
@@ -498,9 +496,7 @@ class _Checker:
             if not isinstance(initial, str):
                 self.add(f"{path}/initial_value", "must be a string")
             elif isinstance(max_length, int) and len(initial) > max_length:
-                self.add(
-                    f"{path}/initial_value", f"is longer than max_length ({len(initial)} > {max_length})"
-                )
+                self.add(f"{path}/initial_value", f"is longer than max_length ({len(initial)} > {max_length})")
 
     def static_select(self, element: dict[str, Any], path: str) -> None:
         options, groups = element.get("options"), element.get("option_groups")
@@ -510,18 +506,14 @@ class _Checker:
         if options is not None:
             collected = self.options(options, f"{path}/options", high=MAX_SELECT_OPTIONS, plain=True)
         if groups is not None:
-            groups = self.array(
-                groups, f"{path}/option_groups", low=1, high=MAX_SELECT_OPTIONS, what="option groups"
-            )
+            groups = self.array(groups, f"{path}/option_groups", low=1, high=MAX_SELECT_OPTIONS, what="option groups")
             for j, group in enumerate(groups):
                 gpath = f"{path}/option_groups/{j}"
                 if not isinstance(group, dict):
                     self.add(gpath, "must be an option group object")
                     continue
                 self.text(group.get("label"), f"{gpath}/label", limit=MAX_OPTION_TEXT, plain=True)
-                collected += self.options(
-                    group.get("options"), f"{gpath}/options", high=MAX_SELECT_OPTIONS, plain=True
-                )
+                collected += self.options(group.get("options"), f"{gpath}/options", high=MAX_SELECT_OPTIONS, plain=True)
         self.initial_options(element, path, collected)
 
     def options(self, options: Any, path: str, *, high: int, plain: bool) -> list[Any]:

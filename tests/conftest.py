@@ -7,11 +7,12 @@ to run the whole suite against PostgreSQL; SQLite files are used otherwise.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -23,7 +24,11 @@ from coach.db import Base, Database, upgrade_database
 from coach.main import Application, create_application
 from tests.fakeslack import FakeSlack
 from tests.slack_signing import (
-    TEAM_ID, event_body, interactive_body, sign, slash_command_body,
+    TEAM_ID,
+    event_body,
+    interactive_body,
+    sign,
+    slash_command_body,
 )
 
 SIGNING_SECRET = "test-signing-secret"
@@ -67,9 +72,21 @@ def fake_slack() -> Iterator[FakeSlack]:
     with fake:
         yield fake
     # Whatever a test did, nothing the app sent may have broken Slack's limits.
-    refused = [(c.method, c.response) for c in fake.calls
-               if c.response.get("error") in ("invalid_blocks", "invalid_arguments", "msg_too_long", "no_text",
-                                              "invalid_payload", "used_url", "expired_url", "no_service")]
+    refused = [
+        (c.method, c.response)
+        for c in fake.calls
+        if c.response.get("error")
+        in (
+            "invalid_blocks",
+            "invalid_arguments",
+            "msg_too_long",
+            "no_text",
+            "invalid_payload",
+            "used_url",
+            "expired_url",
+            "no_service",
+        )
+    ]
     assert refused == [], f"Slack would have refused: {refused}"
 
 
@@ -133,8 +150,9 @@ class SlackSender:
         if body.get("text") or body.get("blocks"):
             return Answer(body.get("text") or "", body.get("response_type"), body.get("blocks"), "ack", url, body)
         later = self.fake.wait_for_response(url, timeout=timeout).params
-        return Answer(later.get("text") or "", later.get("response_type"), later.get("blocks"), "response_url",
-                      url, body)
+        return Answer(
+            later.get("text") or "", later.get("response_type"), later.get("blocks"), "response_url", url, body
+        )
 
     def interact(self, payload: dict[str, Any]) -> requests.Response:
         return self.post(interactive_body(payload), "application/x-www-form-urlencoded")

@@ -190,9 +190,7 @@ class FakeSlack:
 
         for user_id, spec in (users if users is not None else {"U1": {}}).items():
             self.add_user(user_id, **spec)
-        self.add_user(
-            BOT_USER_ID, name="lost-deal-coach", is_bot=True, tz="America/Los_Angeles", locale="en-US"
-        )
+        self.add_user(BOT_USER_ID, name="lost-deal-coach", is_bot=True, tz="America/Los_Angeles", locale="en-US")
 
         self._handlers: dict[str, Callable[[Json], Json]] = {
             "auth.test": self._auth_test,
@@ -348,19 +346,23 @@ class FakeSlack:
     def responses_to(self, response_url: str | None = None) -> list[Call]:
         """The accepted posts to response_urls (to one, if given), oldest first."""
         path = urlsplit(response_url).path if response_url else None
-        return [c for c in self.calls_to(RESPONSE_URL)
-                if c.response.get("ok") and (path is None or c.params.get("_path") == path)]
+        return [
+            c
+            for c in self.calls_to(RESPONSE_URL)
+            if c.response.get("ok") and (path is None or c.params.get("_path") == path)
+        ]
 
     def wait_for_response(self, response_url: str, timeout: float = 5.0) -> Call:
         """Block until the app posted (successfully) to ``response_url``; the first such post."""
         with self._changed:
             if not self._changed.wait_for(lambda: self.responses_to(response_url), timeout=timeout):
-                raise AssertionError(f"nothing was posted to {response_url} within {timeout}s; recorded calls: "
-                                     f"{[c.method for c in self.calls]}")
+                raise AssertionError(
+                    f"nothing was posted to {response_url} within {timeout}s; recorded calls: "
+                    f"{[c.method for c in self.calls]}"
+                )
             return self.responses_to(response_url)[0]
 
-    def fail_share(self, method: str, *, ratio: float, status: int = 429, retry_after: int = 1,
-                   seed: int = 7) -> None:
+    def fail_share(self, method: str, *, ratio: float, status: int = 429, retry_after: int = 1, seed: int = 7) -> None:
         """Fail about `ratio` of all later calls to `method` (reproducibly, by `seed`)."""
         import random
 
@@ -479,9 +481,7 @@ class FakeSlack:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting (a timeout under test): Slack would not notice either
 
-    def _dispatch(
-        self, method: str, params: Json, headers: dict[str, str]
-    ) -> tuple[int, Json, dict[str, str]]:
+    def _dispatch(self, method: str, params: Json, headers: dict[str, str]) -> tuple[int, Json, dict[str, str]]:
         token = params.pop("token", None)
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         if auth.startswith("Bearer "):
@@ -579,8 +579,9 @@ class FakeSlack:
             if status == 200 and issued is not None:
                 issued.uses += 1
             response: Json = {"ok": status == 200} if status == 200 else {"ok": False, "error": answer}
-            self.calls.append(Call(RESPONSE_URL, {**copy.deepcopy(params), "_path": path},
-                                   dict(headers), response, status))
+            self.calls.append(
+                Call(RESPONSE_URL, {**copy.deepcopy(params), "_path": path}, dict(headers), response, status)
+            )
             self._changed.notify_all()
         return status, answer
 
@@ -607,9 +608,7 @@ class FakeSlack:
 
     @staticmethod
     def _invalid_arguments(*messages: str) -> _SlackError:
-        return _SlackError(
-            "invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]}
-        )
+        return _SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]})
 
     def _resolve_channel(self, channel: Any, *, user_id_ok: bool = True) -> str:
         if not channel or not isinstance(channel, str):
@@ -681,9 +680,7 @@ class FakeSlack:
             raise self._invalid_arguments(*problems)
         return view
 
-    def _store_view(
-        self, view: Json, *, view_id: str, root_view_id: str | None, previous_view_id: str | None
-    ) -> Json:
+    def _store_view(self, view: Json, *, view_id: str, root_view_id: str | None, previous_view_id: str | None) -> Json:
         stored = slack_view_object(
             {**view, "id": view_id, "hash": None, "state": {"values": {}}},
             view_hash=self._new_hash(),
@@ -774,19 +771,26 @@ class FakeSlack:
         start = int(p.get("cursor") or 0)
         with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
         found = sorted(
-            (m for (c, ts), m in self.messages.items()
-             if c == channel and (float(ts) >= oldest if inclusive else float(ts) > oldest)),
-            key=lambda m: float(m["ts"]), reverse=True,
+            (
+                m
+                for (c, ts), m in self.messages.items()
+                if c == channel and (float(ts) >= oldest if inclusive else float(ts) > oldest)
+            ),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
         )
         out = []
-        for m in found[start:start + limit]:
+        for m in found[start : start + limit]:
             m = copy.deepcopy(m)
             if not with_metadata:
                 m.pop("metadata", None)
             out.append(m)
         more = start + limit < len(found)
-        return {"messages": out, "has_more": more,
-                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+        return {
+            "messages": out,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _conversations_open(self, p: Json) -> Json:
         raw = p.get("users")
@@ -820,8 +824,17 @@ class FakeSlack:
         if not isinstance(channel, str) or (channel not in self.channel_info and channel not in self.channel_members):
             raise _SlackError("channel_not_found")
         info = {"is_private": channel.startswith("G"), **self.channel_info.get(channel, {})}
-        return {"channel": {"id": channel, "name": info.pop("name", channel.lower()), "is_channel": True,
-                            "is_im": False, "is_mpim": False, "is_archived": False, **info}}
+        return {
+            "channel": {
+                "id": channel,
+                "name": info.pop("name", channel.lower()),
+                "is_channel": True,
+                "is_im": False,
+                "is_mpim": False,
+                "is_archived": False,
+                **info,
+            }
+        }
 
     def _users_info(self, p: Json) -> Json:
         user = self.users.get(p.get("user") or "")
@@ -872,11 +885,7 @@ class FakeSlack:
             root_id = self.views[trigger.view_id]["root_view_id"]
         trigger.used = True
         view_id = self._new_id("V")
-        return {
-            "view": self._store_view(
-                view, view_id=view_id, root_view_id=root_id, previous_view_id=trigger.view_id
-            )
-        }
+        return {"view": self._store_view(view, view_id=view_id, root_view_id=root_id, previous_view_id=trigger.view_id)}
 
     def _views_update(self, p: Json) -> Json:
         view_id = p.get("view_id") or self._external_ids.get(p.get("external_id") or "")
@@ -922,8 +931,9 @@ class FakeSlack:
         except (TypeError, ValueError):
             raise self._invalid_arguments("length must be an integer") from None
         file_id = self._new_id("F")
-        self.files[file_id] = UploadedFile(file_id=file_id, filename=str(filename), length=size,
-                                           alt_txt=p.get("alt_txt") or None)
+        self.files[file_id] = UploadedFile(
+            file_id=file_id, filename=str(filename), length=size, alt_txt=p.get("alt_txt") or None
+        )
         return {"upload_url": f"{self.root_url}/upload/v1/{file_id}", "file_id": file_id}
 
     def _files_complete_upload(self, p: Json) -> Json:
@@ -935,8 +945,9 @@ class FakeSlack:
         if not isinstance(entries, list) or not entries:
             raise self._invalid_arguments("files must be a non-empty JSON array")
         # A user id shares into the DM with that user, as chat.postMessage does.
-        channels = [self._resolve_channel(c) for c in [p.get("channel_id"), *str(p.get("channels") or "").split(",")]
-                    if c]
+        channels = [
+            self._resolve_channel(c) for c in [p.get("channel_id"), *str(p.get("channels") or "").split(",")] if c
+        ]
         done: list[Json] = []
         for entry in entries:
             upload = self.files.get(entry.get("id", "") if isinstance(entry, dict) else "")

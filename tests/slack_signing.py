@@ -145,8 +145,7 @@ def slash_command_body(
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         # Slack's own would be https://hooks.slack.com/commands/...: never let a test post to Slack.
-        "response_url": response_url
-        or f"http://127.0.0.1:9/commands/{team_id}/1234567890/{secrets.token_hex(12)}",
+        "response_url": response_url or f"http://127.0.0.1:9/commands/{team_id}/1234567890/{secrets.token_hex(12)}",
         "trigger_id": trigger_id or new_trigger_id(),
     }
     fields.update({k: str(v) for k, v in extra.items()})
@@ -362,7 +361,5 @@ def block_actions_payload(
         }
         payload["message"] = msg
         payload["state"] = {"values": copy.deepcopy(values or {})}
-        payload["response_url"] = (
-            f"https://hooks.slack.com/actions/{team_id}/1234567890/{secrets.token_hex(12)}"
-        )
+        payload["response_url"] = f"https://hooks.slack.com/actions/{team_id}/1234567890/{secrets.token_hex(12)}"
     return payload

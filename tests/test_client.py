@@ -3,7 +3,7 @@ doing the work), and the paths that post through it (review summary and share, d
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.error import URLError
 
 import pytest
@@ -51,12 +51,20 @@ def test_a_500_to_a_post_is_not_retried_by_the_client(fake_slack: FakeSlack, cli
     assert [m["text"] for m in messages_in(fake_slack, "D2")] == ["once"]
 
 
-@pytest.mark.parametrize("method, call", [
-    ("users.info", lambda c: c.users_info(user="U2")),
-    ("conversations.history", lambda c: c.conversations_history(channel="D2")),
-    ("views.publish", lambda c: c.views_publish(user_id="U2", view={"type": "home", "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "Home"}}]})),
-])
+@pytest.mark.parametrize(
+    "method, call",
+    [
+        ("users.info", lambda c: c.users_info(user="U2")),
+        ("conversations.history", lambda c: c.conversations_history(channel="D2")),
+        (
+            "views.publish",
+            lambda c: c.views_publish(
+                user_id="U2",
+                view={"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Home"}}]},
+            ),
+        ),
+    ],
+)
 def test_a_500_to_a_read_or_a_view_call_is_retried(fake_slack: FakeSlack, client, method, call):
     fake_slack.fail_next(method, status=500)
     assert call(client)["ok"]
@@ -120,8 +128,7 @@ def test_post_message_does_not_risk_a_second_copy_when_it_cannot_look(fake_slack
 
 
 @pytest.mark.parametrize("failure", [dict(error="internal_error"), dict(error="fatal_error"), dict(status=503)])
-def test_post_message_checks_after_every_answer_that_leaves_the_post_in_doubt(fake_slack: FakeSlack, client,
-                                                                              failure):
+def test_post_message_checks_after_every_answer_that_leaves_the_post_in_doubt(fake_slack: FakeSlack, client, failure):
     """Even the last of its tries: Slack says some part of the call may have succeeded."""
     fake_slack.fail_next("chat.postMessage", after=True, times=3, **failure)
     posted = post_message(client, "U2", text="summary")
@@ -139,7 +146,7 @@ def test_a_500_after_slack_posted_the_summary_leaves_one_summary_and_one_share(r
     rep = Rep(running_app, "U2")
     rep.lost()
     fake.fail_next("chat.postMessage", status=500, after=True)  # the summary DM: posted, then a 500
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     running_app.settle()
     [summary] = messages_in(fake, "D2")
     [share] = messages_in(fake, MANAGER_CHANNEL)
@@ -152,7 +159,7 @@ def test_a_500_after_slack_posted_the_summary_leaves_one_summary_and_one_share(r
 def test_a_500_after_slack_posted_the_digest_is_not_posted_twice(running_app: RunningApp):
     fake = running_app.slack.fake
     digester = running_app.application.digester
-    now = datetime(2026, 3, 9, 9, 0, 3, tzinfo=timezone.utc)  # Monday 09:00 UTC, the default DIGEST_CRON
+    now = datetime(2026, 3, 9, 9, 0, 3, tzinfo=UTC)  # Monday 09:00 UTC, the default DIGEST_CRON
     insert(running_app.coach.db, [review(user_id="U2", completed_at=now - timedelta(days=2))])
     with time_machine.travel(now, tick=False) as clock:
         fake.fail_next("chat.postMessage", status=500, after=True)
@@ -165,7 +172,7 @@ def test_a_500_after_slack_posted_the_digest_is_not_posted_twice(running_app: Ru
 
 def test_a_500_after_slack_shared_the_export_leaves_one_file_and_says_it_may_be_there(running_app: RunningApp):
     fake = running_app.slack.fake
-    insert(running_app.coach.db, [review(user_id="U2", completed_at=datetime.now(timezone.utc) - timedelta(days=1))])
+    insert(running_app.coach.db, [review(user_id="U2", completed_at=datetime.now(UTC) - timedelta(days=1))])
     fake.fail_next("files.completeUploadExternal", status=500, after=True)
     running_app.slack.answer("export", user_id="U2")
     running_app.settle()
@@ -180,15 +187,16 @@ def test_a_share_slack_may_have_posted_is_never_posted_again(running_app: Runnin
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1), share=False)
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1), share=False)
     running_app.settle()
     [saved] = saved_reviews(running_app)
     fake.fail_next("chat.postMessage", status=500, after=True)
     fake.fail_next("conversations.history", error="not_in_channel", times=3)
     action = {"type": "button", "action_id": "checklist_share", "block_id": "nudge_actions", "value": str(saved.id)}
     for _ in range(2):  # the checklist's "share with my manager", pressed again after nothing seemed to happen
-        running_app.slack.interact(block_actions_payload(action, user_id="U2", channel_id="D2",
-                                                         trigger_id=fake.issue_trigger_id()))
+        running_app.slack.interact(
+            block_actions_payload(action, user_id="U2", channel_id="D2", trigger_id=fake.issue_trigger_id())
+        )
         running_app.settle()
     assert len(messages_in(fake, MANAGER_CHANNEL)) == 1
     [saved] = saved_reviews(running_app)

@@ -51,14 +51,17 @@ def test_a_japanese_rep_on_a_cold_cache_gets_the_help_in_japanese(running_app: R
     assert running_app.slack.fake.calls_to("views.open") == []
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("help", JA_HELP_FIRST_LINE),
-    ("halp", "`halp` というコマンドはありません。"),
-    ("meeting", "保存された振り返りがまだありません。"),
-    ("won", "受注した案件を `/lost won A社 更新案件` のように教えてください。"),
-    ("digest", "申し訳ありません、チームのダイジェストは営業マネージャー向けです。"),
-    ("export", "直近30日の振り返りを CSV にまとめています。"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("help", JA_HELP_FIRST_LINE),
+        ("halp", "`halp` というコマンドはありません。"),
+        ("meeting", "保存された振り返りがまだありません。"),
+        ("won", "受注した案件を `/lost won A社 更新案件` のように教えてください。"),
+        ("digest", "申し訳ありません、チームのダイジェストは営業マネージャー向けです。"),
+        ("export", "直近30日の振り返りを CSV にまとめています。"),
+    ],
+)
 def test_a_slow_users_info_does_not_delay_the_ack(running_app: RunningApp, text: str, expected: str):
     fake = running_app.slack.fake
     gate = fake.hold("users.info")
@@ -110,20 +113,23 @@ def test_an_unknown_lowercase_word_gets_the_help_with_the_new_deal_hint(running_
     assert running_app.slack.fake.calls_to("views.open") == []
 
 
-@pytest.mark.parametrize("text, deal", [
-    ("Report", "Report"),                                        # not lowercase: a deal name
-    ("new help", "help"),
-    ("New help", "help"),                                        # a phone's capital still escapes a command
-    ("NEW Export", "Export"),
-    ("New Relic renewal", "New Relic renewal"),                  # a company called New...
-    ("Export Development Canada", "Export Development Canada"),  # ...or Export...
-    ("Digest Media", "Digest Media"),
-    ("New balance", "New balance"),                              # "balance" is no subcommand
-    ("AT&amp;T renewal", "AT&T renewal"),                        # how Slack sends `/lost AT&T renewal`
-    ("R&amp;D &lt;2025&gt;", "R&D <2025>"),
-    ("Tom &amp;amp; Jerry", "Tom &amp; Jerry"),                  # typed "&amp;": decoded once, as typed
-    ("new\u3000help", "help"),                                   # an ideographic space from a Japanese IME
-])
+@pytest.mark.parametrize(
+    "text, deal",
+    [
+        ("Report", "Report"),  # not lowercase: a deal name
+        ("new help", "help"),
+        ("New help", "help"),  # a phone's capital still escapes a command
+        ("NEW Export", "Export"),
+        ("New Relic renewal", "New Relic renewal"),  # a company called New...
+        ("Export Development Canada", "Export Development Canada"),  # ...or Export...
+        ("Digest Media", "Digest Media"),
+        ("New balance", "New balance"),  # "balance" is no subcommand
+        ("AT&amp;T renewal", "AT&T renewal"),  # how Slack sends `/lost AT&T renewal`
+        ("R&amp;D &lt;2025&gt;", "R&D <2025>"),
+        ("Tom &amp;amp; Jerry", "Tom &amp; Jerry"),  # typed "&amp;": decoded once, as typed
+        ("new\u3000help", "help"),  # an ideographic space from a Japanese IME
+    ],
+)
 def test_deal_names_are_prefilled_as_the_rep_typed_them(running_app: RunningApp, text: str, deal: str):
     assert prefilled(Rep(running_app, "U2").lost(text)) == deal
 

@@ -8,7 +8,7 @@ for it, long digests split within Slack's 50 blocks, and the chart upload.
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from coach import i18n
 from coach.config import Settings
-from coach.digest import blocks, period as periods
+from coach.digest import blocks
+from coach.digest import period as periods
 from coach.digest.blocks import Section, heat_bar, split_messages
 from coach.digest.data import DigestData, Repeat
 from coach.digest.runs import Kind, claim, take_over
@@ -33,8 +34,8 @@ from tests.test_review_flow import blocks_text
 
 CRON = "0 9 * * mon"
 # Monday 9 March 2026, 09:00 in Tokyo: the digest of Mon 2 March 09:00 – Mon 9 March 09:00 (Tokyo).
-FIRE = datetime(2026, 3, 9, 0, 0, tzinfo=timezone.utc)
-PERIOD_START = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)
+FIRE = datetime(2026, 3, 9, 0, 0, tzinfo=UTC)
+PERIOD_START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 NOW = FIRE + timedelta(seconds=3)
 MANAGER = "UMGR1"
 
@@ -44,17 +45,24 @@ PROPOSED_JA = {
     "Never lose the same way twice": "同じ失注は二度と繰り返さない",
     "Losses reviewed": "振り返った失注",
     "Sorry, the team digest is for sales managers. Your own reviews and patterns are on the app's Home tab, "
-    "and `/lost export` sends you your reviews as a CSV.":
-        "申し訳ありません。チームのダイジェストは営業マネージャー向けです。ご自身の振り返りと傾向はアプリのホームタブで確認でき、"
-        "`/lost export` でご自身の振り返りを CSV で受け取れます。",
+    "and `/lost export` sends you your reviews as a CSV.": (
+        "申し訳ありません。チームのダイジェストは営業マネージャー向けです。"
+        "ご自身の振り返りと傾向はアプリのホームタブで確認でき、"
+        "`/lost export` でご自身の振り返りを CSV で受け取れます。"
+    ),
 }
 
 
 @pytest.fixture
 def settings_env(settings_env, request):
     """conftest's settings plus the digest's; a test may add more with indirect parametrisation."""
-    return {**settings_env, "team_timezone": "Asia/Tokyo", "digest_cron": CRON, "manager_user_ids": MANAGER,
-            **getattr(request, "param", {})}
+    return {
+        **settings_env,
+        "team_timezone": "Asia/Tokyo",
+        "digest_cron": CRON,
+        "manager_user_ids": MANAGER,
+        **getattr(request, "param", {}),
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +81,7 @@ def proposed_ja(monkeypatch):
 
 
 def at(day: int, hour: int = 3, month: int = 3) -> datetime:
-    return datetime(2026, month, day, hour, 0, tzinfo=timezone.utc)
+    return datetime(2026, month, day, hour, 0, tzinfo=UTC)
 
 
 def seed_known_team(app: RunningApp) -> None:
@@ -90,35 +98,80 @@ def _known_rows():
     feb = lambda d: at(d, month=2)  # noqa: E731
     return [
         # In the period: four losses by three reps.
-        review(user_id="U1", completed_at=at(3), surface="price",
-               codes=("value_not_conveyed", "decision_process_unknown"),
-               own=("Demoed before hearing the problem",), review_hours=5, deal_size=1_000_000,
-               verdicts={"problem": "held", "value": "missed", "relationship": "held", "decision": "missed"},
-               words="「価格が合わない」と言われた", deal_name="Acme renewal", change_code="confirm_decision_maker",
-               recontact_on=date(2026, 3, 12), locale="ja", tz="Asia/Tokyo"),
-        review(user_id="U2", completed_at=at(4), surface="price", codes=("value_not_conveyed", "no_comparison_axis"),
-               own=(), review_hours=30, deal_size=2_500_000,
-               verdicts={"problem": "partly", "value": "missed", "relationship": "partly", "decision": "held"},
-               words="It's over our budget this year", deal_name="Globex expansion", change_code="question_order",
-               notes={"value": "Couldn't say why us"}),
-        review(user_id="U2", completed_at=at(5), surface="competitor",
-               codes=("not_in_comparison", "no_comparison_axis", "real_problem_not_heard"), own=(), review_hours=12,
-               deal_size=None, verdicts={"problem": "missed", "value": "held", "relationship": "held",
-                                         "decision": "missed"},
-               words="SECRET: the rival had a clearer comparison", deal_name="Initech (not shared)", share=False,
-               change_code=None, change_text="Ask about budget first", recontact_on=date(2026, 3, 15)),
-        review(user_id="U3", completed_at=at(6), surface="still_considering",
-               codes=("low_priority", "real_problem_not_heard", "product_before_problem"), own=(), review_hours=20,
-               deal_size=500_000, verdicts={"problem": "partly", "value": "partly", "relationship": "partly",
-                                            "decision": "missed"},
-               words="We'll think about it", deal_name="Umbrella pilot", change_code="first_five_minutes",
-               recontact_on=date(2026, 3, 20)),
+        review(
+            user_id="U1",
+            completed_at=at(3),
+            surface="price",
+            codes=("value_not_conveyed", "decision_process_unknown"),
+            own=("Demoed before hearing the problem",),
+            review_hours=5,
+            deal_size=1_000_000,
+            verdicts={"problem": "held", "value": "missed", "relationship": "held", "decision": "missed"},
+            words="「価格が合わない」と言われた",
+            deal_name="Acme renewal",
+            change_code="confirm_decision_maker",
+            recontact_on=date(2026, 3, 12),
+            locale="ja",
+            tz="Asia/Tokyo",
+        ),
+        review(
+            user_id="U2",
+            completed_at=at(4),
+            surface="price",
+            codes=("value_not_conveyed", "no_comparison_axis"),
+            own=(),
+            review_hours=30,
+            deal_size=2_500_000,
+            verdicts={"problem": "partly", "value": "missed", "relationship": "partly", "decision": "held"},
+            words="It's over our budget this year",
+            deal_name="Globex expansion",
+            change_code="question_order",
+            notes={"value": "Couldn't say why us"},
+        ),
+        review(
+            user_id="U2",
+            completed_at=at(5),
+            surface="competitor",
+            codes=("not_in_comparison", "no_comparison_axis", "real_problem_not_heard"),
+            own=(),
+            review_hours=12,
+            deal_size=None,
+            verdicts={"problem": "missed", "value": "held", "relationship": "held", "decision": "missed"},
+            words="SECRET: the rival had a clearer comparison",
+            deal_name="Initech (not shared)",
+            share=False,
+            change_code=None,
+            change_text="Ask about budget first",
+            recontact_on=date(2026, 3, 15),
+        ),
+        review(
+            user_id="U3",
+            completed_at=at(6),
+            surface="still_considering",
+            codes=("low_priority", "real_problem_not_heard", "product_before_problem"),
+            own=(),
+            review_hours=20,
+            deal_size=500_000,
+            verdicts={"problem": "partly", "value": "partly", "relationship": "partly", "decision": "missed"},
+            words="We'll think about it",
+            deal_name="Umbrella pilot",
+            change_code="first_five_minutes",
+            recontact_on=date(2026, 3, 20),
+        ),
         # Before the period: U1 named "value not conveyed" in January too (a repeat within 90 days).
-        review(user_id="U1", completed_at=at(15, month=1), codes=("value_not_conveyed", "low_priority"), own=(),
-               recontact_on=date(2026, 3, 25), locale="ja", tz="Asia/Tokyo"),
+        review(
+            user_id="U1",
+            completed_at=at(15, month=1),
+            codes=("value_not_conveyed", "low_priority"),
+            own=(),
+            recontact_on=date(2026, 3, 25),
+            locale="ja",
+            tz="Asia/Tokyo",
+        ),
         # U3's "low priority" in October is more than 90 days back: no repeat.
-        review(user_id="U3", completed_at=datetime(2025, 10, 1, 3, tzinfo=timezone.utc), codes=("low_priority",),
-               own=("x", "y")),
+        review(
+            user_id="U3", completed_at=datetime(2025, 10, 1, 3, tzinfo=UTC), codes=("low_priority",), own=("x", "y")
+        ),
         # U4 repeated a reason, but not in this period: not this digest's news.
         review(user_id="U4", completed_at=at(10, month=1), codes=("decision_process_unknown",), own=("a", "b")),
         review(user_id="U4", completed_at=feb(1), codes=("decision_process_unknown",), own=("a", "b")),
@@ -160,20 +213,35 @@ def test_scheduled_period_is_the_previous_cron_period_in_the_team_zone():
 
 def test_scheduled_period_across_the_daylight_saving_change():
     # New York moved its clocks on Sunday 8 March 2026: the week is an hour short, both ends at 09:00 local.
-    p = periods.scheduled_period(CRON, "America/New_York", datetime(2026, 3, 9, 13, 0, 1, tzinfo=timezone.utc))
-    assert p.start == datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
-    assert p.end == datetime(2026, 3, 9, 13, 0, tzinfo=timezone.utc)
+    p = periods.scheduled_period(CRON, "America/New_York", datetime(2026, 3, 9, 13, 0, 1, tzinfo=UTC))
+    assert p.start == datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    assert p.end == datetime(2026, 3, 9, 13, 0, tzinfo=UTC)
     assert p.length == timedelta(days=7, hours=-1)
 
 
-@pytest.mark.parametrize("cron, now, start, end", [
-    ("*/15 * * * *", datetime(2026, 3, 9, 10, 7, tzinfo=timezone.utc),
-     datetime(2026, 3, 9, 9, 45, tzinfo=timezone.utc), datetime(2026, 3, 9, 10, 0, tzinfo=timezone.utc)),
-    ("0 8 1 * *", datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc),
-     datetime(2026, 2, 1, 8, 0, tzinfo=timezone.utc), datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)),
-    ("0 9 * * mon-fri", datetime(2026, 3, 9, 9, 30, tzinfo=timezone.utc),  # Monday: since Friday
-     datetime(2026, 3, 6, 9, 0, tzinfo=timezone.utc), datetime(2026, 3, 9, 9, 0, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "cron, now, start, end",
+    [
+        (
+            "*/15 * * * *",
+            datetime(2026, 3, 9, 10, 7, tzinfo=UTC),
+            datetime(2026, 3, 9, 9, 45, tzinfo=UTC),
+            datetime(2026, 3, 9, 10, 0, tzinfo=UTC),
+        ),
+        (
+            "0 8 1 * *",
+            datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+            datetime(2026, 2, 1, 8, 0, tzinfo=UTC),
+            datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+        ),
+        (
+            "0 9 * * mon-fri",
+            datetime(2026, 3, 9, 9, 30, tzinfo=UTC),  # Monday: since Friday
+            datetime(2026, 3, 6, 9, 0, tzinfo=UTC),
+            datetime(2026, 3, 9, 9, 0, tzinfo=UTC),
+        ),
+    ],
+)
 def test_scheduled_period_for_other_cron_lines(cron, now, start, end):
     p = periods.scheduled_period(cron, "UTC", now)
     assert (p.start, p.end) == (start, end)
@@ -193,7 +261,8 @@ def test_heat_bar_always_has_ten_squares():
     assert heat_bar({"held": 1, "partly": 1, "missed": 1}).count(":large_") == 10
     assert heat_bar({"held": 0, "partly": 0, "missed": 3}) == ":large_red_square:" * 10
     assert heat_bar({"held": 2, "partly": 1, "missed": 1}) == (
-        ":large_green_square:" * 5 + ":large_yellow_square:" * 3 + ":large_red_square:" * 2)
+        ":large_green_square:" * 5 + ":large_yellow_square:" * 3 + ":large_red_square:" * 2
+    )
     assert heat_bar({}) == ":white_large_square:" * 10
 
 
@@ -204,8 +273,9 @@ def test_heat_bar_always_has_ten_squares():
 
 def test_scheduler_has_the_digest_cron_job_at_monday_nine_in_the_team_zone(running_app: RunningApp):
     application = running_app.application
-    scheduler = start_scheduler(application.dispatcher, 3600, digester=application.digester, digest_cron=CRON,
-                                team_timezone="Asia/Tokyo")
+    scheduler = start_scheduler(
+        application.dispatcher, 3600, digester=application.digester, digest_cron=CRON, team_timezone="Asia/Tokyo"
+    )
     try:
         job = scheduler.get_job("managers_digest")
         fire = job.trigger.get_next_fire_time(None, PERIOD_START + timedelta(hours=1))
@@ -280,8 +350,11 @@ def test_a_digest_left_posting_by_a_dead_instance_is_found_in_the_channel_not_po
         run = claim(app.coach.db, Kind.SCHEDULED, period, instance="dead-host:1:abc", now=NOW)
         text, message_blocks = digester.build(period, with_chart=False).messages[0]
         sent = running_app.coach.client.chat_postMessage(
-            channel=MANAGER_CHANNEL, text=text, blocks=message_blocks,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"run_id": run.id, "part": 1, "parts": 1}})
+            channel=MANAGER_CHANNEL,
+            text=text,
+            blocks=message_blocks,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"run_id": run.id, "part": 1, "parts": 1}},
+        )
         assert digester.run_scheduled().outcome == "duplicate"  # claimed: nobody else posts it
         assert digester.recover() == []  # within the lease: left alone
         clock.shift(digester.lease + timedelta(seconds=1))
@@ -303,11 +376,14 @@ def test_a_second_takeover_still_finds_what_the_first_instance_posted(running_ap
         run = claim(app.coach.db, Kind.SCHEDULED, period, instance="dead-host:1:abc", now=NOW)
         text, message_blocks = digester.build(period, with_chart=False).messages[0]
         running_app.coach.client.chat_postMessage(
-            channel=MANAGER_CHANNEL, text=text, blocks=message_blocks,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"run_id": run.id, "part": 1, "parts": 1}})
+            channel=MANAGER_CHANNEL,
+            text=text,
+            blocks=message_blocks,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"run_id": run.id, "part": 1, "parts": 1}},
+        )
         # A second instance takes the run over and dies before reading the channel.
         clock.shift(digester.lease + timedelta(minutes=10))
-        assert take_over(app.coach.db, run, instance="dead-too:2:def", now=datetime.now(timezone.utc))
+        assert take_over(app.coach.db, run, instance="dead-too:2:def", now=datetime.now(UTC))
         clock.shift(digester.lease + timedelta(minutes=10))
         [result] = digester.recover()
     assert result.outcome == "recovered"
@@ -381,9 +457,16 @@ def test_digest_figures_for_a_known_team(running_app: RunningApp):
     assert (d.losses, d.reps, d.deal_value, d.within_24h) == (4, 3, Decimal("4000000"), 3)
     assert d.within_24h_share == 0.75
     assert dict(d.surface) == {"price": 2, "competitor": 1, "still_considering": 1}
-    assert dict(d.underlying) == {"value_not_conveyed": 2, "no_comparison_axis": 2, "real_problem_not_heard": 2,
-                                  "decision_process_unknown": 1, "not_in_comparison": 1, "low_priority": 1,
-                                  "product_before_problem": 1, None: 1}
+    assert dict(d.underlying) == {
+        "value_not_conveyed": 2,
+        "no_comparison_axis": 2,
+        "real_problem_not_heard": 2,
+        "decision_process_unknown": 1,
+        "not_in_comparison": 1,
+        "low_priority": 1,
+        "product_before_problem": 1,
+        None: 1,
+    }
     assert d.behind["price"][:2] == [("value_not_conveyed", 2), ("decision_process_unknown", 1)]
     assert d.lenses == {
         "problem": {"held": 1, "partly": 2, "missed": 1},
@@ -394,13 +477,18 @@ def test_digest_figures_for_a_known_team(running_app: RunningApp):
     assert dict(d.changes) == {"confirm_decision_maker": 1, "question_order": 1, "first_five_minutes": 1, None: 1}
     assert d.kept == {"yes": 1, "partly": 1, "no": 1, "unanswered": 1} and d.repeated_mistake == 1
     assert [(r.user_id, r.code, r.reviews) for r in d.repeats] == [
-        ("U1", "value_not_conveyed", 2), ("U2", "no_comparison_axis", 2)]
+        ("U1", "value_not_conveyed", 2),
+        ("U2", "no_comparison_axis", 2),
+    ]
     # Quotes come from shared reviews only: U2's unshared competitor loss is never quoted.
     assert [q.deal_name for q in d.quotes["value"]] == ["Globex expansion", "Acme renewal"]
     assert [q.deal_name for q in d.quotes["decision"]] == ["Umbrella pilot", "Acme renewal"]
     assert "problem" not in d.quotes and "relationship" not in d.quotes
     assert [(r.user_id, r.on) for r in d.recontacts] == [
-        ("U5", date(2026, 3, 9)), ("U1", date(2026, 3, 12)), ("U3", date(2026, 3, 20))]
+        ("U5", date(2026, 3, 9)),
+        ("U1", date(2026, 3, 12)),
+        ("U3", date(2026, 3, 20)),
+    ]
     assert (d.recontacts_total, d.recontacts_unshared) == (4, 1)  # U2's unshared loss: counted, not named
     assert (d.wins, d.recovery_median_days, d.recovery_fastest_days) == (4, 10, 4)
 
@@ -498,7 +586,7 @@ def test_a_failed_chart_upload_leaves_the_text_digest_and_is_recorded(running_ap
 
 def test_a_manager_asks_for_the_digest_and_it_goes_to_the_managers_channel(running_app: RunningApp):
     seed_known_team(running_app)
-    with time_machine.travel(datetime(2026, 3, 7, 12, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 3, 7, 12, 0, tzinfo=UTC), tick=False):
         answer = running_app.slack.answer("digest", user_id=MANAGER)
         running_app.settle()
     assert answer.response_type == "ephemeral" and f"<#{MANAGER_CHANNEL}>" in answer.text
@@ -619,11 +707,17 @@ def _big_team(reps: int, *, per_rep: int = 2) -> list:
     rows = []
     for n in range(reps):
         for k in range(per_rep):
-            rows.append(review(user_id=f"UT{n:04d}", completed_at=at(2 + k % 6, hour=1 + n % 20),
-                               codes=("value_not_conveyed", "no_comparison_axis", "low_priority"),
-                               surface=["price", "timing", "competitor"][k % 3],
-                               deal_name=f"株式会社テスト{n}-{k} " + "長い案件名" * 10,
-                               words="「今期は予算が取れませんでした」" * 30, recontact_on=date(2026, 3, 10 + k % 10)))
+            rows.append(
+                review(
+                    user_id=f"UT{n:04d}",
+                    completed_at=at(2 + k % 6, hour=1 + n % 20),
+                    codes=("value_not_conveyed", "no_comparison_axis", "low_priority"),
+                    surface=["price", "timing", "competitor"][k % 3],
+                    deal_name=f"株式会社テスト{n}-{k} " + "長い案件名" * 10,
+                    words="「今期は予算が取れませんでした」" * 30,
+                    recontact_on=date(2026, 3, 10 + k % 10),
+                )
+            )
     return rows
 
 
@@ -653,8 +747,9 @@ def test_split_messages_packs_whole_sections_and_cuts_only_an_oversized_one():
     t = Translator("en")
 
     def sec(title: str, n: int) -> Section:
-        return Section(title, [{"type": "section", "text": {"type": "mrkdwn", "text": f"{title} {i}"}}
-                               for i in range(n)])
+        return Section(
+            title, [{"type": "section", "text": {"type": "mrkdwn", "text": f"{title} {i}"}} for i in range(n)]
+        )
 
     messages = split_messages(t, "Digest", [sec("A", 30), sec("B", 30), sec("C", 120), sec("D", 5)])
     assert all(len(m) <= 50 for m in messages)
@@ -687,12 +782,15 @@ def test_customer_quotes_full_of_markup_are_shown_whole_and_within_limits():
     data = DigestData(period=periods.Period(PERIOD_START, FIRE))
     data.losses = 12
     data.lenses = {lens: {"missed": 3} for lens in ("problem", "value", "relationship", "decision")}
-    data.quotes = {lens: [Quote(f"U{n}", "&" * 200, "<" * 300, "&<>" * 200) for n in range(3)]
-                   for lens in data.lenses}
+    data.quotes = {lens: [Quote(f"U{n}", "&" * 200, "<" * 300, "&<>" * 200) for n in range(3)] for lens in data.lenses}
     parts = blocks.digest_messages(t, data)
     assert all(message_problems(b, text) == [] for text, b in parts)
-    quote_blocks = [b["text"]["text"] for _, bs in parts for b in bs
-                    if b["type"] == "section" and "&amp;" * 10 in b.get("text", {}).get("text", "")]
+    quote_blocks = [
+        b["text"]["text"]
+        for _, bs in parts
+        for b in bs
+        if b["type"] == "section" and "&amp;" * 10 in b.get("text", {}).get("text", "")
+    ]
     assert len(quote_blocks) == 4  # one section per lens
     for text in quote_blocks:
         assert len(text) <= 3000

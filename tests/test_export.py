@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,7 @@ from tests.conftest import Answer, RunningApp
 from tests.review_seed import insert, review
 
 MANAGER = "UMGR1"
-NOW = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -34,19 +34,44 @@ def days_ago(n: float) -> datetime:
 
 
 def seed(app: RunningApp) -> None:
-    insert(app.coach.db, [
-        review(user_id="U1", completed_at=days_ago(2), deal_name="アクメ社 更新案件", words="「価格が合わない」",
-               codes=("value_not_conveyed", "decision_process_unknown"), own=("デモを先にしてしまった",),
-               kept="partly", repeated="no", locale="ja", tz="Asia/Tokyo"),
-        review(user_id="U2", completed_at=days_ago(3), deal_name="Globex expansion", words="Over budget",
-               surface="competitor", codes=("no_comparison_axis",), own=("Never met the CFO", "Late demo"),
-               change_code=None, change_text="Ask who signs in the first call", review_hours=30),
-        review(user_id="U2", completed_at=days_ago(45), deal_name="Initech (45 days ago)"),
-        review(user_id="U2", completed_at=days_ago(100), deal_name="Umbrella (100 days ago)"),
-        review(user_id="U3", completed_at=days_ago(5), deal_name="=HYPERLINK(\"http://evil\",\"x\")",
-               words="+cmd|' /C calc'!A0"),
-        review(user_id="U9", completed_at=days_ago(1), deal_name="Other workspace", team_id="T2"),
-    ])
+    insert(
+        app.coach.db,
+        [
+            review(
+                user_id="U1",
+                completed_at=days_ago(2),
+                deal_name="アクメ社 更新案件",
+                words="「価格が合わない」",
+                codes=("value_not_conveyed", "decision_process_unknown"),
+                own=("デモを先にしてしまった",),
+                kept="partly",
+                repeated="no",
+                locale="ja",
+                tz="Asia/Tokyo",
+            ),
+            review(
+                user_id="U2",
+                completed_at=days_ago(3),
+                deal_name="Globex expansion",
+                words="Over budget",
+                surface="competitor",
+                codes=("no_comparison_axis",),
+                own=("Never met the CFO", "Late demo"),
+                change_code=None,
+                change_text="Ask who signs in the first call",
+                review_hours=30,
+            ),
+            review(user_id="U2", completed_at=days_ago(45), deal_name="Initech (45 days ago)"),
+            review(user_id="U2", completed_at=days_ago(100), deal_name="Umbrella (100 days ago)"),
+            review(
+                user_id="U3",
+                completed_at=days_ago(5),
+                deal_name='=HYPERLINK("http://evil","x")',
+                words="+cmd|' /C calc'!A0",
+            ),
+            review(user_id="U9", completed_at=days_ago(1), deal_name="Other workspace", team_id="T2"),
+        ],
+    )
 
 
 def export(app: RunningApp, user_id: str, text: str = "export") -> tuple[Answer, list[dict[str, str]], object]:
@@ -65,15 +90,16 @@ def test_a_manager_exports_the_teams_last_30_days(running_app: RunningApp):
     seed(running_app)
     answer, rows, upload = export(running_app, MANAGER)
     assert answer.response_type == "ephemeral" and "team's reviews from the last 30 days" in answer.text
-    assert [r["Deal"] for r in rows] == ["'=HYPERLINK(\"http://evil\",\"x\")", "Globex expansion", "アクメ社 更新案件"]
+    assert [r["Deal"] for r in rows] == ['\'=HYPERLINK("http://evil","x")', "Globex expansion", "アクメ社 更新案件"]
     assert {r["Rep (Slack user id)"] for r in rows} == {"U1", "U2", "U3"}  # not the other workspace's
     # The DM was opened first (files need a channel id), and the file shared there.
     assert running_app.slack.fake.calls_to("conversations.open")[-1].params["users"] == MANAGER
     assert upload.channels == ["D" + MANAGER[1:]] and upload.completed
     assert upload.filename.endswith("-30d.csv") and "3 reviews" in upload.initial_comment
     acme = rows[-1]
-    assert acme["Underlying reasons"] == ("Our value did not come across / We didn't know the decision process / "
-                                          "デモを先にしてしまった")
+    assert acme["Underlying reasons"] == (
+        "Our value did not come across / We didn't know the decision process / デモを先にしてしまった"
+    )
     assert acme["The customer's words"] == "「価格が合わない」"
     assert acme["Self-check: kept the one change?"] == "Partly kept it"
     assert acme["Self-check: repeated the same mistake?"] == "No, I didn't"
@@ -89,11 +115,14 @@ def test_a_manager_exports_the_teams_last_30_days(running_app: RunningApp):
 
 
 def test_a_managers_export_leaves_out_what_reps_did_not_share_but_keeps_their_own(running_app: RunningApp):
-    insert(running_app.coach.db, [
-        review(user_id="U2", completed_at=days_ago(2), deal_name="Kept private", share=False),
-        review(user_id=MANAGER, completed_at=days_ago(2), deal_name="The manager's own loss", share=False),
-        review(user_id="U1", completed_at=days_ago(2), deal_name="Shared with managers"),
-    ])
+    insert(
+        running_app.coach.db,
+        [
+            review(user_id="U2", completed_at=days_ago(2), deal_name="Kept private", share=False),
+            review(user_id=MANAGER, completed_at=days_ago(2), deal_name="The manager's own loss", share=False),
+            review(user_id="U1", completed_at=days_ago(2), deal_name="Shared with managers"),
+        ],
+    )
     _, rows, _ = export(running_app, MANAGER)
     assert sorted(r["Deal"] for r in rows) == ["Shared with managers", "The manager's own loss"]
 
@@ -143,8 +172,9 @@ def test_a_rep_exports_their_own_while_the_managers_channel_cannot_be_read(runni
     seed(running_app)
     running_app.slack.fake.fail_next("conversations.members", status=500)
     answer, rows, upload = export(running_app, "U2")
-    assert answer.text.startswith("I couldn't check the managers' channel just now, so this export holds only "
-                                  "your own reviews.")
+    assert answer.text.startswith(
+        "I couldn't check the managers' channel just now, so this export holds only your own reviews."
+    )
     assert "your reviews from the last 30 days" in answer.text
     assert [r["Deal"] for r in rows] == ["Globex expansion"]
     assert upload.channels == ["D2"] and "-mine-" in upload.filename
@@ -179,7 +209,17 @@ def test_a_failed_upload_is_reported_to_the_requester(running_app: RunningApp):
 
 
 def test_export_csv_is_readable_for_a_big_team(running_app: RunningApp):
-    insert(running_app.coach.db, [review(user_id=f"UB{n:03d}", completed_at=days_ago(1 + n % 20),
-                                         deal_name=f"案件{n}", recontact_on=date(2026, 9, 1)) for n in range(1200)])
+    insert(
+        running_app.coach.db,
+        [
+            review(
+                user_id=f"UB{n:03d}",
+                completed_at=days_ago(1 + n % 20),
+                deal_name=f"案件{n}",
+                recontact_on=date(2026, 9, 1),
+            )
+            for n in range(1200)
+        ],
+    )
     _, rows, _ = export(running_app, MANAGER)
     assert len(rows) == 1200 and len({r["Review id"] for r in rows}) == 1200

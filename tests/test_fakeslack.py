@@ -66,9 +66,7 @@ def text_input_block(block_id: str = "note", **element: Any) -> dict[str, Any]:
     }
 
 
-def modal(
-    title: str = "Lost deal", blocks: list[dict[str, Any]] | None = None, **extra: Any
-) -> dict[str, Any]:
+def modal(title: str = "Lost deal", blocks: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": "lost_deal",
@@ -87,9 +85,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def fake(clock: FakeClock) -> Iterator[FakeSlack]:
-    with FakeSlack(
-        clock=clock, users={"U1": {}, "U2": {"tz": "America/New_York", "locale": "en-US"}}
-    ) as server:
+    with FakeSlack(clock=clock, users={"U1": {}, "U2": {"tz": "America/New_York", "locale": "en-US"}}) as server:
         yield server
 
 
@@ -263,9 +259,7 @@ def test_expired_trigger_id_is_refused(fake: FakeSlack, client: WebClient, clock
     assert fake.views == {}
 
 
-def test_trigger_id_is_single_use_and_must_be_known(
-    fake: FakeSlack, client: WebClient, clock: FakeClock
-) -> None:
+def test_trigger_id_is_single_use_and_must_be_known(fake: FakeSlack, client: WebClient, clock: FakeClock) -> None:
     trigger_id = fake.issue_trigger_id()
     clock.advance(2.9)
     assert client.views_open(trigger_id=trigger_id, view=modal())["ok"]
@@ -303,12 +297,10 @@ def test_plain_text_input_without_max_length_is_refused(fake: FakeSlack, client:
 
 def test_views_push_stacks_at_most_three_views(fake: FakeSlack, client: WebClient) -> None:
     root = client.views_open(trigger_id=fake.issue_trigger_id(), view=modal())["view"]
-    second = client.views_push(
-        trigger_id=fake.issue_trigger_id(view_id=root["id"]), view=modal(title="Step 2")
-    )["view"]
-    third = client.views_push(
-        trigger_id=fake.issue_trigger_id(view_id=second["id"]), view=modal(title="Step 3")
-    )["view"]
+    second = client.views_push(trigger_id=fake.issue_trigger_id(view_id=root["id"]), view=modal(title="Step 2"))["view"]
+    third = client.views_push(trigger_id=fake.issue_trigger_id(view_id=second["id"]), view=modal(title="Step 3"))[
+        "view"
+    ]
     assert (second["previous_view_id"], third["root_view_id"]) == (root["id"], root["id"])
     with pytest.raises(SlackApiError) as err:
         client.views_push(trigger_id=fake.issue_trigger_id(view_id=third["id"]), view=modal(title="Step 4"))
@@ -436,9 +428,7 @@ def test_valid_views_and_messages_have_no_problems() -> None:
     ],
 )
 def test_message_problems_catch_what_slack_refuses(blocks: list[dict[str, Any]], expected: str) -> None:
-    assert any(expected in p for p in message_problems(blocks, "fallback")), message_problems(
-        blocks, "fallback"
-    )
+    assert any(expected in p for p in message_problems(blocks, "fallback")), message_problems(blocks, "fallback")
 
 
 def test_view_problems_checks_options_and_inputs() -> None:

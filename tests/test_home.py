@@ -9,7 +9,7 @@ against Block Kit's limits.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -26,7 +26,7 @@ from tests.slack_signing import TEAM_ID, block_actions_payload, event_body, view
 from tests.test_nudges import click, dispatch, review_saved
 from tests.test_review_flow import Rep, blocks_text
 
-START = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)  # Tue 10:00 in Tokyo, Mon 21:00 in New York
+START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # Tue 10:00 in Tokyo, Mon 21:00 in New York
 MANAGER = "UMGR"
 JA = Translator("ja")
 
@@ -62,8 +62,9 @@ def open_home(app: RunningApp, user_id: str, team_id: str = TEAM_ID) -> dict:
     """The rep opens the app's Home tab; the Home published in answer."""
     app.settle()
     before = len(publishes(app, user_id))
-    body = event_body({"type": "app_home_opened", "user": user_id, "channel": "D" + user_id, "tab": "home"},
-                      team_id=team_id)
+    body = event_body(
+        {"type": "app_home_opened", "user": user_id, "channel": "D" + user_id, "tab": "home"}, team_id=team_id
+    )
     assert app.slack.post(body, "application/json").status_code == 200
     app.settle()  # the listener handed the publishing to coach.later before answering
     assert len(publishes(app, user_id)) > before, "the Home was not published"
@@ -87,13 +88,18 @@ def buttons(view: dict, action_id: str) -> list[dict]:
     return [e for e in elements(view) if e["action_id"] == action_id]
 
 
-def press(app: RunningApp, user_id: str, view: dict, action_id: str, *, value: str | None = None,
-          team_id: str = TEAM_ID) -> None:
+def press(
+    app: RunningApp, user_id: str, view: dict, action_id: str, *, value: str | None = None, team_id: str = TEAM_ID
+) -> None:
     """Press a button on a Home or modal as Slack sends it; `value` may be forged."""
     found = buttons(view, action_id)
     element = found[0] if found else {"type": "button", "action_id": action_id, "block_id": "forged"}
-    action = {"type": "button", "action_id": action_id, "block_id": element["block_id"],
-              "value": value if value is not None else element.get("value", "")}
+    action = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": element["block_id"],
+        "value": value if value is not None else element.get("value", ""),
+    }
     trigger = app.slack.fake.issue_trigger_id(view_id=view.get("id") if view.get("type") == "modal" else None)
     payload = block_actions_payload(action, view=view, user_id=user_id, trigger_id=trigger, team_id=team_id)
     assert app.slack.interact(payload).status_code == 200
@@ -108,9 +114,18 @@ def opened_modal(app: RunningApp, before: int) -> dict:
     return call.response["view"]
 
 
-def second_review(app: RunningApp, user_id: str, *, deal: str, lost_on: date, meeting: datetime,
-                  codes=("value_not_conveyed", "no_comparison_axis"), own="Skipped the budget question",
-                  change_code="question_order", share: bool = True) -> Review:
+def second_review(
+    app: RunningApp,
+    user_id: str,
+    *,
+    deal: str,
+    lost_on: date,
+    meeting: datetime,
+    codes=("value_not_conveyed", "no_comparison_axis"),
+    own="Skipped the budget question",
+    change_code="question_order",
+    share: bool = True,
+) -> Review:
     rep = Rep(app, user_id)
     before = len(app.slack.fake.calls_to("chat.postMessage"))
     rep.lost(deal)
@@ -133,8 +148,9 @@ def test_rep_home_in_japanese_shows_every_section(running_app: RunningApp):
         first = review_saved(running_app, "U1", lost_on=date(2026, 3, 9), meeting=START + timedelta(days=9))
         clock.move_to(START + timedelta(days=8))  # the first review's self-check goes out
         dispatch(running_app)
-        second = second_review(running_app, "U1", deal="Beta 株式会社", lost_on=date(2026, 3, 18),
-                               meeting=START + timedelta(days=10))
+        second = second_review(
+            running_app, "U1", deal="Beta 株式会社", lost_on=date(2026, 3, 18), meeting=START + timedelta(days=10)
+        )
         # An unfinished third review, closed with something typed: a draft to resume.
         rep = Rep(running_app, "U1")
         rep.lost("Gamma 商事")
@@ -173,11 +189,12 @@ def test_rep_home_in_english_counts_commitments_and_recovery(running_app: Runnin
         first = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=START + timedelta(days=9))
         clock.move_to(START + timedelta(days=8, hours=13))  # daytime in New York
         dispatch(running_app)
-        self_check = [c for c in running_app.slack.fake.calls_to("chat.postMessage") if "self-check" in c.params["text"]][0]
+        self_check = [
+            c for c in running_app.slack.fake.calls_to("chat.postMessage") if "self-check" in c.params["text"]
+        ][0]
         click(running_app, "U2", self_check, "self_check_kept:yes")
         running_app.settle()
-        second_review(running_app, "U2", deal="Beta Inc", lost_on=date(2026, 3, 17),
-                      meeting=START + timedelta(days=12))
+        second_review(running_app, "U2", deal="Beta Inc", lost_on=date(2026, 3, 17), meeting=START + timedelta(days=12))
         clock.move_to(START + timedelta(days=13))  # 23 March 01:00 UTC: still Sunday 22 March in New York
         assert running_app.slack.json(running_app.slack.command("won Delta Corp", user_id="U2")) == {}
         running_app.settle()
@@ -225,8 +242,12 @@ def test_answering_the_self_check_from_home(running_app: RunningApp):
         for action_id in ("self_check_repeated:no", "self_check_kept:yes", "self_check_reaction:better"):
             press(running_app, "U2", modal, action_id)
         element = buttons(modal, "self_check_meetings")[0]
-        action = {"type": "static_select", "action_id": "self_check_meetings", "block_id": element["block_id"],
-                  "selected_option": next(o for o in element["options"] if o["value"] == f"{review.id}:5")}
+        action = {
+            "type": "static_select",
+            "action_id": "self_check_meetings",
+            "block_id": element["block_id"],
+            "selected_option": next(o for o in element["options"] if o["value"] == f"{review.id}:5"),
+        }
         running_app.slack.interact(block_actions_payload(action, view=modal, user_id="U2"))
         running_app.settle()
     with running_app.coach.db.session() as s:
@@ -250,10 +271,19 @@ def test_read_only_review_modal_shows_the_whole_review(running_app: RunningApp):
     assert modal["callback_id"] == "review_detail" and modal.get("submit") is None
     assert not [b for b in modal["blocks"] if b["type"] == "input"]
     text = text_of(modal)
-    for expected in ("Acme renewal", "Price was too high", "Our value did not come across",
-                     "Demoed before hearing the problem", "10/1 first call", "It's over our budget",
-                     "When we showed the price table", "Couldn't say why us", "final call: CFO Tanaka",
-                     "Always confirm the decision maker", "What was the biggest reason you passed this time?"):
+    for expected in (
+        "Acme renewal",
+        "Price was too high",
+        "Our value did not come across",
+        "Demoed before hearing the problem",
+        "10/1 first call",
+        "It's over our budget",
+        "When we showed the price table",
+        "Couldn't say why us",
+        "final call: CFO Tanaka",
+        "Always confirm the decision maker",
+        "What was the biggest reason you passed this time?",
+    ):
         assert expected in text, expected
 
 
@@ -269,8 +299,10 @@ def test_edit_next_meeting_from_home_opens_the_meeting_modal(running_app: Runnin
         assert json.loads(modal["private_metadata"])["review"] == review.id
         new_time = START + timedelta(days=4)
         values = ri.state(next_meeting_at=ri.datetimepicker(new_time))
-        assert running_app.slack.json(running_app.slack.interact(
-            view_submission_payload(modal, values, user_id="U2"))) == {}
+        assert (
+            running_app.slack.json(running_app.slack.interact(view_submission_payload(modal, values, user_id="U2")))
+            == {}
+        )
         running_app.settle()
         home = last_home(running_app, "U2")
     assert "Fri, Mar 13, 2026, 9:00 PM (America/New_York)" in text_of(home)
@@ -313,36 +345,50 @@ def test_home_is_refreshed_on_every_change(running_app: RunningApp):
         before = len(fake.calls_to("views.open"))
         press(running_app, "U1", home, "home_edit_meeting")
         modal = opened_modal(running_app, before)
-        running_app.slack.interact(view_submission_payload(
-            modal, ri.state(next_meeting_at=ri.datetimepicker(START + timedelta(days=2))), user_id="U1"))
+        running_app.slack.interact(
+            view_submission_payload(
+                modal, ri.state(next_meeting_at=ri.datetimepicker(START + timedelta(days=2))), user_id="U1"
+            )
+        )
         assert "2026年3月12日(木) 10:00" in text_of(changed("meeting moved"))
 
         # Marked ready on the reminder.
         clock.move_to(START + timedelta(days=2) - timedelta(minutes=60))
         dispatch(running_app)
-        reminder = [c for c in fake.calls_to("chat.postMessage") if c.params.get("blocks")
-                    and "meeting_done" in json.dumps(c.params["blocks"])][-1]
+        reminder = [
+            c
+            for c in fake.calls_to("chat.postMessage")
+            if c.params.get("blocks") and "meeting_done" in json.dumps(c.params["blocks"])
+        ][-1]
         click(running_app, "U1", reminder, "meeting_done")
         assert "に準備完了にしました" in text_of(changed("meeting marked ready"))
 
         # The self-check answered on the DM.
         clock.move_to(START + timedelta(days=8))
         dispatch(running_app)
-        self_check = [c for c in fake.calls_to("chat.postMessage") if c.params.get("blocks")
-                      and "self_check_kept" in json.dumps(c.params["blocks"])][-1]
+        self_check = [
+            c
+            for c in fake.calls_to("chat.postMessage")
+            if c.params.get("blocks") and "self_check_kept" in json.dumps(c.params["blocks"])
+        ][-1]
         click(running_app, "U1", self_check, "self_check_kept:yes")
         assert ":white_check_mark: " + JA._("Kept it") in text_of(changed("self-check answered"))
 
         # A re-contact recorded.
-        clock.move_to(datetime(2026, 9, 10, 1, 0, tzinfo=timezone.utc))
+        clock.move_to(datetime(2026, 9, 10, 1, 0, tzinfo=UTC))
         dispatch(running_app)
-        recontact = [c for c in fake.calls_to("chat.postMessage") if c.params.get("blocks")
-                     and "recontact_record" in json.dumps(c.params["blocks"])][-1]
+        recontact = [
+            c
+            for c in fake.calls_to("chat.postMessage")
+            if c.params.get("blocks") and "recontact_record" in json.dumps(c.params["blocks"])
+        ][-1]
         before = len(fake.calls_to("views.open"))
         click(running_app, "U1", recontact, "recontact_record")
         modal = opened_modal(running_app, before)
-        values = {"customer_said": {"customer_said": ri.text("来期に予算化します")},
-                  **ri.state(recontact_choice=ri.radio("six_months"))}
+        values = {
+            "customer_said": {"customer_said": ri.text("来期に予算化します")},
+            **ri.state(recontact_choice=ri.radio("six_months")),
+        }
         running_app.slack.interact(view_submission_payload(modal, values, user_id="U1"))
         assert "来期に予算化します" in text_of(changed("re-contact recorded"))
 

@@ -16,13 +16,13 @@ MANIFEST = json.loads((ROOT / "slack-manifest.json").read_text())
 SCOPE_OF_METHOD = {
     "chat_postMessage": "chat:write",
     "chat_update": "chat:write",
-    "conversations_open": "im:write",       # the rep's DM: nudge check, export delivery
+    "conversations_open": "im:write",  # the rep's DM: nudge check, export delivery
     # By metadata, after a crash mid-send: a nudge in the rep's DM, the digest in the
     # managers' channel (public or private).
     "conversations_history": ("im:history", "channels:history", "groups:history"),
     "conversations_members": ("channels:read", "groups:read"),  # managers = the channel's members
     "conversations_info": ("channels:read", "groups:read"),  # is the managers' channel private?
-    "files_upload_v2": "files:write",       # the digest chart, the CSV export
+    "files_upload_v2": "files:write",  # the digest chart, the CSV export
     "users_info": "users:read",
     "views_open": None,
     "views_update": None,
@@ -46,9 +46,11 @@ def test_manifest_declares_the_command_shortcut_and_home_event():
     assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
-    for url in (MANIFEST["settings"]["interactivity"]["request_url"],
-                MANIFEST["settings"]["event_subscriptions"]["request_url"],
-                MANIFEST["features"]["slash_commands"][0]["url"]):
+    for url in (
+        MANIFEST["settings"]["interactivity"]["request_url"],
+        MANIFEST["settings"]["event_subscriptions"]["request_url"],
+        MANIFEST["features"]["slash_commands"][0]["url"],
+    ):
         assert url.endswith("/slack/events")
 
 

@@ -3,7 +3,7 @@ re-contact form recorded once however often Slack delivers it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import time_machine
 from sqlalchemy import func, select
@@ -15,12 +15,15 @@ from tests.slack_signing import view_submission_payload
 from tests.test_nudges import click, dispatch, nudges, review_saved
 from tests.test_review_flow import blocks_text
 
-START = datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in New York
+START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # Tuesday 10:00 in New York
 
 
 def self_check_post(app: RunningApp, review_id: int):
-    return next(c for c in app.slack.fake.calls_to("chat.postMessage")
-                if "self-check" in c.params["text"] and f'"{review_id}:' in str(c.params["blocks"]).replace("'", '"'))
+    return next(
+        c
+        for c in app.slack.fake.calls_to("chat.postMessage")
+        if "self-check" in c.params["text"] and f'"{review_id}:' in str(c.params["blocks"]).replace("'", '"')
+    )
 
 
 def self_check_due(app: RunningApp, review_id: int) -> datetime:
@@ -72,7 +75,7 @@ def test_the_baseline_is_the_weeks_after_earlier_losses_not_later_ones(running_a
     with time_machine.travel(START, tick=False) as clock:
         earlier = review_saved(running_app, "U2", lost_on=date(2026, 3, 2), meeting=START + timedelta(days=30))
         later = review_saved(running_app, "U2", lost_on=date(2026, 3, 10), meeting=START + timedelta(days=30))
-        send_due(running_app, clock, datetime(2026, 3, 17, 14, 0, tzinfo=timezone.utc))  # both self-checks out
+        send_due(running_app, clock, datetime(2026, 3, 17, 14, 0, tzinfo=UTC))  # both self-checks out
         # The rep answers the later loss's self-check first, the earlier one's afterwards.
         click(running_app, "U2", self_check_post(running_app, later.id), "self_check_meetings", selected="12")
         running_app.settle()
@@ -94,8 +97,10 @@ def test_the_recontact_form_delivered_twice_records_one_note(running_app: Runnin
         post = next(c for c in fake.calls_to("chat.postMessage") if "get back in touch" in c.params["text"])
         click(running_app, "U2", post, "recontact_record")
         modal = fake.wait_for("views.open", 2)[-1]
-        values = {"customer_said": {"customer_said": ri.text("Budget moved to next year")},
-                  **ri.state(recontact_choice=ri.radio("six_months"))}
+        values = {
+            "customer_said": {"customer_said": ri.text("Budget moved to next year")},
+            **ri.state(recontact_choice=ri.radio("six_months")),
+        }
         payload = view_submission_payload(modal.response["view"], values, user_id="U2")
         # A double click, or Slack retrying a submission it thinks went unanswered: the same payload twice.
         for _ in range(2):
@@ -104,4 +109,4 @@ def test_the_recontact_form_delivered_twice_records_one_note(running_app: Runnin
     with running_app.coach.db.session() as s:
         assert s.scalar(select(func.count()).select_from(RecontactNote)) == 1
     planned = nudges(running_app)["recontact"]
-    assert planned.status == "pending" and planned.due_at == datetime(2027, 3, 10, 15, 0, tzinfo=timezone.utc)
+    assert planned.status == "pending" and planned.due_at == datetime(2027, 3, 10, 15, 0, tzinfo=UTC)

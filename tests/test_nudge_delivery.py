@@ -19,9 +19,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 import requests
@@ -40,13 +40,14 @@ from tests.fakeslack import FakeSlack
 from tests.nudge_seed import register_users, seed_due_nudges, user_id
 
 ROOT = Path(__file__).resolve().parent.parent
-START = datetime(2026, 3, 4, 2, 0, tzinfo=timezone.utc)  # Wednesday 11:00 in Tokyo, 21:00 (Tue) in New York
+START = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 11:00 in Tokyo, 21:00 (Tue) in New York
 
 
 # Helpers ---------------------------------------------------------------------
 
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def nudge_id_of(params: dict) -> int | None:
@@ -64,12 +65,16 @@ def delivered(fake: FakeSlack) -> Counter:
 
 
 def delivered_ts(fake: FakeSlack) -> dict[int, tuple[str, str]]:
-    return {nudge_id_of(c.params): (c.response["channel"], c.response["ts"])
-            for c in fake.calls_to("chat.postMessage") if c.response.get("ok")}
+    return {
+        nudge_id_of(c.params): (c.response["channel"], c.response["ts"])
+        for c in fake.calls_to("chat.postMessage")
+        if c.response.get("ok")
+    }
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str,
-               on_timeout: Callable[[], str] = lambda: "") -> None:
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float, what: str, on_timeout: Callable[[], str] = lambda: ""
+) -> None:
     """Bounded polling: `condition` checked every 20 ms until true or `timeout` seconds passed."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -100,22 +105,34 @@ class AppProcess:
     def __init__(self, name: str, workdir: Path, *, fake: FakeSlack, database_url: str, **settings: str) -> None:
         self.name, self.port = name, free_port()
         self.log_path = workdir / f"{name}.log"
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SLACK_", "NUDGE_", "SCHEDULER_")) and k not in ("DATABASE_URL", "PORT", "HOST",
-                                                                                    "MANAGER_CHANNEL")}
-        env.update({
-            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url, "DATABASE_URL": database_url,
-            "HOST": "127.0.0.1", "PORT": str(self.port), "SLACK_MESSAGES_PER_SECOND": "0",
-            # Real time of day: quiet hours would hold half the reps' nudges; no cap on the DM checks.
-            "QUIET_HOURS": "00:00-00:00", "SLACK_LOOKUPS_PER_MINUTE": "0",
-            "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
-            **{k.upper(): str(v) for k, v in settings.items()},
-        })
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "NUDGE_", "SCHEDULER_"))
+            and k not in ("DATABASE_URL", "PORT", "HOST", "MANAGER_CHANNEL")
+        }
+        env.update(
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": fake.base_url,
+                "DATABASE_URL": database_url,
+                "HOST": "127.0.0.1",
+                "PORT": str(self.port),
+                "SLACK_MESSAGES_PER_SECOND": "0",
+                # Real time of day: quiet hours would hold half the reps' nudges; no cap on the DM checks.
+                "QUIET_HOURS": "00:00-00:00",
+                "SLACK_LOOKUPS_PER_MINUTE": "0",
+                "LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+                **{k.upper(): str(v) for k, v in settings.items()},
+            }
+        )
         self._log = open(self.log_path, "wb")
         # cwd is the test's own directory: no .env of the developer's is read.
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=workdir, env=env,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")], cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     def healthy(self) -> bool:
         if self.proc.poll() is not None:
@@ -175,8 +192,10 @@ def assert_each_delivered_once(fake: FakeSlack, db: Database, ids: list[int]) ->
 
 # a. A killed instance's batch is finished by the next one --------------------
 
+
 def test_killed_mid_batch_the_restarted_app_delivers_every_nudge_exactly_once(
-        fake_slack: FakeSlack, db: Database, database_url: str, tmp_path, apps):
+    fake_slack: FakeSlack, db: Database, database_url: str, tmp_path, apps
+):
     ids = seed_due_nudges(db, count=40, users=40, now=utcnow(), kind=NudgeKind.CHECKLIST)
     register_users(fake_slack, 40)
     fake_slack.delay["chat.postMessage"] = 0.03  # Slack accepts the message, then answers 30 ms later
@@ -184,8 +203,7 @@ def test_killed_mid_batch_the_restarted_app_delivers_every_nudge_exactly_once(
 
     first = AppProcess("first", tmp_path, fake=fake_slack, database_url=database_url, **settings)
     apps.append(first)
-    wait_until(lambda: sum(delivered(fake_slack).values()) >= 5, timeout=30, what="the first DMs",
-               on_timeout=first.log)
+    wait_until(lambda: sum(delivered(fake_slack).values()) >= 5, timeout=30, what="the first DMs", on_timeout=first.log)
     first.kill()
 
     before = delivered(fake_slack)
@@ -197,8 +215,12 @@ def test_killed_mid_batch_the_restarted_app_delivers_every_nudge_exactly_once(
 
     second = AppProcess("second", tmp_path, fake=fake_slack, database_url=database_url, **settings)
     apps.append(second)
-    wait_until(lambda: statuses(db)[NudgeStatus.SENT] == len(ids), timeout=30,
-               what="every nudge to be recorded sent", on_timeout=lambda: f"{statuses(db)}\n{second.log()}")
+    wait_until(
+        lambda: statuses(db)[NudgeStatus.SENT] == len(ids),
+        timeout=30,
+        what="every nudge to be recorded sent",
+        on_timeout=lambda: f"{statuses(db)}\n{second.log()}",
+    )
 
     assert_each_delivered_once(fake_slack, db, ids)
     # The DMs the first instance got through were found in the reps' DM history, not sent again.
@@ -209,21 +231,31 @@ def test_killed_mid_batch_the_restarted_app_delivers_every_nudge_exactly_once(
 
 # b. Two instances on one database -------------------------------------------
 
+
 def test_two_instances_on_one_database_never_send_a_nudge_twice(
-        fake_slack: FakeSlack, db: Database, database_url: str, tmp_path, apps):
+    fake_slack: FakeSlack, db: Database, database_url: str, tmp_path, apps
+):
     register_users(fake_slack, 300)
     fake_slack.delay["chat.postMessage"] = 0.002
     settings = dict(scheduler_tick_seconds=0.1, nudge_lease_seconds=5, nudge_batch_size=20)
-    apps += [AppProcess(name, tmp_path, fake=fake_slack, database_url=database_url, **settings)
-             for name in ("left", "right")]
+    apps += [
+        AppProcess(name, tmp_path, fake=fake_slack, database_url=database_url, **settings) for name in ("left", "right")
+    ]
     # Both are up and ticking before there is any work, so they race for every batch.
-    wait_until(lambda: all(app.healthy() for app in apps), timeout=30, what="both apps to serve /healthz",
-               on_timeout=lambda: "\n".join(app.log() for app in apps))
+    wait_until(
+        lambda: all(app.healthy() for app in apps),
+        timeout=30,
+        what="both apps to serve /healthz",
+        on_timeout=lambda: "\n".join(app.log() for app in apps),
+    )
 
     ids = seed_due_nudges(db, count=300, users=300, now=utcnow(), kind=NudgeKind.CHECKLIST)
-    wait_until(lambda: statuses(db)[NudgeStatus.SENT] == len(ids), timeout=40,
-               what="every nudge to be recorded sent",
-               on_timeout=lambda: f"{statuses(db)}\n" + "\n".join(app.log() for app in apps))
+    wait_until(
+        lambda: statuses(db)[NudgeStatus.SENT] == len(ids),
+        timeout=40,
+        what="every nudge to be recorded sent",
+        on_timeout=lambda: f"{statuses(db)}\n" + "\n".join(app.log() for app in apps),
+    )
 
     assert_each_delivered_once(fake_slack, db, ids)
     stored = rows(db).values()
@@ -239,18 +271,19 @@ def test_two_instances_on_one_database_never_send_a_nudge_twice(
 
 # c. Slack failures, in-process with a moving clock ---------------------------
 
+
 @pytest.fixture
 def settings_env(settings_env):
     # No overall caps here: the limiters sleep on the real monotonic clock. Delivery, not quiet hours, is
     # what these tests are about (some run at the real time of day): none.
-    return {**settings_env, "slack_messages_per_second": 0, "slack_lookups_per_minute": 0,
-            "quiet_hours": "00:00-00:00"}
+    return {**settings_env, "slack_messages_per_second": 0, "slack_lookups_per_minute": 0, "quiet_hours": "00:00-00:00"}
 
 
 def seed(running_app: RunningApp, count: int, users: int | None = None) -> list[int]:
     register_users(running_app.slack.fake, users or count)
-    return seed_due_nudges(running_app.coach.db, count=count, users=users or count, now=utcnow(),
-                           kind=NudgeKind.CHECKLIST)
+    return seed_due_nudges(
+        running_app.coach.db, count=count, users=users or count, now=utcnow(), kind=NudgeKind.CHECKLIST
+    )
 
 
 def next_due(db: Database) -> datetime | None:
@@ -273,8 +306,9 @@ def test_429s_and_500s_delay_nudges_but_each_arrives_exactly_once(running_app: R
             if next_due(db) is None:
                 break
             # A quarter of the sends fail; 429 (Retry-After 5 s) and 500 take turns by round.
-            fake.fail_share("chat.postMessage", ratio=0.25, status=(429, 500)[round_no % 2], retry_after=5,
-                            seed=round_no)
+            fake.fail_share(
+                "chat.postMessage", ratio=0.25, status=(429, 500)[round_no % 2], retry_after=5, seed=round_no
+            )
             dispatcher.run_once()
             # Nothing is retried before Slack's Retry-After or the backoff has passed.
             calls = posts(fake)
@@ -338,6 +372,7 @@ def test_server_errors_on_every_attempt_fail_the_nudge_after_max_attempts(runnin
 
 # d. An instance dies mid-send ------------------------------------------------
 
+
 def claim_as_ghost(db: Database, now: datetime) -> Nudge:
     with db.session() as s:
         [nudge] = outbox.claim_due(s, now=now, limit=1, instance="ghost")
@@ -352,8 +387,10 @@ def test_message_sent_by_a_dead_instance_is_recorded_not_sent_again(running_app:
         nudge = claim_as_ghost(db, utcnow())
         # The ghost's chat.postMessage reached Slack; then the ghost died before writing it down.
         ghost = fake.client().chat_postMessage(
-            channel=nudge.user_id, text="ghost", metadata={"event_type": METADATA_EVENT,
-                                                           "event_payload": {"nudge_id": nudge_id}})
+            channel=nudge.user_id,
+            text="ghost",
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"nudge_id": nudge_id}},
+        )
         dispatcher.run_once()  # within the lease: the claim is still the ghost's
         assert rows(db)[nudge_id].status == NudgeStatus.SENDING and posts(fake) == 1
         clock.shift(dispatcher.lease + timedelta(seconds=1))
@@ -381,7 +418,8 @@ def test_nudge_claimed_by_a_dead_instance_but_never_posted_is_sent_once(running_
 
 
 def test_when_slack_cannot_say_whether_it_was_sent_the_nudge_waits_instead_of_risking_a_duplicate(
-        running_app: RunningApp):
+    running_app: RunningApp,
+):
     fake, db = running_app.slack.fake, running_app.coach.db
     dispatcher = running_app.application.dispatcher
     with time_machine.travel(START, tick=False) as clock:
@@ -398,6 +436,7 @@ def test_when_slack_cannot_say_whether_it_was_sent_the_nudge_waits_instead_of_ri
 
 
 # e. Claims stay within their batch and their lease ------------------------------
+
 
 def test_a_claim_takes_at_most_its_batch(running_app: RunningApp):
     db = running_app.coach.db

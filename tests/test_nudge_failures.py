@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -30,19 +30,18 @@ from tests.slack_signing import block_actions_payload, view_submission_payload
 from tests.test_nudges import dispatch, nudges, review_saved
 from tests.test_review_flow import blocks_text
 
-START = datetime(2026, 3, 4, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def settings_env(settings_env):
     # No caps (the limiters would sleep on the real clock) and no quiet hours: these tests are about
     # delivery. The test that checks the DM-check pace builds its own dispatcher with a fake clock.
-    return {**settings_env, "slack_messages_per_second": 0, "slack_lookups_per_minute": 0,
-            "quiet_hours": "00:00-00:00"}
+    return {**settings_env, "slack_messages_per_second": 0, "slack_lookups_per_minute": 0, "quiet_hours": "00:00-00:00"}
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def seed(app: RunningApp, count: int) -> list[int]:
@@ -76,15 +75,20 @@ def claim_as_ghost(db: Database, now: datetime, limit: int = 1) -> list[Nudge]:
 
 def post_as(fake: FakeSlack, nudge: Nudge) -> dict:
     """The ghost's DM, as the dispatcher posts it (the nudge id and its plan's first claim as metadata)."""
-    return fake.client().chat_postMessage(channel=nudge.user_id, text="ghost", metadata={
-        "event_type": METADATA_EVENT,
-        "event_payload": {"nudge_id": nudge.id, "plan": int(nudge.claimed_at.timestamp())}})
+    return fake.client().chat_postMessage(
+        channel=nudge.user_id,
+        text="ghost",
+        metadata={
+            "event_type": METADATA_EVENT,
+            "event_payload": {"nudge_id": nudge.id, "plan": int(nudge.claimed_at.timestamp())},
+        },
+    )
 
 
 # An instance died mid-send --------------------------------------------------------------------------------
 
-def test_a_dm_posted_just_before_a_crash_and_two_days_of_downtime_is_recorded_not_sent_again(
-        running_app: RunningApp):
+
+def test_a_dm_posted_just_before_a_crash_and_two_days_of_downtime_is_recorded_not_sent_again(running_app: RunningApp):
     fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
     with time_machine.travel(START, tick=False) as clock:
         [nudge_id] = seed(running_app, 1)
@@ -101,7 +105,7 @@ def test_a_dm_posted_just_before_a_crash_and_two_days_of_downtime_is_recorded_no
 
 def test_the_dm_of_the_meeting_before_it_moved_is_not_taken_for_the_new_reminder(running_app: RunningApp):
     fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
-    start = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)  # 11:00 in New York
+    start = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York
     with time_machine.travel(start, tick=False) as clock:
         review_saved(running_app, "U2", lost_on=start.date(), meeting=start + timedelta(minutes=30))
         dispatch(running_app)  # sooner than the lead: the reminder goes at once
@@ -111,8 +115,16 @@ def test_the_dm_of_the_meeting_before_it_moved_is_not_taken_for_the_new_reminder
         assert running_app.slack.command("meeting", user_id="U2").status_code == 200  # `/lost meeting`
         modal = fake.wait_for("views.open", opened + 1)[-1]
         moved = start + timedelta(minutes=45)
-        assert running_app.slack.json(running_app.slack.interact(view_submission_payload(
-            modal.response["view"], ri.state(next_meeting_at=ri.datetimepicker(moved)), user_id="U2"))) == {}
+        assert (
+            running_app.slack.json(
+                running_app.slack.interact(
+                    view_submission_payload(
+                        modal.response["view"], ri.state(next_meeting_at=ri.datetimepicker(moved)), user_id="U2"
+                    )
+                )
+            )
+            == {}
+        )
         running_app.settle()
         # The reminder for the moved meeting is claimed by an instance that dies before posting it.
         [ghost_claim] = claim_as_ghost(db, utcnow())
@@ -127,7 +139,7 @@ def test_the_dm_of_the_meeting_before_it_moved_is_not_taken_for_the_new_reminder
 
 def test_a_button_on_the_reminder_before_the_meeting_moved_does_not_settle_the_new_one(running_app: RunningApp):
     fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
-    start = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)  # 11:00 in New York
+    start = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York
     with time_machine.travel(start, tick=False) as clock:
         review_saved(running_app, "U2", lost_on=start.date(), meeting=start + timedelta(minutes=30))
         dispatch(running_app)
@@ -136,16 +148,31 @@ def test_a_button_on_the_reminder_before_the_meeting_moved_does_not_settle_the_n
         opened = len(fake.calls_to("views.open"))
         running_app.slack.command("meeting", user_id="U2")
         modal = fake.wait_for("views.open", opened + 1)[-1]
-        running_app.slack.interact(view_submission_payload(
-            modal.response["view"], ri.state(next_meeting_at=ri.datetimepicker(start + timedelta(minutes=45))),
-            user_id="U2"))
+        running_app.slack.interact(
+            view_submission_payload(
+                modal.response["view"],
+                ri.state(next_meeting_at=ri.datetimepicker(start + timedelta(minutes=45))),
+                user_id="U2",
+            )
+        )
         running_app.settle()
         [ghost_claim] = claim_as_ghost(db, utcnow())  # the new reminder: claimed, its instance dies
         old = fake.messages[(first.response["channel"], first.response["ts"])]
-        action = next({"type": "button", "action_id": e["action_id"], "block_id": b["block_id"], "value": e["value"]}
-                      for b in old["blocks"] for e in b.get("elements", []) if e["action_id"] == "meeting_done")
-        running_app.slack.interact(block_actions_payload(action, user_id="U2", channel_id=first.response["channel"],
-                                                         message=old, trigger_id=fake.issue_trigger_id()))
+        action = next(
+            {"type": "button", "action_id": e["action_id"], "block_id": b["block_id"], "value": e["value"]}
+            for b in old["blocks"]
+            for e in b.get("elements", [])
+            if e["action_id"] == "meeting_done"
+        )
+        running_app.slack.interact(
+            block_actions_payload(
+                action,
+                user_id="U2",
+                channel_id=first.response["channel"],
+                message=old,
+                trigger_id=fake.issue_trigger_id(),
+            )
+        )
         running_app.settle()
         assert rows(db)[ghost_claim.id].status == NudgeStatus.SENDING  # not taken for the old message
         clock.shift(dispatcher.lease + timedelta(seconds=1))
@@ -155,9 +182,12 @@ def test_a_button_on_the_reminder_before_the_meeting_moved_does_not_settle_the_n
 
 # Slack may have posted it anyway -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("failure", [dict(status=500), dict(status=502), dict(status=504),
-                                     dict(error="internal_error"), dict(error="fatal_error")],
-                         ids=["500", "502", "504", "internal_error", "fatal_error"])
+
+@pytest.mark.parametrize(
+    "failure",
+    [dict(status=500), dict(status=502), dict(status=504), dict(error="internal_error"), dict(error="fatal_error")],
+    ids=["500", "502", "504", "internal_error", "fatal_error"],
+)
 def test_a_dm_slack_posted_before_answering_an_error_is_found_not_sent_again(running_app: RunningApp, failure):
     fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
     with time_machine.travel(START, tick=False) as clock:
@@ -187,10 +217,15 @@ def test_a_button_pressed_on_a_dm_in_doubt_settles_it_without_a_dm_check(running
         assert rows(db)[nudge_id].status == NudgeStatus.SENDING  # in doubt
         [((channel, ts), message)] = [(k, m) for k, m in fake.messages.items() if nudge_id_of(m) == nudge_id]
         user = rows(db)[nudge_id].user_id
-        action = next({"type": "button", "action_id": e["action_id"], "block_id": b["block_id"], "value": e["value"]}
-                      for b in message["blocks"] for e in b.get("elements", []) if e["action_id"] == "checklist_share")
-        payload = block_actions_payload(action, user_id=user, channel_id=channel, message=message,
-                                        trigger_id=fake.issue_trigger_id())
+        action = next(
+            {"type": "button", "action_id": e["action_id"], "block_id": b["block_id"], "value": e["value"]}
+            for b in message["blocks"]
+            for e in b.get("elements", [])
+            if e["action_id"] == "checklist_share"
+        )
+        payload = block_actions_payload(
+            action, user_id=user, channel_id=channel, message=message, trigger_id=fake.issue_trigger_id()
+        )
         assert running_app.slack.interact(payload).status_code == 200
         running_app.settle()
         row = rows(db)[nudge_id]
@@ -209,10 +244,19 @@ def test_a_button_pressed_on_the_dm_of_an_instance_that_died_settles_it(running_
         [nudge] = claim_as_ghost(db, utcnow())
         ghost = post_as(fake, nudge)
         message = fake.messages[(ghost["channel"], ghost["ts"])]
-        action = {"type": "button", "action_id": "checklist_share", "block_id": "nudge_actions",
-                  "value": str(nudge.review_id)}
-        payload = block_actions_payload(action, user_id=nudge.user_id, channel_id=ghost["channel"],
-                                        message=message, trigger_id=fake.issue_trigger_id())
+        action = {
+            "type": "button",
+            "action_id": "checklist_share",
+            "block_id": "nudge_actions",
+            "value": str(nudge.review_id),
+        }
+        payload = block_actions_payload(
+            action,
+            user_id=nudge.user_id,
+            channel_id=ghost["channel"],
+            message=message,
+            trigger_id=fake.issue_trigger_id(),
+        )
         assert running_app.slack.interact(payload).status_code == 200
         running_app.settle()
         assert rows(db)[nudge_id].status == NudgeStatus.SENT
@@ -223,6 +267,7 @@ def test_a_button_pressed_on_the_dm_of_an_instance_that_died_settles_it(running_
 
 
 # The app's token or setup ------------------------------------------------------------------------------
+
 
 def test_a_revoked_token_stops_sending_and_the_backlog_goes_out_once_it_is_fixed(running_app: RunningApp, caplog):
     fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
@@ -291,6 +336,7 @@ def test_an_unrecognised_error_is_retried_with_backoff_then_failed_with_its_name
 
 # Rate limits --------------------------------------------------------------------------------------------
 
+
 def test_a_429_holds_back_the_rest_of_the_batch_until_retry_after(running_app: RunningApp):
     fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher
     with time_machine.travel(START, tick=False) as clock:
@@ -321,10 +367,19 @@ def test_checking_dms_after_a_crash_keeps_to_slacks_tier_3_pace(running_app: Run
         clock_s[0] += seconds
 
     dispatcher = Dispatcher(
-        db, make_client(BOT_TOKEN, settings.slack_api_url, retries="none"), clock=utcnow,
-        batch_size=settings.nudge_batch_size, max_attempts=settings.nudge_max_attempts,
-        lease=timedelta(seconds=settings.nudge_lease_seconds), messages_per_second=0, locale_default="en",
-        sharing_available=True, lookups_per_minute=50, monotonic=lambda: clock_s[0], sleep=sleep)
+        db,
+        make_client(BOT_TOKEN, settings.slack_api_url, retries="none"),
+        clock=utcnow,
+        batch_size=settings.nudge_batch_size,
+        max_attempts=settings.nudge_max_attempts,
+        lease=timedelta(seconds=settings.nudge_lease_seconds),
+        messages_per_second=0,
+        locale_default="en",
+        sharing_available=True,
+        lookups_per_minute=50,
+        monotonic=lambda: clock_s[0],
+        sleep=sleep,
+    )
     with time_machine.travel(START, tick=False) as clock:
         ids = seed(running_app, 6)
         claim_as_ghost(db, utcnow(), limit=6)
@@ -356,6 +411,7 @@ def test_a_429_while_checking_dms_waits_for_retry_after(running_app: RunningApp)
 
 
 # One bad nudge -------------------------------------------------------------------------------------------
+
 
 def test_a_nudge_whose_message_cannot_be_built_fails_alone(running_app: RunningApp, caplog):
     fake, db, dispatcher = running_app.slack.fake, running_app.coach.db, running_app.application.dispatcher

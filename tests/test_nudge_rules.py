@@ -3,7 +3,7 @@ the rule allows, and finding it always ends (pure Python, no Slack, no database)
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,10 +14,16 @@ from coach.nudges.rules import QuietHours
 ZONES = [ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York"), ZoneInfo("Australia/Sydney")]
 # Every half hour of a week that holds a daylight-saving change in New York (8 March 2026) and one in
 # Sydney (5 April 2026).
-INSTANTS = [datetime(2026, 3, 5, tzinfo=timezone.utc) + timedelta(hours=h) for h in range(0, 7 * 24, 5)] + \
-           [datetime(2026, 4, 2, tzinfo=timezone.utc) + timedelta(hours=h) for h in range(0, 7 * 24, 7)]
-SETTINGS = [QuietHours(time(h1, m1), time(h2, m2)) for h1 in range(0, 24, 2) for m1 in (0, 30)
-            for h2 in range(1, 24, 3) for m2 in (0, 45)]
+INSTANTS = [datetime(2026, 3, 5, tzinfo=UTC) + timedelta(hours=h) for h in range(0, 7 * 24, 5)] + [
+    datetime(2026, 4, 2, tzinfo=UTC) + timedelta(hours=h) for h in range(0, 7 * 24, 7)
+]
+SETTINGS = [
+    QuietHours(time(h1, m1), time(h2, m2))
+    for h1 in range(0, 24, 2)
+    for m1 in (0, 30)
+    for h2 in range(1, 24, 3)
+    for m2 in (0, 45)
+]
 
 
 def quiet_at(quiet: QuietHours, instant: datetime, tz: ZoneInfo) -> bool:

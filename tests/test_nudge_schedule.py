@@ -10,7 +10,7 @@ review was saved, so the expected local time only comes out right if the change 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,10 +24,10 @@ from tests.test_review_flow import Rep, blocks_text
 
 # user id -> (Slack locale, zone). U1 and U2 are the fixture's reps; the others are added here.
 REPS = {
-    "U1": ("ja-JP", "Asia/Tokyo"),           # east of UTC, no daylight saving
-    "U2": ("en-US", "America/New_York"),     # west of UTC, US daylight saving (8 March, 1 November 2026)
-    "U4": ("ja-JP", "Europe/Berlin"),        # east of UTC, EU daylight saving (29 March, 25 October 2026)
-    "U5": ("en-US", "Australia/Sydney"),     # east of UTC, southern daylight saving (ends 5 April, starts 4 October)
+    "U1": ("ja-JP", "Asia/Tokyo"),  # east of UTC, no daylight saving
+    "U2": ("en-US", "America/New_York"),  # west of UTC, US daylight saving (8 March, 1 November 2026)
+    "U4": ("ja-JP", "Europe/Berlin"),  # east of UTC, EU daylight saving (29 March, 25 October 2026)
+    "U5": ("en-US", "Australia/Sydney"),  # east of UTC, southern daylight saving (ends 5 April, starts 4 October)
     "U6": ("ja-JP", "America/Los_Angeles"),  # west of UTC, US daylight saving
 }
 
@@ -69,7 +69,7 @@ def lang(user: str) -> str:
 
 def local(user: str, *wall: int) -> datetime:
     """A wall-clock time in the rep's zone, as the UTC instant it is."""
-    return datetime(*wall, tzinfo=zone(user)).astimezone(timezone.utc)
+    return datetime(*wall, tzinfo=zone(user)).astimezone(UTC)
 
 
 def crosses_dst(user: str, start: datetime, due: datetime) -> bool:
@@ -86,8 +86,11 @@ def nudge_id_of(call) -> int | None:
 def posts_of(app: RunningApp, kind: str, user: str) -> list:
     """The DMs Slack accepted for the rep's nudge of this kind."""
     nudge = nudges(app)[kind]
-    return [c for c in app.slack.fake.calls_to("chat.postMessage")
-            if c.response.get("ok") and c.params["channel"] == user and nudge_id_of(c) == nudge.id]
+    return [
+        c
+        for c in app.slack.fake.calls_to("chat.postMessage")
+        if c.response.get("ok") and c.params["channel"] == user and nudge_id_of(c) == nudge.id
+    ]
 
 
 def drain(app: RunningApp, clock) -> None:
@@ -124,15 +127,19 @@ def draft_left_open(app: RunningApp, user: str, lost_on: date) -> Rep:
 
 # Every kind, every rep ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("user, start, due", [
-    ("U1", (2026, 3, 10, 13, 0), (2026, 3, 11, 9, 0)),
-    # 20 h after 11:30 is 07:30 on the old clock, in quiet hours; the clocks went forward: 08:30.
-    ("U2", (2026, 3, 7, 11, 30), (2026, 3, 8, 8, 30)),
-    ("U6", (2026, 3, 7, 11, 30), (2026, 3, 8, 8, 30)),
-    # The clocks went back: 20 h after 12:30 is 07:30, in quiet hours: 08:00, still within 24 h.
-    ("U4", (2026, 10, 24, 12, 30), (2026, 10, 25, 8, 0)),
-    ("U5", (2026, 4, 4, 12, 30), (2026, 4, 5, 8, 0)),
-])
+
+@pytest.mark.parametrize(
+    "user, start, due",
+    [
+        ("U1", (2026, 3, 10, 13, 0), (2026, 3, 11, 9, 0)),
+        # 20 h after 11:30 is 07:30 on the old clock, in quiet hours; the clocks went forward: 08:30.
+        ("U2", (2026, 3, 7, 11, 30), (2026, 3, 8, 8, 30)),
+        ("U6", (2026, 3, 7, 11, 30), (2026, 3, 8, 8, 30)),
+        # The clocks went back: 20 h after 12:30 is 07:30, in quiet hours: 08:00, still within 24 h.
+        ("U4", (2026, 10, 24, 12, 30), (2026, 10, 25, 8, 0)),
+        ("U5", (2026, 4, 4, 12, 30), (2026, 4, 5, 8, 0)),
+    ],
+)
 def test_the_24_hour_reminder_reaches_every_rep_20_hours_after_the_loss(app: RunningApp, user, start, due):
     start, due = local(user, *start), local(user, *due)
     with time_machine.travel(start, tick=False) as clock:
@@ -144,14 +151,17 @@ def test_the_24_hour_reminder_reaches_every_rep_20_hours_after_the_loss(app: Run
     assert "draft_resume" in str(post.params["blocks"])
 
 
-@pytest.mark.parametrize("user, start, due", [
-    ("U1", (2026, 3, 10, 10, 0), (2026, 3, 12, 10, 0)),
-    # Two days after Friday 19:30 is Sunday 20:30 on the new clock: quiet hours, so Monday 08:00.
-    ("U2", (2026, 3, 6, 19, 30), (2026, 3, 9, 8, 0)),
-    ("U6", (2026, 3, 6, 19, 30), (2026, 3, 9, 8, 0)),
-    ("U4", (2026, 3, 27, 19, 30), (2026, 3, 30, 8, 0)),
-    ("U5", (2026, 10, 2, 19, 30), (2026, 10, 5, 8, 0)),
-])
+@pytest.mark.parametrize(
+    "user, start, due",
+    [
+        ("U1", (2026, 3, 10, 10, 0), (2026, 3, 12, 10, 0)),
+        # Two days after Friday 19:30 is Sunday 20:30 on the new clock: quiet hours, so Monday 08:00.
+        ("U2", (2026, 3, 6, 19, 30), (2026, 3, 9, 8, 0)),
+        ("U6", (2026, 3, 6, 19, 30), (2026, 3, 9, 8, 0)),
+        ("U4", (2026, 3, 27, 19, 30), (2026, 3, 30, 8, 0)),
+        ("U5", (2026, 10, 2, 19, 30), (2026, 10, 5, 8, 0)),
+    ],
+)
 def test_the_3_day_checklist_reaches_every_rep(app: RunningApp, user, start, due):
     start, due = local(user, *start), local(user, *due)
     with time_machine.travel(start, tick=False) as clock:
@@ -161,15 +171,19 @@ def test_the_3_day_checklist_reaches_every_rep(app: RunningApp, user, start, due
     assert user == "U1" or crosses_dst(user, start, due)
 
 
-@pytest.mark.parametrize("user, start, meeting, due", [
-    ("U1", (2026, 3, 10, 10, 0), (2026, 3, 11, 14, 0), (2026, 3, 11, 13, 0)),
-    ("U2", (2026, 3, 7, 10, 0), (2026, 3, 9, 9, 0), (2026, 3, 9, 8, 0)),
-    ("U6", (2026, 3, 7, 10, 0), (2026, 3, 9, 9, 0), (2026, 3, 9, 8, 0)),
-    ("U4", (2026, 3, 28, 10, 0), (2026, 3, 30, 9, 0), (2026, 3, 30, 8, 0)),
-    ("U5", (2026, 4, 4, 10, 0), (2026, 4, 6, 9, 0), (2026, 4, 6, 8, 0)),
-])
-def test_the_pre_meeting_reminder_reaches_every_rep_an_hour_before_the_meeting(app: RunningApp, user, start,
-                                                                               meeting, due):
+@pytest.mark.parametrize(
+    "user, start, meeting, due",
+    [
+        ("U1", (2026, 3, 10, 10, 0), (2026, 3, 11, 14, 0), (2026, 3, 11, 13, 0)),
+        ("U2", (2026, 3, 7, 10, 0), (2026, 3, 9, 9, 0), (2026, 3, 9, 8, 0)),
+        ("U6", (2026, 3, 7, 10, 0), (2026, 3, 9, 9, 0), (2026, 3, 9, 8, 0)),
+        ("U4", (2026, 3, 28, 10, 0), (2026, 3, 30, 9, 0), (2026, 3, 30, 8, 0)),
+        ("U5", (2026, 4, 4, 10, 0), (2026, 4, 6, 9, 0), (2026, 4, 6, 8, 0)),
+    ],
+)
+def test_the_pre_meeting_reminder_reaches_every_rep_an_hour_before_the_meeting(
+    app: RunningApp, user, start, meeting, due
+):
     start, meeting, due = local(user, *start), local(user, *meeting), local(user, *due)
     with time_machine.travel(start, tick=False) as clock:
         review_saved(app, user, lost_on=start.astimezone(zone(user)).date(), meeting=meeting)
@@ -179,20 +193,26 @@ def test_the_pre_meeting_reminder_reaches_every_rep_an_hour_before_the_meeting(a
     # The meeting as the rep's clock shows it (after the change), e.g. "3月30日(月) 9:00" / "Apr 6, 2026, 9:00 AM".
     wall = meeting.astimezone(zone(user))
     weekday = "月火水木金土日"[wall.weekday()]
-    shown = (f"{wall.month}月{wall.day}日({weekday}) {wall.hour}:{wall:%M}" if lang(user) == "ja"
-             else f"{wall:%b} {wall.day}, {wall.year}, {wall:%-I:%M %p}")
+    shown = (
+        f"{wall.month}月{wall.day}日({weekday}) {wall.hour}:{wall:%M}"
+        if lang(user) == "ja"
+        else f"{wall:%b} {wall.day}, {wall.year}, {wall:%-I:%M %p}"
+    )
     assert shown in blocks_text(post.params["blocks"])
 
 
-@pytest.mark.parametrize("user, start, due", [
-    ("U1", (2026, 3, 10, 10, 0), (2026, 3, 17, 10, 0)),
-    # A week after Friday 19:30 is Friday 20:30 on the new clock: quiet hours, so Monday 10:00.
-    ("U2", (2026, 3, 6, 19, 30), (2026, 3, 16, 10, 0)),
-    ("U6", (2026, 3, 6, 19, 30), (2026, 3, 16, 10, 0)),
-    ("U4", (2026, 3, 27, 19, 30), (2026, 4, 6, 10, 0)),
-    # The clocks went back: a week after Friday 20:30 is Friday 19:30, before quiet hours: then.
-    ("U5", (2026, 4, 3, 20, 30), (2026, 4, 10, 19, 30)),
-])
+@pytest.mark.parametrize(
+    "user, start, due",
+    [
+        ("U1", (2026, 3, 10, 10, 0), (2026, 3, 17, 10, 0)),
+        # A week after Friday 19:30 is Friday 20:30 on the new clock: quiet hours, so Monday 10:00.
+        ("U2", (2026, 3, 6, 19, 30), (2026, 3, 16, 10, 0)),
+        ("U6", (2026, 3, 6, 19, 30), (2026, 3, 16, 10, 0)),
+        ("U4", (2026, 3, 27, 19, 30), (2026, 4, 6, 10, 0)),
+        # The clocks went back: a week after Friday 20:30 is Friday 19:30, before quiet hours: then.
+        ("U5", (2026, 4, 3, 20, 30), (2026, 4, 10, 19, 30)),
+    ],
+)
 def test_the_one_week_self_check_reaches_every_rep(app: RunningApp, user, start, due):
     start, due = local(user, *start), local(user, *due)
     with time_machine.travel(start, tick=False) as clock:
@@ -215,6 +235,7 @@ def test_the_recontact_reaches_every_rep_at_10_local_six_months_later(app: Runni
 
 
 # The 24-hour reminder stays inside the 24 hours ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("user, start", [("U1", (2026, 3, 10, 2, 0)), ("U2", (2026, 3, 10, 1, 30))])
 def test_a_loss_logged_at_night_is_reminded_before_quiet_hours_not_after_24_hours(app: RunningApp, user, start):
@@ -255,18 +276,23 @@ def test_editing_the_loss_date_after_the_reminder_does_not_send_it_again(app: Ru
 
 # Quiet hours ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("user, meeting, due", [
-    # Lead time (07:30 / 07:15) in quiet hours, the meeting after them: held to 08:00, still before it.
-    ("U1", (2026, 3, 11, 8, 30), (2026, 3, 11, 8, 0)),
-    ("U2", (2026, 3, 11, 8, 15), (2026, 3, 11, 8, 0)),
-    # The meeting itself is in quiet hours: the rep works then, so the lead time stands.
-    ("U1", (2026, 3, 11, 21, 0), (2026, 3, 11, 20, 0)),
-    ("U2", (2026, 3, 11, 6, 30), (2026, 3, 11, 5, 30)),
-    # Quiet hours end as the meeting starts: waiting for them would be too late, so the lead time stands.
-    ("U1", (2026, 3, 11, 8, 0), (2026, 3, 11, 7, 0)),
-])
+
+@pytest.mark.parametrize(
+    "user, meeting, due",
+    [
+        # Lead time (07:30 / 07:15) in quiet hours, the meeting after them: held to 08:00, still before it.
+        ("U1", (2026, 3, 11, 8, 30), (2026, 3, 11, 8, 0)),
+        ("U2", (2026, 3, 11, 8, 15), (2026, 3, 11, 8, 0)),
+        # The meeting itself is in quiet hours: the rep works then, so the lead time stands.
+        ("U1", (2026, 3, 11, 21, 0), (2026, 3, 11, 20, 0)),
+        ("U2", (2026, 3, 11, 6, 30), (2026, 3, 11, 5, 30)),
+        # Quiet hours end as the meeting starts: waiting for them would be too late, so the lead time stands.
+        ("U1", (2026, 3, 11, 8, 0), (2026, 3, 11, 7, 0)),
+    ],
+)
 def test_the_pre_meeting_reminder_waits_out_quiet_hours_only_while_that_is_before_the_meeting(
-        app: RunningApp, user, meeting, due):
+    app: RunningApp, user, meeting, due
+):
     start = local(user, 2026, 3, 10, 12, 0)
     meeting, due = local(user, *meeting), local(user, *due)
     with time_machine.travel(start, tick=False) as clock:
@@ -276,14 +302,17 @@ def test_the_pre_meeting_reminder_waits_out_quiet_hours_only_while_that_is_befor
     assert due < meeting
 
 
-@pytest.mark.parametrize("user, kind, due, back, allowed", [
-    # Due Tuesday 12:00; the app is down until late that night: Wednesday 10:00, not at night.
-    ("U1", "self_check", (2026, 3, 17, 12, 0), (2026, 3, 17, 23, 0), (2026, 3, 18, 10, 0)),
-    ("U2", "self_check", (2026, 3, 17, 12, 0), (2026, 3, 17, 22, 0), (2026, 3, 18, 10, 0)),
-    # The checklist after downtime waits for the end of the night.
-    ("U1", "checklist", (2026, 3, 12, 12, 0), (2026, 3, 12, 21, 0), (2026, 3, 13, 8, 0)),
-    ("U2", "checklist", (2026, 3, 12, 12, 0), (2026, 3, 13, 5, 0), (2026, 3, 13, 8, 0)),
-])
+@pytest.mark.parametrize(
+    "user, kind, due, back, allowed",
+    [
+        # Due Tuesday 12:00; the app is down until late that night: Wednesday 10:00, not at night.
+        ("U1", "self_check", (2026, 3, 17, 12, 0), (2026, 3, 17, 23, 0), (2026, 3, 18, 10, 0)),
+        ("U2", "self_check", (2026, 3, 17, 12, 0), (2026, 3, 17, 22, 0), (2026, 3, 18, 10, 0)),
+        # The checklist after downtime waits for the end of the night.
+        ("U1", "checklist", (2026, 3, 12, 12, 0), (2026, 3, 12, 21, 0), (2026, 3, 13, 8, 0)),
+        ("U2", "checklist", (2026, 3, 12, 12, 0), (2026, 3, 13, 5, 0), (2026, 3, 13, 8, 0)),
+    ],
+)
 def test_a_nudge_sent_late_still_respects_quiet_hours(app: RunningApp, user, kind, due, back, allowed):
     start = local(user, 2026, 3, 10, 12, 0)
     due, back, allowed = local(user, *due), local(user, *back), local(user, *allowed)
@@ -329,8 +358,9 @@ def test_quiet_hours_past_10_move_self_checks_and_recontacts_to_their_end(app: R
         arrives_exactly_at(app, clock, "U1", "self_check", local("U1", 2026, 3, 17, 11, 0))
 
 
-@pytest.mark.parametrize("value, accepted", [("20:00-11:00", True), ("00:00-00:00", True), ("25:00-08:00", False),
-                                             ("evening", False)])
+@pytest.mark.parametrize(
+    "value, accepted", [("20:00-11:00", True), ("00:00-00:00", True), ("25:00-08:00", False), ("evening", False)]
+)
 def test_quiet_hours_setting(value, accepted):
     base = {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s", "_env_file": None}
     if accepted:

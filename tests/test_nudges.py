@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,8 +53,9 @@ def assert_valid(call) -> None:
     assert message_problems(call.params["blocks"], call.params.get("text")) == []
 
 
-def click(app: RunningApp, user_id: str, post, action_id: str, *, value: str | None = None,
-          selected: str | None = None) -> None:
+def click(
+    app: RunningApp, user_id: str, post, action_id: str, *, value: str | None = None, selected: str | None = None
+) -> None:
     """Press a button (or pick an option) on a message the app sent, as Slack sends it."""
     message = post.response["message"]
     for block in message["blocks"]:
@@ -62,11 +63,18 @@ def click(app: RunningApp, user_id: str, post, action_id: str, *, value: str | N
             if element.get("action_id") == action_id:
                 action = {"type": element["type"], "action_id": action_id, "block_id": block["block_id"]}
                 if selected is not None:
-                    action["selected_option"] = next(o for o in element["options"] if o["value"].endswith(f":{selected}"))
+                    action["selected_option"] = next(
+                        o for o in element["options"] if o["value"].endswith(f":{selected}")
+                    )
                 else:
                     action["value"] = value if value is not None else element.get("value")
-                payload = block_actions_payload(action, user_id=user_id, channel_id=post.response["channel"],
-                                                message=message, trigger_id=app.slack.fake.issue_trigger_id())
+                payload = block_actions_payload(
+                    action,
+                    user_id=user_id,
+                    channel_id=post.response["channel"],
+                    message=message,
+                    trigger_id=app.slack.fake.issue_trigger_id(),
+                )
                 assert app.slack.interact(payload).status_code == 200
                 return
     raise AssertionError(f"no {action_id} in the message")
@@ -74,8 +82,8 @@ def click(app: RunningApp, user_id: str, post, action_id: str, *, value: str | N
 
 def test_every_nudge_for_a_tokyo_rep_in_japanese_at_the_right_local_times(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)  # Tue 10:00 Tokyo
-    meeting = datetime(2026, 3, 11, 5, 0, tzinfo=timezone.utc)  # Wed 14:00 Tokyo
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # Tue 10:00 Tokyo
+    meeting = datetime(2026, 3, 11, 5, 0, tzinfo=UTC)  # Wed 14:00 Tokyo
     with time_machine.travel(start, tick=False) as clock:
         review = review_saved(running_app, "U1", lost_on=date(2026, 3, 10), meeting=meeting)
         planned = nudges(running_app)
@@ -83,7 +91,7 @@ def test_every_nudge_for_a_tokyo_rep_in_japanese_at_the_right_local_times(runnin
         assert planned["pre_meeting"].due_at == meeting - timedelta(minutes=60)
         assert planned["checklist"].due_at == start + timedelta(days=2)
         assert planned["self_check"].due_at == start + timedelta(days=7)  # Tue 10:00 Tokyo
-        assert planned["recontact"].due_at == datetime(2026, 9, 10, 1, 0, tzinfo=timezone.utc)  # Thu 10:00 Tokyo
+        assert planned["recontact"].due_at == datetime(2026, 9, 10, 1, 0, tzinfo=UTC)  # Thu 10:00 Tokyo
         before = len(fake.calls_to("chat.postMessage"))
         assert dispatch(running_app).claimed == 0  # nothing due yet
 
@@ -108,7 +116,7 @@ def test_every_nudge_for_a_tokyo_rep_in_japanese_at_the_right_local_times(runnin
         assert_valid(self_check)
         assert "改善した一点は守れているか" in blocks_text(self_check.params["blocks"])
 
-        clock.move_to(datetime(2026, 9, 10, 1, 0, tzinfo=timezone.utc))
+        clock.move_to(datetime(2026, 9, 10, 1, 0, tzinfo=UTC))
         dispatch(running_app)
         [_, _, _, recontact] = posts_since(running_app, before)
         assert_valid(recontact)
@@ -122,8 +130,8 @@ def test_every_nudge_for_a_tokyo_rep_in_japanese_at_the_right_local_times(runnin
 
 def test_new_york_rep_across_the_daylight_saving_change_in_english(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 6, 15, 0, tzinfo=timezone.utc)  # Fri 10:00 EST
-    meeting = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)  # Mon 10:00 EDT (clocks went forward Sunday)
+    start = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)  # Fri 10:00 EST
+    meeting = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)  # Mon 10:00 EDT (clocks went forward Sunday)
     with time_machine.travel(start, tick=False) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 6), meeting=meeting)
         planned = nudges(running_app)
@@ -132,7 +140,7 @@ def test_new_york_rep_across_the_daylight_saving_change_in_english(running_app: 
         # +7 days is Friday 13 March 11:00 EDT (the same UTC instant): a weekday, outside quiet hours.
         assert planned["self_check"].due_at == start + timedelta(days=7)
         # Re-contact six months later: Sunday 6 September → Monday 7 September, 10:00 EDT.
-        assert planned["recontact"].due_at == datetime(2026, 9, 7, 14, 0, tzinfo=timezone.utc)
+        assert planned["recontact"].due_at == datetime(2026, 9, 7, 14, 0, tzinfo=UTC)
         before = len(fake.calls_to("chat.postMessage"))
         clock.move_to(meeting - timedelta(minutes=60))
         dispatch(running_app)
@@ -148,18 +156,18 @@ def test_new_york_rep_across_the_daylight_saving_change_in_english(running_app: 
 
 def test_quiet_hours_move_the_self_check_to_the_next_weekday_morning(running_app: RunningApp):
     # Lost Friday 21:30 Tokyo: a week later is Friday night, in quiet hours → Monday 10:00 Tokyo.
-    start = datetime(2026, 3, 13, 12, 30, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 13, 12, 30, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         review_saved(running_app, "U1", lost_on=date(2026, 3, 13), meeting=start + timedelta(days=1))
         planned = nudges(running_app)
-    assert planned["self_check"].due_at == datetime(2026, 3, 23, 1, 0, tzinfo=timezone.utc)
+    assert planned["self_check"].due_at == datetime(2026, 3, 23, 1, 0, tzinfo=UTC)
     # The 3-day checklist would land Sunday 21:30: it waits for the end of quiet hours, 08:00.
-    assert planned["checklist"].due_at == datetime(2026, 3, 15, 23, 0, tzinfo=timezone.utc)
+    assert planned["checklist"].due_at == datetime(2026, 3, 15, 23, 0, tzinfo=UTC)
 
 
 def test_meeting_sooner_than_the_lead_gets_the_reminder_at_once(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(minutes=20))
         assert nudges(running_app)["pre_meeting"].due_at == start
@@ -170,7 +178,7 @@ def test_meeting_sooner_than_the_lead_gets_the_reminder_at_once(running_app: Run
 
 def test_after_downtime_a_useful_nudge_is_sent_late_once_and_a_begun_meeting_expires(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     meeting = start + timedelta(days=1)
     with time_machine.travel(start, tick=False) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=meeting)
@@ -178,8 +186,8 @@ def test_after_downtime_a_useful_nudge_is_sent_late_once_and_a_begun_meeting_exp
         clock.move_to(start + timedelta(days=3))  # the app was down for three days; it is back at 21:00 in New York
         dispatch(running_app)
         assert posts_since(running_app, before) == []  # late is no reason to DM the rep at night
-        assert nudges(running_app)["checklist"].due_at == datetime(2026, 3, 13, 12, 0, tzinfo=timezone.utc)  # 08:00
-        clock.move_to(datetime(2026, 3, 13, 12, 0, tzinfo=timezone.utc))
+        assert nudges(running_app)["checklist"].due_at == datetime(2026, 3, 13, 12, 0, tzinfo=UTC)  # 08:00
+        clock.move_to(datetime(2026, 3, 13, 12, 0, tzinfo=UTC))
         dispatch(running_app)
         dispatch(running_app)
     sent = posts_since(running_app, before)
@@ -191,7 +199,7 @@ def test_after_downtime_a_useful_nudge_is_sent_late_once_and_a_begun_meeting_exp
 
 def test_unfinished_review_gets_one_reminder_that_reopens_the_draft(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)  # 10:00 Tokyo
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 10:00 Tokyo
     with time_machine.travel(start, tick=False) as clock:
         rep = Rep(running_app, "U1")
         rep.lost("Globex")
@@ -213,12 +221,15 @@ def test_unfinished_review_gets_one_reminder_that_reopens_the_draft(running_app:
 
 def test_self_check_answers_are_saved_once_and_shown_in_place_with_a_volume_warning(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False) as clock:
         review = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=1))
         with running_app.coach.db.session() as s:  # an earlier week's self-check: 10 meetings
-            s.add(SelfCheck(review_id=review.id, team_id="T1", user_id="U2", meetings=10,
-                            answered_at=start - timedelta(days=30)))
+            s.add(
+                SelfCheck(
+                    review_id=review.id, team_id="T1", user_id="U2", meetings=10, answered_at=start - timedelta(days=30)
+                )
+            )
         second = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=2))
         clock.move_to(start + timedelta(days=8, hours=13))  # Wednesday 10:00 in New York
         dispatch(running_app)
@@ -247,7 +258,7 @@ def test_self_check_answers_are_saved_once_and_shown_in_place_with_a_volume_warn
 
 def test_meeting_moved_replans_the_reminder(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     meeting = start + timedelta(hours=3)
     new_meeting = start + timedelta(days=2)
     with time_machine.travel(start, tick=True) as clock:
@@ -259,8 +270,9 @@ def test_meeting_moved_replans_the_reminder(running_app: RunningApp):
         modal = fake.wait_for("views.open", 2)[-1]
         assert modal.response["ok"] and view_problems(modal.params["view"]) == []
         view = modal.response["view"]
-        resp = running_app.slack.interact(view_submission_payload(
-            view, ri.state(next_meeting_at=ri.datetimepicker(new_meeting)), user_id="U2"))
+        resp = running_app.slack.interact(
+            view_submission_payload(view, ri.state(next_meeting_at=ri.datetimepicker(new_meeting)), user_id="U2")
+        )
         assert running_app.slack.json(resp) == {}
         fake.wait_for("chat.update")
         planned = nudges(running_app)["pre_meeting"]
@@ -278,12 +290,16 @@ def test_meeting_moved_replans_the_reminder(running_app: RunningApp):
 
 def test_meeting_in_the_past_is_refused_inline(running_app: RunningApp):
     fake = running_app.slack.fake
-    review_saved(running_app, "U2", lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    review_saved(running_app, "U2", lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     assert running_app.slack.command("meeting", user_id="U2").status_code == 200
     modal = fake.wait_for("views.open", 2)[-1]
-    resp = running_app.slack.interact(view_submission_payload(
-        modal.response["view"], ri.state(next_meeting_at=ri.datetimepicker(
-            datetime.now(timezone.utc) - timedelta(hours=1))), user_id="U2"))
+    resp = running_app.slack.interact(
+        view_submission_payload(
+            modal.response["view"],
+            ri.state(next_meeting_at=ri.datetimepicker(datetime.now(UTC) - timedelta(hours=1))),
+            user_id="U2",
+        )
+    )
     body = running_app.slack.json(resp)
     assert body["response_action"] == "errors" and "future" in body["errors"]["next_meeting_at"]
 
@@ -295,7 +311,7 @@ def test_lost_meeting_without_a_review_says_so(running_app: RunningApp):
 
 def test_checklist_share_button_shares_once_and_ticks_the_item(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=True) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=5), share=False)
         clock.move_to(start + timedelta(days=3, hours=13))  # 10:00 in New York
@@ -314,19 +330,25 @@ def test_checklist_share_button_shares_once_and_ticks_the_item(running_app: Runn
 
 def test_recontact_records_what_the_customer_said_and_plans_the_next(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=True) as clock:
-        review = review_saved(running_app, "U1", lost_on=date(2026, 3, 10), meeting=start + timedelta(days=1),
-                              recontact="one_year")
-        clock.move_to(datetime(2027, 3, 10, 1, 0, tzinfo=timezone.utc))
+        review = review_saved(
+            running_app, "U1", lost_on=date(2026, 3, 10), meeting=start + timedelta(days=1), recontact="one_year"
+        )
+        clock.move_to(datetime(2027, 3, 10, 1, 0, tzinfo=UTC))
         dispatch(running_app)
-        post = [c for c in fake.calls_to("chat.postMessage") if c.params["text"].startswith("「")
-                or "Acme renewal" in c.params["text"]][-1]
+        post = [
+            c
+            for c in fake.calls_to("chat.postMessage")
+            if c.params["text"].startswith("「") or "Acme renewal" in c.params["text"]
+        ][-1]
         click(running_app, "U1", post, "recontact_record")
         modal = fake.wait_for("views.open", 2)[-1]
         assert modal.response["ok"] and view_problems(modal.params["view"]) == []
-        values = {"customer_said": {"customer_said": ri.text("予算が来期に回った")},
-                  **ri.state(recontact_choice=ri.radio("six_months"))}
+        values = {
+            "customer_said": {"customer_said": ri.text("予算が来期に回った")},
+            **ri.state(recontact_choice=ri.radio("six_months")),
+        }
         resp = running_app.slack.interact(view_submission_payload(modal.response["view"], values, user_id="U1"))
         assert running_app.slack.json(resp) == {}
         fake.wait_for("chat.update")
@@ -336,12 +358,12 @@ def test_recontact_records_what_the_customer_said_and_plans_the_next(running_app
     assert note.customer_said == "予算が来期に回った" and note.next_recontact_on == date(2027, 9, 10)
     assert saved.customer_stated_reason == "予算が来期に回った"
     planned = nudges(running_app)["recontact"]
-    assert planned.status == "pending" and planned.due_at == datetime(2027, 9, 10, 1, 0, tzinfo=timezone.utc)
+    assert planned.status == "pending" and planned.due_at == datetime(2027, 9, 10, 1, 0, tzinfo=UTC)
 
 
 def test_another_reps_button_changes_nothing(running_app: RunningApp):
     fake = running_app.slack.fake
-    start = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=True) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=1))
         clock.move_to(start + timedelta(days=8, hours=13))  # 10:00 in New York
@@ -357,7 +379,9 @@ def test_another_reps_button_changes_nothing(running_app: RunningApp):
 def test_rate_limiter_spaces_sends():
     slept: list[float] = []
     clock = [0.0]
-    limiter = RateLimiter(10, monotonic=lambda: clock[0], sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s)))
+    limiter = RateLimiter(
+        10, monotonic=lambda: clock[0], sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s))
+    )
     for _ in range(5):
         limiter.wait()
     assert slept == pytest.approx([0.1, 0.1, 0.1, 0.1])

@@ -42,8 +42,14 @@ def two_reps(running_app: RunningApp):
     """U1 (Tokyo) and U2 (New York) each saved a review; U2's deal is the secret."""
     with time_machine.travel(START, tick=True):
         mine = review_saved(running_app, "U1", lost_on=date(2026, 3, 10), meeting=START + timedelta(days=3))
-        theirs = second_review(running_app, "U2", deal=SECRET_DEAL, lost_on=date(2026, 3, 9),
-                               meeting=START + timedelta(days=3), own="The CFO was never in the room")
+        theirs = second_review(
+            running_app,
+            "U2",
+            deal=SECRET_DEAL,
+            lost_on=date(2026, 3, 9),
+            meeting=START + timedelta(days=3),
+            own="The CFO was never in the room",
+        )
     running_app.settle()
     return mine, theirs
 
@@ -74,8 +80,14 @@ def forge(app: RunningApp, user_id: str, action_id: str, value: str, *, team_id:
     """A button pressed on a DM, with a value the rep typed in themselves."""
     action = {"type": "button", "action_id": action_id, "block_id": "nudge_actions", "value": value}
     message = {"type": "message", "ts": "1700000000.000100", "text": "", "blocks": []}
-    payload = block_actions_payload(action, user_id=user_id, channel_id="D" + user_id, message=message,
-                                    trigger_id=app.slack.fake.issue_trigger_id(), team_id=team_id)
+    payload = block_actions_payload(
+        action,
+        user_id=user_id,
+        channel_id="D" + user_id,
+        message=message,
+        trigger_id=app.slack.fake.issue_trigger_id(),
+        team_id=team_id,
+    )
     assert app.slack.interact(payload).status_code == 200
     app.settle()
 
@@ -147,8 +159,15 @@ def test_a_manager_reads_the_teams_reviews_but_not_another_teams(running_app: Ru
 def test_a_review_the_rep_did_not_share_stays_theirs(running_app: RunningApp, two_reps):
     fake = running_app.slack.fake
     with time_machine.travel(START, tick=True):
-        private = second_review(running_app, "U2", deal="Initech 非共有", lost_on=date(2026, 3, 9),
-                                meeting=START + timedelta(days=3), own="Pricing page confused them", share=False)
+        private = second_review(
+            running_app,
+            "U2",
+            deal="Initech 非共有",
+            lost_on=date(2026, 3, 9),
+            meeting=START + timedelta(days=3),
+            own="Pricing page confused them",
+            share=False,
+        )
     # The manager's Home counts it among the team's losses but lists only what was shared.
     with time_machine.travel(START + timedelta(hours=1), tick=True):
         home = open_home(running_app, MANAGER)
@@ -179,8 +198,10 @@ def test_a_review_the_rep_did_not_share_stays_theirs(running_app: RunningApp, tw
     mine = open_home(running_app, "U2")
     assert str(private.id) in [b["value"] for b in buttons(mine, "home_view_review")]
     # Nothing of it reached the managers' channel.
-    channel = json.dumps([c.params for c in fake.calls_to("chat.postMessage")
-                          if c.params["channel"] == MANAGER_CHANNEL], ensure_ascii=False)
+    channel = json.dumps(
+        [c.params for c in fake.calls_to("chat.postMessage") if c.params["channel"] == MANAGER_CHANNEL],
+        ensure_ascii=False,
+    )
     assert "Initech 非共有" not in channel
 
 
@@ -212,10 +233,19 @@ def test_forged_home_buttons_change_nothing_of_another_rep(running_app: RunningA
         press(running_app, "U1", home, "home_answer_self_check", value=str(theirs.id))
         assert opened_modal(running_app, opens)["callback_id"] == "not_available"
         # The self-check modal, forged around the other rep's review, answered.
-        forged = {"type": "modal", "callback_id": "self_check_modal", "title": {"type": "plain_text", "text": "x"},
-                  "private_metadata": json.dumps({"review": theirs.id}), "blocks": []}
-        action = {"type": "button", "action_id": "self_check_kept:no", "block_id": "self_check_kept",
-                  "value": f"{theirs.id}:no"}
+        forged = {
+            "type": "modal",
+            "callback_id": "self_check_modal",
+            "title": {"type": "plain_text", "text": "x"},
+            "private_metadata": json.dumps({"review": theirs.id}),
+            "blocks": [],
+        }
+        action = {
+            "type": "button",
+            "action_id": "self_check_kept:no",
+            "block_id": "self_check_kept",
+            "value": f"{theirs.id}:no",
+        }
         running_app.slack.interact(block_actions_payload(action, view=forged, user_id="U1"))
         running_app.settle()
         text = sent_to(running_app, "U1", since)
@@ -235,14 +265,29 @@ def test_forged_nudge_buttons_and_modals_change_nothing_of_another_rep(running_a
         for action_id in ("meeting_done", "meeting_moved", "recontact_record", "checklist_share", "draft_resume"):
             forge(running_app, "U1", action_id, str(theirs.id))
         # The meeting and re-contact modals, submitted with the other rep's review in their metadata.
-        meeting = {"type": "modal", "callback_id": "next_meeting", "title": {"type": "plain_text", "text": "x"},
-                   "private_metadata": json.dumps({"review": theirs.id, "message": None}), "blocks": []}
-        running_app.slack.interact(view_submission_payload(
-            meeting, ri.state(next_meeting_at=ri.datetimepicker(START + timedelta(days=6))), user_id="U1"))
+        meeting = {
+            "type": "modal",
+            "callback_id": "next_meeting",
+            "title": {"type": "plain_text", "text": "x"},
+            "private_metadata": json.dumps({"review": theirs.id, "message": None}),
+            "blocks": [],
+        }
+        running_app.slack.interact(
+            view_submission_payload(
+                meeting, ri.state(next_meeting_at=ri.datetimepicker(START + timedelta(days=6))), user_id="U1"
+            )
+        )
         recontact = {**meeting, "callback_id": "recontact_record"}
-        running_app.slack.interact(view_submission_payload(
-            recontact, {"customer_said": {"customer_said": ri.text("forged")},
-                        **ri.state(recontact_choice=ri.radio("six_months"))}, user_id="U1"))
+        running_app.slack.interact(
+            view_submission_payload(
+                recontact,
+                {
+                    "customer_said": {"customer_said": ri.text("forged")},
+                    **ri.state(recontact_choice=ri.radio("six_months")),
+                },
+                user_id="U1",
+            )
+        )
         running_app.settle()
     assert len(fake.calls_to("views.open")) > opens  # draft_resume opens U1's own new draft, nothing else
     assert_nothing_of(sent_to(running_app, "U1", since), theirs)

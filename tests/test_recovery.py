@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import time_machine
 from sqlalchemy import select
@@ -27,8 +27,11 @@ def dms_to(app: RunningApp, user_id: str) -> list:
 
 
 def win_dms(app: RunningApp, user_id: str) -> list:
-    return [c for c in dms_to(app, user_id) if "won" in (c.params.get("text") or "").lower()
-            or "winning" in (c.params.get("text") or "")]
+    return [
+        c
+        for c in dms_to(app, user_id)
+        if "won" in (c.params.get("text") or "").lower() or "winning" in (c.params.get("text") or "")
+    ]
 
 
 def test_lost_won_without_a_deal_gives_a_usage_hint(running_app: RunningApp):
@@ -43,7 +46,10 @@ def test_lost_won_without_a_deal_gives_a_usage_hint(running_app: RunningApp):
 def test_a_japanese_rep_gets_the_usage_hint_in_japanese(running_app: RunningApp):
     answer = running_app.slack.answer("won", user_id="U1")
     assert answer.via == "response_url"  # U1's language was not known yet: looked up after the ack
-    assert answer.text == "受注した案件を `/lost won A社 更新案件` のように教えてください。前回の失注から何日かかったかを記録します。"
+    assert (
+        answer.text
+        == "受注した案件を `/lost won A社 更新案件` のように教えてください。前回の失注から何日かかったかを記録します。"
+    )
     running_app.settle()
     assert wins(running_app) == []
 
@@ -69,7 +75,12 @@ def test_a_win_before_any_loss_has_no_recovery_days(running_app: RunningApp):
         assert running_app.slack.json(running_app.slack.command("won Acme renewal", user_id="U2")) == {}
         running_app.settle()
     [win] = wins(running_app)
-    assert (win.user_id, win.deal_name, win.days_since_loss, win.last_loss_review_id) == ("U2", "Acme renewal", None, None)
+    assert (win.user_id, win.deal_name, win.days_since_loss, win.last_loss_review_id) == (
+        "U2",
+        "Acme renewal",
+        None,
+        None,
+    )
     assert win.won_on == date(2026, 3, 9)  # Monday evening in New York
     [dm] = dms_to(running_app, "U2")
     assert message_problems(dm.params["blocks"], dm.params["text"]) == []
@@ -81,7 +92,7 @@ def test_recovery_days_count_in_the_reps_time_zone(running_app: RunningApp):
     with time_machine.travel(START, tick=True) as clock:
         review = review_saved(running_app, "U1", lost_on=date(2026, 3, 10), meeting=START + timedelta(days=1))
         # 16 March 16:00 UTC is already 17 March 01:00 in Tokyo: 7 days, where UTC would say 6.
-        clock.move_to(datetime(2026, 3, 16, 16, 0, tzinfo=timezone.utc))
+        clock.move_to(datetime(2026, 3, 16, 16, 0, tzinfo=UTC))
         before = len(dms_to(running_app, "U1"))
         assert running_app.slack.json(running_app.slack.command("won Beta 商事", user_id="U1")) == {}
         running_app.settle()
@@ -115,12 +126,20 @@ def test_log_a_win_from_home(running_app: RunningApp):
         press(running_app, "U2", home, "home_log_win")
         modal = opened_modal(running_app, before)
         assert modal["callback_id"] == "log_win"
-        empty = running_app.slack.json(running_app.slack.interact(view_submission_payload(
-            modal, {"win_deal": {"win_deal": {"type": "plain_text_input", "value": "  "}}}, user_id="U2")))
+        empty = running_app.slack.json(
+            running_app.slack.interact(
+                view_submission_payload(
+                    modal, {"win_deal": {"win_deal": {"type": "plain_text_input", "value": "  "}}}, user_id="U2"
+                )
+            )
+        )
         assert empty["response_action"] == "errors" and "win_deal" in empty["errors"]
         published = len(publishes(running_app, "U2"))
-        ok = running_app.slack.interact(view_submission_payload(
-            modal, {"win_deal": {"win_deal": {"type": "plain_text_input", "value": " Delta Corp "}}}, user_id="U2"))
+        ok = running_app.slack.interact(
+            view_submission_payload(
+                modal, {"win_deal": {"win_deal": {"type": "plain_text_input", "value": " Delta Corp "}}}, user_id="U2"
+            )
+        )
         assert running_app.slack.json(ok) == {}
         running_app.settle()
     [win] = wins(running_app)
@@ -128,7 +147,9 @@ def test_log_a_win_from_home(running_app: RunningApp):
     assert len(win_dms(running_app, "U2")) == 1
     assert len(publishes(running_app, "U2")) > published
     home = publishes(running_app, "U2")[-1].params["view"]
-    assert "Latest win: *Delta Corp* on Mar 9, 2026. 3 days from your last loss to this win." in blocks_text(home["blocks"])
+    assert "Latest win: *Delta Corp* on Mar 9, 2026. 3 days from your last loss to this win." in blocks_text(
+        home["blocks"]
+    )
     assert buttons(home, "home_log_win")
 
 
@@ -140,8 +161,9 @@ def test_a_double_submit_logs_one_win_and_sends_one_message(running_app: Running
         before = len(fake.calls_to("views.open"))
         press(running_app, "U2", home, "home_log_win")
         modal = opened_modal(running_app, before)
-        payload = view_submission_payload(modal, {"win_deal": {"win_deal": {"type": "plain_text_input",
-                                                                            "value": "Delta Corp"}}}, user_id="U2")
+        payload = view_submission_payload(
+            modal, {"win_deal": {"win_deal": {"type": "plain_text_input", "value": "Delta Corp"}}}, user_id="U2"
+        )
         answers: list[int] = []
         barrier = threading.Barrier(3)
 

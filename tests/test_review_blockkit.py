@@ -8,7 +8,15 @@ import re
 import pytest
 
 from coach.blockkit import (
-    ELLIPSIS, SECTION_TEXT_MAX, clip, clip_escaped, context, escape, long_sections, long_text_sections, section,
+    ELLIPSIS,
+    SECTION_TEXT_MAX,
+    clip,
+    clip_escaped,
+    context,
+    escape,
+    long_sections,
+    long_text_sections,
+    section,
     split_mrkdwn,
 )
 from tests.blockkit import message_problems
@@ -71,7 +79,7 @@ def test_long_text_is_split_into_sections_that_give_back_every_character(seed):
     joined = "".join(texts)
     assert joined.startswith("*Timeline*\n")
     # Nothing is lost (a piece of only spaces or line breaks shows nothing and is left out).
-    assert re.sub(r"\s", "", unescape(joined[len("*Timeline*\n"):])) == re.sub(r"\s", "", raw)
+    assert re.sub(r"\s", "", unescape(joined[len("*Timeline*\n") :])) == re.sub(r"\s", "", raw)
     assert message_problems(blocks) == []
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -65,8 +65,10 @@ def test_a_rep_who_picked_a_suggestion_can_still_switch_to_their_own_words(runni
 def test_own_words_chosen_but_not_written_asks_for_the_words(running_app: RunningApp):
     rep = rep_at_step(running_app, "U2", "commit")
     body = rep.submit(ri.commit(meeting=later(days=2), change_code=rules.OWN_WORDS, change_own="  "))
-    assert body == {"response_action": "errors",
-                    "errors": {"change_own": "Write your one change here, or pick one of the suggestions above."}}
+    assert body == {
+        "response_action": "errors",
+        "errors": {"change_own": "Write your one change here, or pick one of the suggestions above."},
+    }
 
 
 def test_a_suggestion_chosen_back_after_own_words_is_saved_once_the_text_is_cleared(running_app: RunningApp):
@@ -74,8 +76,12 @@ def test_a_suggestion_chosen_back_after_own_words_is_saved_once_the_text_is_clea
     typed = ri.commit(meeting=later(days=2), change_code=rules.OWN_WORDS, change_own="Smile more")
     back_and_forward(rep, typed)
     assert selected_change(rep.view) == rules.OWN_WORDS
-    assert rep.submit(ri.commit(meeting=later(days=2), change_code="confirm_decision_maker",
-                                change_own="Smile more"))["response_action"] == "errors"
+    assert (
+        rep.submit(ri.commit(meeting=later(days=2), change_code="confirm_decision_maker", change_own="Smile more"))[
+            "response_action"
+        ]
+        == "errors"
+    )
     assert rep.submit(ri.commit(meeting=later(days=2), change_code="confirm_decision_maker", change_own="")) == {}
     running_app.settle()
     [review] = saved_reviews(running_app)
@@ -88,12 +94,15 @@ def test_own_words_typed_without_picking_are_shown_picked_when_the_step_comes_ba
     assert selected_change(rep.view) == rules.OWN_WORDS
 
 
-@pytest.mark.parametrize("own", [
-    "1. Ask budget 2. Smile more",
-    "Ask budget; confirm the decision maker",
-    "・予算を聞く ・決裁者を確認する",
-    "予算を聞く；決裁者を確認する",
-])
+@pytest.mark.parametrize(
+    "own",
+    [
+        "1. Ask budget 2. Smile more",
+        "Ask budget; confirm the decision maker",
+        "・予算を聞く ・決裁者を確認する",
+        "予算を聞く；決裁者を確認する",
+    ],
+)
 def test_several_changes_on_one_line_get_the_inline_error(running_app: RunningApp, own: str):
     rep = rep_at_step(running_app, "U2", "commit")
     body = rep.submit(ri.commit(meeting=later(days=2), change_code=rules.OWN_WORDS, change_own=own))
@@ -103,21 +112,32 @@ def test_several_changes_on_one_line_get_the_inline_error(running_app: RunningAp
 
 def test_one_change_in_one_sentence_is_accepted(running_app: RunningApp):
     rep = rep_at_step(running_app, "U2", "commit")
-    assert rep.submit(ri.commit(meeting=later(days=2), change_code=rules.OWN_WORDS,
-                                change_own="Cut the discount to 2.5% and hold it, even when pushed")) == {}
+    assert (
+        rep.submit(
+            ri.commit(
+                meeting=later(days=2),
+                change_code=rules.OWN_WORDS,
+                change_own="Cut the discount to 2.5% and hold it, even when pushed",
+            )
+        )
+        == {}
+    )
 
 
 # 20:00 UTC on Monday 9 March 2026 is already Tuesday 10 March, 05:00, in Tokyo.
-EVENING = datetime(2026, 3, 9, 20, 0, tzinfo=timezone.utc)
+EVENING = datetime(2026, 3, 9, 20, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("choice, lost_on, expected, shown", [
-    # Six months after a loss last June was December: counted from today (the rep's today, in Tokyo).
-    ("six_months", date(2025, 6, 1), date(2026, 9, 10), "2026年9月10日"),
-    ("one_year", date(2024, 12, 1), date(2027, 3, 10), "2027年3月10日"),
-    # A recent loss still counts from the date lost.
-    ("six_months", date(2026, 3, 2), date(2026, 9, 2), "2026年9月2日"),
-])
+@pytest.mark.parametrize(
+    "choice, lost_on, expected, shown",
+    [
+        # Six months after a loss last June was December: counted from today (the rep's today, in Tokyo).
+        ("six_months", date(2025, 6, 1), date(2026, 9, 10), "2026年9月10日"),
+        ("one_year", date(2024, 12, 1), date(2027, 3, 10), "2027年3月10日"),
+        # A recent loss still counts from the date lost.
+        ("six_months", date(2026, 3, 2), date(2026, 9, 2), "2026年9月2日"),
+    ],
+)
 def test_an_old_loss_is_re_contacted_in_the_future(running_app: RunningApp, choice, lost_on, expected, shown):
     fake = running_app.slack.fake
     with time_machine.travel(EVENING, tick=True):

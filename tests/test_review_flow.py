@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -17,7 +17,7 @@ from tests.slack_signing import block_actions_payload, view_closed_payload, view
 TOKYO = ZoneInfo("Asia/Tokyo")
 NEW_YORK = ZoneInfo("America/New_York")
 # Tuesday 10 March 2026, 10:00 in Tokyo, 21:00 the day before in New York.
-START = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 
 
 class Rep:
@@ -52,11 +52,18 @@ class Rep:
 
     def click(self, action_id: str, value: str = "", values: dict | None = None, view: dict | None = None) -> None:
         view = view or self.view
-        block_id = next(b["block_id"] for b in view["blocks"] if b["type"] == "actions"
-                        and any(e.get("action_id") == action_id for e in b["elements"]))
-        payload = block_actions_payload({"type": "button", "action_id": action_id, "block_id": block_id,
-                                         "value": value}, view=view, values=values or {}, user_id=self.user_id,
-                                        trigger_id=self.app.slack.fake.issue_trigger_id())
+        block_id = next(
+            b["block_id"]
+            for b in view["blocks"]
+            if b["type"] == "actions" and any(e.get("action_id") == action_id for e in b["elements"])
+        )
+        payload = block_actions_payload(
+            {"type": "button", "action_id": action_id, "block_id": block_id, "value": value},
+            view=view,
+            values=values or {},
+            user_id=self.user_id,
+            trigger_id=self.app.slack.fake.issue_trigger_id(),
+        )
         assert self.app.slack.interact(payload).status_code == 200
 
 
@@ -81,8 +88,7 @@ def input_ids(view: dict) -> list[str]:
     return [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
 
 
-def complete_review(rep: Rep, *, lost_on: date, meeting: datetime, facts: dict | None = None,
-                    **commit_kwargs) -> dict:
+def complete_review(rep: Rep, *, lost_on: date, meeting: datetime, facts: dict | None = None, **commit_kwargs) -> dict:
     assert rep.submit(ri.facts(lost_on=lost_on, **(facts or {})))["response_action"] == "update"
     assert rep.submit(ri.lenses())["response_action"] == "update"
     assert rep.submit(ri.reasons())["response_action"] == "update"
@@ -118,7 +124,7 @@ def test_japanese_rep_completes_review_and_gets_summary_in_japanese(running_app:
         assert checkboxes["element"]["options"][0]["value"] == "value_not_conveyed"
         assert checkboxes["element"]["options"][0]["text"]["text"] == "価値が伝わっていない"
         rep.submit(ri.reasons())
-        meeting = datetime(2026, 3, 12, 5, 30, tzinfo=timezone.utc)  # 14:30 in Tokyo
+        meeting = datetime(2026, 3, 12, 5, 30, tzinfo=UTC)  # 14:30 in Tokyo
         assert rep.submit(ri.commit(meeting=meeting)) == {}
 
         dm, share = fake.wait_for("chat.postMessage", 2)
@@ -140,9 +146,12 @@ def test_japanese_rep_completes_review_and_gets_summary_in_japanese(running_app:
     [review] = saved_reviews(running_app)
     assert review.user_id == "U1" and review.locale == "ja" and review.timezone == "Asia/Tokyo"
     assert review.deal_name == "Acme renewal" and str(review.deal_size) == "1200000.00"
-    assert review.customer_words == "「価格が合わない」と言われた / \"It's over our budget this year\""
+    assert review.customer_words == '「価格が合わない」と言われた / "It\'s over our budget this year"'
     assert [r.code or r.text for r in review.reasons] == [
-        "value_not_conveyed", "decision_process_unknown", "Demoed before hearing the problem"]
+        "value_not_conveyed",
+        "decision_process_unknown",
+        "Demoed before hearing the problem",
+    ]
     assert review.next_meeting_at == meeting
     assert review.recontact_on == date(2026, 9, 10)
     assert review.review_hours == 3.0  # lost the same day: counted from opening /lost
@@ -160,11 +169,19 @@ def test_english_rep_in_new_york_sees_local_dates_and_english(running_app: Runni
         lost_on = next(b for b in view["blocks"] if b.get("block_id") == "lost_on")
         assert lost_on["element"]["initial_date"] == "2026-03-09"  # still Monday evening in New York
         clock.shift(timedelta(days=2))
-        meeting = datetime(2026, 3, 13, 14, 0, tzinfo=timezone.utc)  # 10:00 EDT (DST began 8 March)
-        assert complete_review(rep, lost_on=date(2026, 3, 8), meeting=meeting, change_code=None,
-                               change_own="Ask who signs off in the first five minutes",
-                               recontact="one_year",
-                               facts={"surface": "competitor", "competitor": "Initech"}) == {}
+        meeting = datetime(2026, 3, 13, 14, 0, tzinfo=UTC)  # 10:00 EDT (DST began 8 March)
+        assert (
+            complete_review(
+                rep,
+                lost_on=date(2026, 3, 8),
+                meeting=meeting,
+                change_code=None,
+                change_own="Ask who signs off in the first five minutes",
+                recontact="one_year",
+                facts={"surface": "competitor", "competitor": "Initech"},
+            )
+            == {}
+        )
         dm = fake.wait_for("chat.postMessage", 2)[0]
     text = blocks_text(dm.params["blocks"])
     assert "Surface reason" in text and "Went with a competitor (Initech)" in text
@@ -178,8 +195,9 @@ def test_english_rep_in_new_york_sees_local_dates_and_english(running_app: Runni
     assert review.change_text == "Ask who signs off in the first five minutes"
     assert review.recontact_on == date(2027, 3, 8)
     # Lost on Sunday 8 March (18:00 New York), reviewed Thursday 12 March 01:00 UTC.
-    assert review.review_hours == round((START + timedelta(days=2) - datetime(2026, 3, 8, 22, 0, tzinfo=timezone.utc))
-                                        / timedelta(hours=1), 1)
+    assert review.review_hours == round(
+        (START + timedelta(days=2) - datetime(2026, 3, 8, 22, 0, tzinfo=UTC)) / timedelta(hours=1), 1
+    )
 
 
 def test_unknown_locale_falls_back_to_the_configured_default(running_app: RunningApp):
@@ -189,9 +207,17 @@ def test_unknown_locale_falls_back_to_the_configured_default(running_app: Runnin
 
 def test_global_shortcut_opens_the_same_review(running_app: RunningApp):
     fake = running_app.slack.fake
-    payload = {"type": "shortcut", "callback_id": "review_lost_deal", "trigger_id": fake.issue_trigger_id(),
-               "user": {"id": "U2", "username": "alex", "team_id": "T1"}, "team": {"id": "T1", "domain": "x"},
-               "token": "t", "action_ts": "1.2", "api_app_id": "A1", "is_enterprise_install": False}
+    payload = {
+        "type": "shortcut",
+        "callback_id": "review_lost_deal",
+        "trigger_id": fake.issue_trigger_id(),
+        "user": {"id": "U2", "username": "alex", "team_id": "T1"},
+        "team": {"id": "T1", "domain": "x"},
+        "token": "t",
+        "action_ts": "1.2",
+        "api_app_id": "A1",
+        "is_enterprise_install": False,
+    }
     assert running_app.slack.interact(payload).status_code == 200
     opened = fake.wait_for("views.open")[0]
     assert opened.response["ok"] and opened.params["view"]["callback_id"] == "review_step"
@@ -272,15 +298,22 @@ def test_every_view_and_message_sent_passed_slacks_checks(running_app: RunningAp
     rep.lost()
     long = "長" * 3000
     complete_review_values = [
-        ri.facts(lost_on=date.today(), deal="D" * 150, timeline=long, words=long, reaction="r" * 1500,
-                 question="q" * 1500, surface="competitor", competitor="C" * 150),
+        ri.facts(
+            lost_on=date.today(),
+            deal="D" * 150,
+            timeline=long,
+            words=long,
+            reaction="r" * 1500,
+            question="q" * 1500,
+            surface="competitor",
+            competitor="C" * 150,
+        ),
         ri.lenses(maker="M" * 150, notes={k: "n" * 1000 for k in ("problem", "value", "relationship", "decision")}),
         ri.reasons(own="\n".join(f"Reason {i} " + "x" * 100 for i in range(12))[:1500]),
     ]
     for values in complete_review_values:
         assert rep.submit(values)["response_action"] == "update"
-    rep.submit(ri.commit(meeting=datetime.now(timezone.utc) + timedelta(days=1), change_code=None,
-                         change_own="y" * 300))
+    rep.submit(ri.commit(meeting=datetime.now(UTC) + timedelta(days=1), change_code=None, change_own="y" * 300))
     posts = fake.wait_for("chat.postMessage", 2)
     for call in posts + fake.calls_to("views.open"):
         assert call.response["ok"], call.response
@@ -298,7 +331,7 @@ def test_self_denial_gets_a_kind_reframe_in_the_flow_and_the_summary(running_app
     assert reframe in blocks_text(rep.view["blocks"])
     rep.submit(ri.lenses())
     rep.submit(ri.reasons())
-    rep.submit(ri.commit(meeting=datetime.now(timezone.utc) + timedelta(days=1)))
+    rep.submit(ri.commit(meeting=datetime.now(UTC) + timedelta(days=1)))
     dm = fake.wait_for("chat.postMessage")[0]
     assert reframe in blocks_text(dm.params["blocks"])
     [review] = saved_reviews(running_app)
@@ -312,7 +345,7 @@ def test_a_double_submit_saves_one_review(running_app: RunningApp):
     rep.submit(ri.facts(lost_on=date.today()))
     rep.submit(ri.lenses())
     rep.submit(ri.reasons())
-    final = ri.commit(meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    final = ri.commit(meeting=datetime.now(UTC) + timedelta(days=1))
     assert rep.submit(final) == {}
     assert rep.submit(final) == {}  # Slack shows the modal closed either way
     running_app.settle()

@@ -5,9 +5,9 @@ earlier step changed from another device. Slack gets its answer in time and noth
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
-from typing import Iterator
+from datetime import UTC, date, datetime
 
 import time_machine
 from sqlalchemy import select, text
@@ -35,11 +35,12 @@ def timed_submit(rep: Rep, values: dict) -> tuple[dict, float]:
 
 
 # 20:00 UTC on Tuesday 10 March 2026: already Wednesday 11 March, 05:00, in Tokyo.
-TOKYO_MORNING = datetime(2026, 3, 10, 20, 0, tzinfo=timezone.utc)
+TOKYO_MORNING = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)
 
 
 def test_a_submission_is_answered_in_time_in_the_reps_language_and_zone_on_a_cold_cache(
-        running_app: RunningApp, settings_env):
+    running_app: RunningApp, settings_env
+):
     fake = running_app.slack.fake
     with time_machine.travel(TOKYO_MORNING, tick=True):
         opener = Rep(running_app, "U1")
@@ -62,7 +63,7 @@ def test_a_submission_is_answered_in_time_in_the_reps_language_and_zone_on_a_col
             for values in (ri.lenses(), ri.reasons()):
                 body, took = timed_submit(rep, values)
                 assert took < SLACK_PATIENCE and body["response_action"] == "update", (took, body)
-            meeting = datetime(2026, 3, 12, 5, 30, tzinfo=timezone.utc)  # 14:30 in Tokyo
+            meeting = datetime(2026, 3, 12, 5, 30, tzinfo=UTC)  # 14:30 in Tokyo
             body, took = timed_submit(rep, ri.commit(meeting=meeting))
             assert took < SLACK_PATIENCE and body == {}, (took, body)
 
@@ -82,13 +83,22 @@ def drafts_refuse_writes(app: RunningApp, table: str = "review_drafts", op: str 
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         if postgres:
-            conn.execute(text("CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS "
-                              "$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$"))
-            conn.execute(text(f"CREATE TRIGGER refuse_write BEFORE {op} ON {table} FOR EACH ROW "
-                              "EXECUTE FUNCTION refuse_write()"))
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$"
+                )
+            )
+            conn.execute(
+                text(f"CREATE TRIGGER refuse_write BEFORE {op} ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_write()")
+            )
         else:
-            conn.execute(text(f"CREATE TRIGGER refuse_write BEFORE {op} ON {table} "
-                              "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER refuse_write BEFORE {op} ON {table} "
+                    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+                )
+            )
     try:
         yield
     finally:

@@ -6,7 +6,7 @@ characters), must reach the channel whole, in both languages, within Slack's lim
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -55,44 +55,104 @@ def shown_text(blocks: list[dict]) -> str:
 
 
 def longest_answers(lang: str) -> dict[Field, str]:
-    tags = ({"deal": "D", "competitor": "C", "timeline": "T", "words": "W", "reaction": "R", "question": "Q",
-             "problem": "P", "value": "V", "relationship": "L", "decision": "N", "maker": "M", "own": "O",
-             "change": "X"} if lang == "en" else
-            {"deal": "案件", "competitor": "競合", "timeline": "流れ", "words": "発言", "reaction": "反応",
-             "question": "質問", "problem": "課題", "value": "価値", "relationship": "関係", "decision": "決裁",
-             "maker": "判断", "own": "理由", "change": "変更"})
+    tags = (
+        {
+            "deal": "D",
+            "competitor": "C",
+            "timeline": "T",
+            "words": "W",
+            "reaction": "R",
+            "question": "Q",
+            "problem": "P",
+            "value": "V",
+            "relationship": "L",
+            "decision": "N",
+            "maker": "M",
+            "own": "O",
+            "change": "X",
+        }
+        if lang == "en"
+        else {
+            "deal": "案件",
+            "competitor": "競合",
+            "timeline": "流れ",
+            "words": "発言",
+            "reaction": "反応",
+            "question": "質問",
+            "problem": "課題",
+            "value": "価値",
+            "relationship": "関係",
+            "decision": "決裁",
+            "maker": "判断",
+            "own": "理由",
+            "change": "変更",
+        }
+    )
     F = Field
     return {
-        F.DEAL_NAME: fill(tags["deal"], F.DEAL_NAME), F.COMPETITOR: fill(tags["competitor"], F.COMPETITOR),
-        F.TIMELINE: fill(tags["timeline"], F.TIMELINE), F.CUSTOMER_WORDS: fill(tags["words"], F.CUSTOMER_WORDS),
+        F.DEAL_NAME: fill(tags["deal"], F.DEAL_NAME),
+        F.COMPETITOR: fill(tags["competitor"], F.COMPETITOR),
+        F.TIMELINE: fill(tags["timeline"], F.TIMELINE),
+        F.CUSTOMER_WORDS: fill(tags["words"], F.CUSTOMER_WORDS),
         F.REACTION_CHANGE: fill(tags["reaction"], F.REACTION_CHANGE),
         F.FAILED_QUESTION: fill(tags["question"], F.FAILED_QUESTION),
-        F.PROBLEM_NOTE: fill(tags["problem"], F.PROBLEM_NOTE), F.VALUE_NOTE: fill(tags["value"], F.VALUE_NOTE),
+        F.PROBLEM_NOTE: fill(tags["problem"], F.PROBLEM_NOTE),
+        F.VALUE_NOTE: fill(tags["value"], F.VALUE_NOTE),
         F.RELATIONSHIP_NOTE: fill(tags["relationship"], F.RELATIONSHIP_NOTE),
         F.DECISION_NOTE: fill(tags["decision"], F.DECISION_NOTE),
         F.DECISION_MAKER: fill(tags["maker"], F.DECISION_MAKER),
-        F.UNDERLYING_OWN: fill(tags["own"], F.UNDERLYING_OWN), F.CHANGE_OWN: fill(tags["change"], F.CHANGE_OWN),
+        F.UNDERLYING_OWN: fill(tags["own"], F.UNDERLYING_OWN),
+        F.CHANGE_OWN: fill(tags["change"], F.CHANGE_OWN),
     }
 
 
-def test_every_character_of_the_longest_review_reaches_the_managers_and_the_rep(running_app: RunningApp,
-                                                                                team_lang: str):
+def test_every_character_of_the_longest_review_reaches_the_managers_and_the_rep(
+    running_app: RunningApp, team_lang: str
+):
     fake = running_app.slack.fake
     user = "U2" if team_lang == "en" else "U1"
     a = longest_answers(team_lang)
     F = Field
     rep = Rep(running_app, user)
     rep.lost()
-    assert rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1), deal=a[F.DEAL_NAME], surface="competitor",
-                               competitor=a[F.COMPETITOR], timeline=a[F.TIMELINE], words=a[F.CUSTOMER_WORDS],
-                               reaction=a[F.REACTION_CHANGE], question=a[F.FAILED_QUESTION]))["response_action"] \
+    assert (
+        rep.submit(
+            ri.facts(
+                lost_on=date.today() - timedelta(days=1),
+                deal=a[F.DEAL_NAME],
+                surface="competitor",
+                competitor=a[F.COMPETITOR],
+                timeline=a[F.TIMELINE],
+                words=a[F.CUSTOMER_WORDS],
+                reaction=a[F.REACTION_CHANGE],
+                question=a[F.FAILED_QUESTION],
+            )
+        )["response_action"]
         == "update"
-    assert rep.submit(ri.lenses(maker=a[F.DECISION_MAKER], notes={
-        "problem": a[F.PROBLEM_NOTE], "value": a[F.VALUE_NOTE], "relationship": a[F.RELATIONSHIP_NOTE],
-        "decision": a[F.DECISION_NOTE]}))["response_action"] == "update"
+    )
+    assert (
+        rep.submit(
+            ri.lenses(
+                maker=a[F.DECISION_MAKER],
+                notes={
+                    "problem": a[F.PROBLEM_NOTE],
+                    "value": a[F.VALUE_NOTE],
+                    "relationship": a[F.RELATIONSHIP_NOTE],
+                    "decision": a[F.DECISION_NOTE],
+                },
+            )
+        )["response_action"]
+        == "update"
+    )
     assert rep.submit(ri.reasons(own=a[F.UNDERLYING_OWN]))["response_action"] == "update"
-    assert rep.submit(ri.commit(meeting=datetime.now(timezone.utc) + timedelta(days=1), change_code=rules.OWN_WORDS,
-                                change_own=a[F.CHANGE_OWN])) == {}
+    assert (
+        rep.submit(
+            ri.commit(
+                meeting=datetime.now(UTC) + timedelta(days=1), change_code=rules.OWN_WORDS, change_own=a[F.CHANGE_OWN]
+            )
+        )
+        == {}
+    )
 
     dm, share = fake.wait_for("chat.postMessage", 2)
     assert dm.params["channel"] == user and share.params["channel"] == MANAGER_CHANNEL
@@ -110,8 +170,9 @@ def test_every_character_of_the_longest_review_reaches_the_managers_and_the_rep(
     summary = shown_text(dm.params["blocks"])
     for field in (F.DEAL_NAME, F.COMPETITOR, F.UNDERLYING_OWN, F.CHANGE_OWN):
         assert a[field] in summary, f"{field} cut from the rep's summary"
-    assert ("Three questions for your follow-up call" if team_lang == "en"
-            else "今回見送った最大の理由はどこでしたか") in summary
+    assert (
+        "Three questions for your follow-up call" if team_lang == "en" else "今回見送った最大の理由はどこでしたか"
+    ) in summary
 
     running_app.settle()
     [review] = saved_reviews(running_app)

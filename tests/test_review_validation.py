@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -22,7 +22,7 @@ def rep_at_step(app: RunningApp, user_id: str, step: str) -> Rep:
 
 
 def later(**kw) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(**kw)
+    return datetime.now(UTC) + timedelta(**kw)
 
 
 CASES = [
@@ -32,29 +32,54 @@ CASES = [
     ("facts", ri.facts(lost_on=date.today(), deal="x" * 151), "deal_name", "150 characters", "150"),
     ("facts", ri.facts(lost_on=date.today(), words="w" * 3001), "customer_words", "3000 characters", "3000"),
     ("facts", ri.facts(lost_on=date.today() + timedelta(days=3)), "lost_on", "future", "未来"),
-    ("facts", ri.facts(lost_on=date.today(), surface="competitor", competitor=None), "competitor",
-     "competitor", "競合"),
+    (
+        "facts",
+        ri.facts(lost_on=date.today(), surface="competitor", competitor=None),
+        "competitor",
+        "competitor",
+        "競合",
+    ),
     ("facts", ri.facts(lost_on=date.today(), size="-5"), "deal_size", "negative", "マイナス"),
     ("lenses", ri.lenses(value=None), "value_verdict", "fill this in", "入力"),
-    ("reasons", ri.reasons(codes=("low_priority",), own="Only one of my own"), "underlying_codes",
-     "at least 3", "3"),
+    ("reasons", ri.reasons(codes=("low_priority",), own="Only one of my own"), "underlying_codes", "at least 3", "3"),
     ("reasons", ri.reasons(codes=("low_priority", "low_priority"), own=""), "underlying_codes", "at least 3", "3"),
-    ("commit", ri.commit(meeting=later(days=1), change_code="question_order", change_own="Also smile more"),
-     "change_own", "In my own words", "自分の言葉"),
-    ("commit", ri.commit(meeting=later(days=1), change_code=None, change_own="1. Ask budget\n2. Smile"),
-     "change_own", "Exactly one change", "一つ"),
-    ("commit", ri.commit(meeting=later(days=1), change_code=None, change_own=None), "change_code",
-     "one thing", "一つ"),
+    (
+        "commit",
+        ri.commit(meeting=later(days=1), change_code="question_order", change_own="Also smile more"),
+        "change_own",
+        "In my own words",
+        "自分の言葉",
+    ),
+    (
+        "commit",
+        ri.commit(meeting=later(days=1), change_code=None, change_own="1. Ask budget\n2. Smile"),
+        "change_own",
+        "Exactly one change",
+        "一つ",
+    ),
+    ("commit", ri.commit(meeting=later(days=1), change_code=None, change_own=None), "change_code", "one thing", "一つ"),
     ("commit", ri.commit(meeting=later(hours=-2)), "next_meeting_at", "future", "未来"),
     ("commit", ri.commit(meeting=None), "next_meeting_at", "fill this in", "入力"),
-    ("commit", ri.commit(meeting=later(days=1), recontact="date", recontact_on=date.today()), "recontact_on",
-     "future", "未来"),
-    ("commit", ri.commit(meeting=later(days=1), recontact="date", recontact_on=None), "recontact_on",
-     "re-contact date", "再"),
+    (
+        "commit",
+        ri.commit(meeting=later(days=1), recontact="date", recontact_on=date.today()),
+        "recontact_on",
+        "future",
+        "未来",
+    ),
+    (
+        "commit",
+        ri.commit(meeting=later(days=1), recontact="date", recontact_on=None),
+        "recontact_on",
+        "re-contact date",
+        "再",
+    ),
 ]
 
 
-@pytest.mark.parametrize("step, values, block, english, _", CASES, ids=[f"{c[0]}-{c[2]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "step, values, block, english, _", CASES, ids=[f"{c[0]}-{c[2]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_invalid_answer_gets_inline_error_in_english(running_app: RunningApp, step, values, block, english, _):
     rep = rep_at_step(running_app, "U2", step)
     body = rep.submit(values)
@@ -78,8 +103,10 @@ def test_refused_answers_are_still_kept_in_the_draft(running_app: RunningApp):
     rep = rep_at_step(running_app, "U2", "reasons")
     rep.submit(ri.reasons(codes=("low_priority",), own="Procurement surprised us"))
     with running_app.coach.db.session() as s:
-        from coach.models import ReviewDraft
         from sqlalchemy import select
+
+        from coach.models import ReviewDraft
+
         draft = s.scalar(select(ReviewDraft))
     assert draft.step == "reasons"
     assert draft.answers["underlying_own"] == "Procurement surprised us"

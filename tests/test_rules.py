@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,14 +11,17 @@ from coach.review import rules
 from coach.review.rules import Field, Problem, Step, SurfaceReason, UnderlyingReason
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-NOW = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("surface, first", [
-    (SurfaceReason.PRICE, UnderlyingReason.VALUE_NOT_CONVEYED),
-    (SurfaceReason.STILL_CONSIDERING, UnderlyingReason.LOW_PRIORITY),
-    (SurfaceReason.COMPETITOR, UnderlyingReason.NO_COMPARISON_AXIS),
-])
+@pytest.mark.parametrize(
+    "surface, first",
+    [
+        (SurfaceReason.PRICE, UnderlyingReason.VALUE_NOT_CONVEYED),
+        (SurfaceReason.STILL_CONSIDERING, UnderlyingReason.LOW_PRIORITY),
+        (SurfaceReason.COMPETITOR, UnderlyingReason.NO_COMPARISON_AXIS),
+    ],
+)
 def test_hints_for_the_surface_reason_come_first(surface, first):
     catalogue = rules.underlying_catalogue(surface)
     assert catalogue[0] is first
@@ -100,62 +103,81 @@ def test_no_text_is_not_self_denial():
     assert not rules.reads_as_self_denial(None, "")
 
 
-@pytest.mark.parametrize("text, several", [
-    ("Ask about the decision process first", False),
-    ("1. Ask budget\n2. Smile", True),
-    ("- open with their problem\n- shorter demo", True),
-    ("Ask budget\nSmile", True),
-    ("最初の五分で課題を聞く", False),
-    # a list on one line
-    ("1. Ask budget 2. Smile more", True),
-    ("1) Ask budget 2) Smile more", True),
-    ("(1) ask budget (2) smile more", True),
-    ("・予算を聞く ・決裁者を確認する", True),
-    ("• ask budget • smile more", True),
-    ("1.予算を聞く2.決裁者を確認する", True),
-    ("①予算を聞く②決裁者を確認する", True),
-    ("（１）予算を聞く（２）決裁者を確認する", True),
-    ("- open with their problem - shorter demo", True),
-    # items split by semicolons
-    ("Ask budget; confirm DM", True),
-    ("予算を聞く；決裁者を確認する", True),
-    # ordinary sentences
-    ("Ask budget; ", False),
-    ("Cut the discount to 2.5% and hold it", False),
-    ("Call at 3. Then follow up at 5.", False),
-    ("Ask about Q1. Then Q2.", False),
-    ("Ask budget - early, before the demo", False),
-    ("Show the ROI slide before the price, then stop talking", False),
-    ("価格より先に、課題・影響・期限を聞く", False),
-    ("ジョン・スミスに決裁プロセスを確認する", False),
-    ("Open with their KPI, not our demo", False),
-])
+@pytest.mark.parametrize(
+    "text, several",
+    [
+        ("Ask about the decision process first", False),
+        ("1. Ask budget\n2. Smile", True),
+        ("- open with their problem\n- shorter demo", True),
+        ("Ask budget\nSmile", True),
+        ("最初の五分で課題を聞く", False),
+        # a list on one line
+        ("1. Ask budget 2. Smile more", True),
+        ("1) Ask budget 2) Smile more", True),
+        ("(1) ask budget (2) smile more", True),
+        ("・予算を聞く ・決裁者を確認する", True),
+        ("• ask budget • smile more", True),
+        ("1.予算を聞く2.決裁者を確認する", True),
+        ("①予算を聞く②決裁者を確認する", True),
+        ("（１）予算を聞く（２）決裁者を確認する", True),
+        ("- open with their problem - shorter demo", True),
+        # items split by semicolons
+        ("Ask budget; confirm DM", True),
+        ("予算を聞く；決裁者を確認する", True),
+        # ordinary sentences
+        ("Ask budget; ", False),
+        ("Cut the discount to 2.5% and hold it", False),
+        ("Call at 3. Then follow up at 5.", False),
+        ("Ask about Q1. Then Q2.", False),
+        ("Ask budget - early, before the demo", False),
+        ("Show the ROI slide before the price, then stop talking", False),
+        ("価格より先に、課題・影響・期限を聞く", False),
+        ("ジョン・スミスに決裁プロセスを確認する", False),
+        ("Open with their KPI, not our demo", False),
+    ],
+)
 def test_one_change_means_one_item(text, several):
     assert rules.counts_as_several_changes(text) is several
 
 
-@pytest.mark.parametrize("code, own, field, problem", [
-    (None, None, Field.CHANGE_CODE, Problem.NO_CHANGE),
-    (rules.OWN_WORDS, "", Field.CHANGE_OWN, Problem.OWN_WORDS_REQUIRED),
-    ("question_order", "Ask budget", Field.CHANGE_OWN, Problem.SUGGESTION_AND_OWN_WORDS),
-    (rules.OWN_WORDS, "Ask budget; confirm DM", Field.CHANGE_OWN, Problem.MORE_THAN_ONE_CHANGE),
-    (None, "1. Ask budget 2. Smile more", Field.CHANGE_OWN, Problem.MORE_THAN_ONE_CHANGE),
-    ("smile_more", None, Field.CHANGE_CODE, Problem.UNKNOWN_CHOICE),
-])
+@pytest.mark.parametrize(
+    "code, own, field, problem",
+    [
+        (None, None, Field.CHANGE_CODE, Problem.NO_CHANGE),
+        (rules.OWN_WORDS, "", Field.CHANGE_OWN, Problem.OWN_WORDS_REQUIRED),
+        ("question_order", "Ask budget", Field.CHANGE_OWN, Problem.SUGGESTION_AND_OWN_WORDS),
+        (rules.OWN_WORDS, "Ask budget; confirm DM", Field.CHANGE_OWN, Problem.MORE_THAN_ONE_CHANGE),
+        (None, "1. Ask budget 2. Smile more", Field.CHANGE_OWN, Problem.MORE_THAN_ONE_CHANGE),
+        ("smile_more", None, Field.CHANGE_CODE, Problem.UNKNOWN_CHOICE),
+    ],
+)
 def test_exactly_one_change_is_enforced(code, own, field, problem):
-    values = {Field.CHANGE_CODE: code, Field.CHANGE_OWN: own,
-              Field.NEXT_MEETING_AT: datetime(2026, 3, 11, tzinfo=timezone.utc), Field.RECONTACT_CHOICE: "one_year"}
+    values = {
+        Field.CHANGE_CODE: code,
+        Field.CHANGE_OWN: own,
+        Field.NEXT_MEETING_AT: datetime(2026, 3, 11, tzinfo=UTC),
+        Field.RECONTACT_CHOICE: "one_year",
+    }
     [error] = rules.validate_step(Step.COMMIT, values, now_utc=NOW, tz=TOKYO)
     assert (error.field, error.problem) == (field, problem)
 
 
-@pytest.mark.parametrize("code, own", [
-    ("question_order", None), ("question_order", "  "), (rules.OWN_WORDS, "Ask who signs off"),
-    (None, "Ask who signs off"),
-])
+@pytest.mark.parametrize(
+    "code, own",
+    [
+        ("question_order", None),
+        ("question_order", "  "),
+        (rules.OWN_WORDS, "Ask who signs off"),
+        (None, "Ask who signs off"),
+    ],
+)
 def test_one_change_is_accepted_either_way(code, own):
-    values = {Field.CHANGE_CODE: code, Field.CHANGE_OWN: own,
-              Field.NEXT_MEETING_AT: datetime(2026, 3, 11, tzinfo=timezone.utc), Field.RECONTACT_CHOICE: "one_year"}
+    values = {
+        Field.CHANGE_CODE: code,
+        Field.CHANGE_OWN: own,
+        Field.NEXT_MEETING_AT: datetime(2026, 3, 11, tzinfo=UTC),
+        Field.RECONTACT_CHOICE: "one_year",
+    }
     assert rules.validate_step(Step.COMMIT, values, now_utc=NOW, tz=TOKYO) == []
 
 
@@ -176,47 +198,61 @@ def test_date_lost_is_judged_in_the_reps_time_zone():
     assert any(e.field is Field.LOST_ON and e.problem is Problem.LOST_IN_FUTURE for e in problems)
 
 
-@pytest.mark.parametrize("surface, choice, expected", [
-    (SurfaceReason.PRICE, rules.RecontactChoice.SIX_MONTHS, date(2026, 9, 30)),
-    (SurfaceReason.COMPETITOR, rules.RecontactChoice.ONE_YEAR, date(2027, 3, 31)),
-])
+@pytest.mark.parametrize(
+    "surface, choice, expected",
+    [
+        (SurfaceReason.PRICE, rules.RecontactChoice.SIX_MONTHS, date(2026, 9, 30)),
+        (SurfaceReason.COMPETITOR, rules.RecontactChoice.ONE_YEAR, date(2027, 3, 31)),
+    ],
+)
 def test_recontact_defaults_from_the_surface_reason(surface, choice, expected):
     assert rules.default_recontact(surface) is choice
     assert rules.recontact_date(choice, date(2026, 3, 31), None) == expected
 
 
-@pytest.mark.parametrize("choice, lost_on, today, expected", [
-    # A fresh loss: counted from the date lost.
-    (rules.RecontactChoice.SIX_MONTHS, date(2026, 3, 8), date(2026, 3, 10), date(2026, 9, 8)),
-    (rules.RecontactChoice.ONE_YEAR, date(2026, 3, 8), date(2026, 3, 10), date(2027, 3, 8)),
-    # An old loss: six months after it is past (or today), so counted from today.
-    (rules.RecontactChoice.SIX_MONTHS, date(2025, 7, 1), date(2026, 3, 10), date(2026, 9, 10)),
-    (rules.RecontactChoice.SIX_MONTHS, date(2025, 9, 10), date(2026, 3, 10), date(2026, 9, 10)),
-    (rules.RecontactChoice.ONE_YEAR, date(2024, 1, 15), date(2026, 3, 10), date(2027, 3, 10)),
-    # Still ahead: kept from the loss.
-    (rules.RecontactChoice.ONE_YEAR, date(2025, 7, 1), date(2026, 3, 10), date(2026, 7, 1)),
-])
+@pytest.mark.parametrize(
+    "choice, lost_on, today, expected",
+    [
+        # A fresh loss: counted from the date lost.
+        (rules.RecontactChoice.SIX_MONTHS, date(2026, 3, 8), date(2026, 3, 10), date(2026, 9, 8)),
+        (rules.RecontactChoice.ONE_YEAR, date(2026, 3, 8), date(2026, 3, 10), date(2027, 3, 8)),
+        # An old loss: six months after it is past (or today), so counted from today.
+        (rules.RecontactChoice.SIX_MONTHS, date(2025, 7, 1), date(2026, 3, 10), date(2026, 9, 10)),
+        (rules.RecontactChoice.SIX_MONTHS, date(2025, 9, 10), date(2026, 3, 10), date(2026, 9, 10)),
+        (rules.RecontactChoice.ONE_YEAR, date(2024, 1, 15), date(2026, 3, 10), date(2027, 3, 10)),
+        # Still ahead: kept from the loss.
+        (rules.RecontactChoice.ONE_YEAR, date(2025, 7, 1), date(2026, 3, 10), date(2026, 7, 1)),
+    ],
+)
 def test_recontact_is_always_in_the_future(choice, lost_on, today, expected):
     on = rules.recontact_date(choice, lost_on, None, today=today)
     assert on == expected and on > today
 
 
 def test_loss_moment_same_day_counts_from_the_review_start():
-    started = datetime(2026, 3, 10, 6, 0, tzinfo=timezone.utc)  # 15:00 Tokyo
+    started = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)  # 15:00 Tokyo
     assert rules.loss_moment(date(2026, 3, 10), started, TOKYO) == started
     earlier = rules.loss_moment(date(2026, 3, 8), started, TOKYO)
-    assert earlier == datetime(2026, 3, 8, 9, 0, tzinfo=timezone.utc)  # 18:00 Tokyo
+    assert earlier == datetime(2026, 3, 8, 9, 0, tzinfo=UTC)  # 18:00 Tokyo
     assert rules.hours_between(earlier, started) == 45.0
 
 
 def test_a_complete_review_has_no_problems():
     values = {
-        Field.DEAL_NAME: "Acme", Field.LOST_ON: date(2026, 3, 9), Field.SURFACE_REASON: "price",
-        Field.TIMELINE: "t", Field.CUSTOMER_WORDS: "w",
-        Field.PROBLEM_VERDICT: "held", Field.VALUE_VERDICT: "partly", Field.RELATIONSHIP_VERDICT: "held",
-        Field.DECISION_VERDICT: "missed", Field.UNDERLYING_CODES: ["low_priority", "value_not_conveyed"],
-        Field.UNDERLYING_OWN: "own", Field.CHANGE_CODE: "question_order",
-        Field.NEXT_MEETING_AT: datetime(2026, 3, 11, tzinfo=timezone.utc), Field.RECONTACT_CHOICE: "one_year",
+        Field.DEAL_NAME: "Acme",
+        Field.LOST_ON: date(2026, 3, 9),
+        Field.SURFACE_REASON: "price",
+        Field.TIMELINE: "t",
+        Field.CUSTOMER_WORDS: "w",
+        Field.PROBLEM_VERDICT: "held",
+        Field.VALUE_VERDICT: "partly",
+        Field.RELATIONSHIP_VERDICT: "held",
+        Field.DECISION_VERDICT: "missed",
+        Field.UNDERLYING_CODES: ["low_priority", "value_not_conveyed"],
+        Field.UNDERLYING_OWN: "own",
+        Field.CHANGE_CODE: "question_order",
+        Field.NEXT_MEETING_AT: datetime(2026, 3, 11, tzinfo=UTC),
+        Field.RECONTACT_CHOICE: "one_year",
     }
     assert rules.validate_review(values, now_utc=NOW, tz=TOKYO) == {}
     values.pop(Field.TIMELINE)

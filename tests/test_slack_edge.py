@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
@@ -40,8 +40,12 @@ def test_japanese_deal_name_prefills(running_app: RunningApp):
 
 
 def _post(app: RunningApp, body: str, headers: dict) -> requests.Response:
-    return requests.post(app.slack.url, data=body.encode(),
-                         headers={"Content-Type": "application/x-www-form-urlencoded", **headers}, timeout=5)
+    return requests.post(
+        app.slack.url,
+        data=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        timeout=5,
+    )
 
 
 def test_unsigned_request_is_refused(running_app: RunningApp):
@@ -69,23 +73,50 @@ def test_tampered_body_is_refused(running_app: RunningApp):
     assert resp.status_code == 401
 
 
-@pytest.mark.parametrize("body, content_type", [
-    ("payload=%7Bnot-json", "application/x-www-form-urlencoded"),
-    ("payload=%5B%5D", "application/x-www-form-urlencoded"),
-    ('{"type": "event_callback"', "application/json"),
-    ('{"type": "event_callback", "event": {"type": "app_home_opened"}}', "application/json"),
-    ("payload=" + json.dumps({"type": "view_submission", "view": {"callback_id": "review_step"}}),
-     "application/x-www-form-urlencoded"),
-    ("payload=" + json.dumps({"type": "view_submission", "user": {"id": "U2"}, "team": {"id": "T1"},
-                              "view": {"callback_id": "review_step", "private_metadata": "garbage",
-                                       "state": {"values": "nope"}}}), "application/x-www-form-urlencoded"),
-    ("payload=" + json.dumps({"type": "block_actions", "user": {"id": "U2"}, "actions": [
-        {"action_id": "review_back", "type": "button"}]}), "application/x-www-form-urlencoded"),
-    ("command=%2Flost&text=&user_id=U2", "application/x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("payload=%7Bnot-json", "application/x-www-form-urlencoded"),
+        ("payload=%5B%5D", "application/x-www-form-urlencoded"),
+        ('{"type": "event_callback"', "application/json"),
+        ('{"type": "event_callback", "event": {"type": "app_home_opened"}}', "application/json"),
+        (
+            "payload=" + json.dumps({"type": "view_submission", "view": {"callback_id": "review_step"}}),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            "payload="
+            + json.dumps(
+                {
+                    "type": "view_submission",
+                    "user": {"id": "U2"},
+                    "team": {"id": "T1"},
+                    "view": {"callback_id": "review_step", "private_metadata": "garbage", "state": {"values": "nope"}},
+                }
+            ),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            "payload="
+            + json.dumps(
+                {
+                    "type": "block_actions",
+                    "user": {"id": "U2"},
+                    "actions": [{"action_id": "review_back", "type": "button"}],
+                }
+            ),
+            "application/x-www-form-urlencoded",
+        ),
+        ("command=%2Flost&text=&user_id=U2", "application/x-www-form-urlencoded"),
+    ],
+)
 def test_malformed_payload_never_gets_a_500(running_app: RunningApp, body: str, content_type: str):
-    resp = requests.post(running_app.slack.url, data=body.encode(),
-                         headers={"Content-Type": content_type, **sign(body, running_app.slack.secret)}, timeout=10)
+    resp = requests.post(
+        running_app.slack.url,
+        data=body.encode(),
+        headers={"Content-Type": content_type, **sign(body, running_app.slack.secret)},
+        timeout=10,
+    )
     assert resp.status_code < 500, (resp.status_code, resp.text)
     assert "Traceback" not in resp.text
 
@@ -98,8 +129,12 @@ def test_health_endpoint_reports_database(running_app: RunningApp):
 
 def test_url_verification_is_answered(running_app: RunningApp):
     body = json.dumps({"token": "t", "challenge": "abc123", "type": "url_verification"})
-    resp = requests.post(running_app.slack.url, data=body, timeout=5,
-                         headers={"Content-Type": "application/json", **sign(body, running_app.slack.secret)})
+    resp = requests.post(
+        running_app.slack.url,
+        data=body,
+        timeout=5,
+        headers={"Content-Type": "application/json", **sign(body, running_app.slack.secret)},
+    )
     assert resp.status_code == 200 and "abc123" in resp.text
 
 
@@ -108,7 +143,7 @@ def test_rate_limited_dm_is_retried_after_retry_after_and_delivered(running_app:
     rep = Rep(running_app, "U2")
     rep.lost()
     fake.fail_next("chat.postMessage", status=429, retry_after=1)
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     posts = fake.wait_for("chat.postMessage", 3, timeout=10)
     assert posts[0].status == 429 and posts[1].response["ok"] and posts[1].params["channel"] == "U2"
     with running_app.coach.db.session() as s:
@@ -121,7 +156,7 @@ def test_server_error_is_retried(running_app: RunningApp):
     rep = Rep(running_app, "U2")
     rep.lost()
     fake.fail_next("chat.postMessage", status=500)
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     posts = fake.wait_for("chat.postMessage", 3, timeout=10)
     assert posts[0].status == 500 and posts[1].response["ok"]
 
@@ -131,7 +166,7 @@ def test_permanent_slack_error_is_recorded_on_the_review(running_app: RunningApp
     rep = Rep(running_app, "U2")
     rep.lost()
     fake.fail_next("chat.postMessage", error="channel_not_found", times=2)
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     running_app.settle()
     with running_app.coach.db.session() as s:
         review = s.scalar(select(Review))
@@ -152,7 +187,7 @@ def test_sharing_off_posts_nothing_to_managers(running_app: RunningApp):
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1), share=False)
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1), share=False)
     running_app.settle()
     assert [c.params["channel"] for c in fake.calls_to("chat.postMessage")] == ["U2"]
     with running_app.coach.db.session() as s:
@@ -163,12 +198,13 @@ def test_home_tab_shows_start_button_and_recent_review(running_app: RunningApp):
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(timezone.utc) + timedelta(days=1))
+    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     fake.wait_for("chat.postMessage", 2)
     running_app.settle()  # the Home was refreshed already when the draft began and when the review was saved
     before = len(fake.calls_to("views.publish"))
-    running_app.slack.event({"type": "app_home_opened", "user": "U2", "channel": "D1", "tab": "home",
-                             "event_ts": "1.1"})
+    running_app.slack.event(
+        {"type": "app_home_opened", "user": "U2", "channel": "D1", "tab": "home", "event_ts": "1.1"}
+    )
     published = fake.wait_for("views.publish", before + 1)[-1]
     assert published.response["ok"] and published.params["user_id"] == "U2"
     text = json.dumps(published.params["view"])

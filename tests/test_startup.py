@@ -27,20 +27,24 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def test_missing_settings_stop_the_app_with_one_clear_line(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=_env(),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "SLACK_BOT_TOKEN is missing" in lines[0] and "SLACK_SIGNING_SECRET" in lines[0]
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("name, value, words", [
-    ("slack_bot_token", "xoxp-user-token", "SLACK_BOT_TOKEN is invalid"),
-    ("manager_channel", "#sales-managers", "MANAGER_CHANNEL is invalid"),
-    ("default_locale", "fr", "DEFAULT_LOCALE is invalid"),
-    ("port", "eighty", "PORT is invalid"),
-])
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("slack_bot_token", "xoxp-user-token", "SLACK_BOT_TOKEN is invalid"),
+        ("manager_channel", "#sales-managers", "MANAGER_CHANNEL is invalid"),
+        ("default_locale", "fr", "DEFAULT_LOCALE is invalid"),
+        ("port", "eighty", "PORT is invalid"),
+    ],
+)
 def test_invalid_setting_is_named(name, value, words):
     base = {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s", "_env_file": None}
     with pytest.raises(ConfigError) as err:
@@ -56,10 +60,14 @@ def _free_port() -> int:
 
 def test_app_starts_with_only_the_two_slack_secrets_and_creates_its_sqlite_database(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env=_env(SLACK_BOT_TOKEN="xoxb-secret-value-123", SLACK_SIGNING_SECRET="shh",
-                                     PORT=str(port), HOST="127.0.0.1"))
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(SLACK_BOT_TOKEN="xoxb-secret-value-123", SLACK_SIGNING_SECRET="shh", PORT=str(port), HOST="127.0.0.1"),
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -73,8 +81,12 @@ def test_app_starts_with_only_the_two_slack_secrets_and_creates_its_sqlite_datab
         assert resp.status_code == 200 and resp.json() == {"ok": True}
         assert requests.head(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200  # load balancers
         assert (tmp_path / "lost_deal_coach.db").exists()
-        unsigned = requests.post(f"http://127.0.0.1:{port}/slack/events", data="command=/lost", timeout=5,
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        unsigned = requests.post(
+            f"http://127.0.0.1:{port}/slack/events",
+            data="command=/lost",
+            timeout=5,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert unsigned.status_code == 401
     finally:
         proc.terminate()
@@ -104,9 +116,14 @@ def test_every_setting_is_documented_for_operators():
 
 
 def _run_briefly(tmp_path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=timeout, env=_env(SLACK_BOT_TOKEN="xoxb-secret-value-123",
-                                                    SLACK_SIGNING_SECRET="shh", HOST="127.0.0.1", **env))
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(SLACK_BOT_TOKEN="xoxb-secret-value-123", SLACK_SIGNING_SECRET="shh", HOST="127.0.0.1", **env),
+    )
 
 
 def test_a_port_in_use_stops_the_app_with_one_clear_line(tmp_path):
@@ -116,18 +133,23 @@ def test_a_port_in_use_stops_the_app_with_one_clear_line(tmp_path):
         port = taken.getsockname()[1]
         proc = _run_briefly(tmp_path, PORT=str(port))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == f"Could not listen on 127.0.0.1:{port} (HOST, PORT): " \
-                                                   "Address already in use"
+    assert (
+        proc.stderr.strip().splitlines()[-1] == f"Could not listen on 127.0.0.1:{port} (HOST, PORT): "
+        "Address already in use"
+    )
 
 
 def test_a_refused_app_token_stops_socket_mode_with_one_clear_line(tmp_path):
     from tests.fakeslack import FakeSlack
 
     with FakeSlack(bot_token="xoxb-secret-value-123") as fake:
-        proc = _run_briefly(tmp_path, PORT=str(_free_port()), SLACK_APP_TOKEN="xapp-1-refused",
-                            SLACK_API_URL=fake.base_url)
+        proc = _run_briefly(
+            tmp_path, PORT=str(_free_port()), SLACK_APP_TOKEN="xapp-1-refused", SLACK_API_URL=fake.base_url
+        )
         assert [c.method for c in fake.calls] == ["apps.connections.open"]
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == \
-        "Could not connect to Slack in Socket Mode: invalid_auth (check SLACK_APP_TOKEN)"
+    assert (
+        proc.stderr.strip().splitlines()[-1]
+        == "Could not connect to Slack in Socket Mode: invalid_auth (check SLACK_APP_TOKEN)"
+    )
     assert "xapp-1-refused" not in proc.stdout + proc.stderr

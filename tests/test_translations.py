@@ -38,14 +38,30 @@ CALL_NAMES = {"_", "gettext"}
 MODAL_CHROME = ("Lost deal review", "Next", "Save review", "Later", "Cancel", "Close")
 BUTTONS = ("Review a lost deal", "Resume", "Start fresh", "Back")
 OPTIONS = (
-    "Price was too high", "Bad timing", "Went with a competitor", "Still considering", "No decision was made",
-    "Other", "Our value did not come across", "It was a low priority for the customer",
-    "We never set the axis of comparison", "We didn't hear the customer's real problem out",
-    "We explained the product before the problem", "We didn't know the decision process",
-    "We never made it onto the comparison table", "Held", "Partly", "Missed",
-    "Change only the order of my questions", "Change how the first five minutes go",
-    "Always confirm the decision maker", "In six months", "In one year", "On a date I choose",
-    "Share this review with my manager", "Often behind this surface reason",
+    "Price was too high",
+    "Bad timing",
+    "Went with a competitor",
+    "Still considering",
+    "No decision was made",
+    "Other",
+    "Our value did not come across",
+    "It was a low priority for the customer",
+    "We never set the axis of comparison",
+    "We didn't hear the customer's real problem out",
+    "We explained the product before the problem",
+    "We didn't know the decision process",
+    "We never made it onto the comparison table",
+    "Held",
+    "Partly",
+    "Missed",
+    "Change only the order of my questions",
+    "Change how the first five minutes go",
+    "Always confirm the decision maker",
+    "In six months",
+    "In one year",
+    "On a date I choose",
+    "Share this review with my manager",
+    "Often behind this surface reason",
 )
 OPTION_SOFT_LIMIT = 30  # Japanese option labels read best short
 
@@ -83,7 +99,10 @@ def extracted() -> dict[str, list[str]]:
         method_map, options_map = parse_mapping_cfg(f, filename=str(BABEL_CFG))
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=KEYWORDS,
+        str(ROOT),
+        method_map,
+        options_map,
+        keywords=KEYWORDS,
     ):
         found.setdefault(_msgid(message), []).append(f"{filename}:{lineno}")
     assert found, f"no messages extracted from {PACKAGE_DIR}: is babel.cfg mapping `coach/**.py`?"
@@ -105,8 +124,9 @@ def ja() -> dict[str, str]:
 
 def _fields(text: str) -> set[tuple[str, str, str]]:
     """`{name!conv:spec}` fields of a str.format template."""
-    return {(name, conv or "", spec or "")
-            for _lit, name, spec, conv in string.Formatter().parse(text) if name is not None}
+    return {
+        (name, conv or "", spec or "") for _lit, name, spec, conv in string.Formatter().parse(text) if name is not None
+    }
 
 
 def _source_calls() -> list[tuple[str, int, ast.expr | None]]:
@@ -153,8 +173,11 @@ def test_every_msgid_has_a_japanese_translation(extracted, catalogue):
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             used.setdefault(arg.value, []).append(f"{where}:{lineno}")
     by_id = {m.id: m for m in catalogue if m.id}
-    missing = [f"{msgid!r} ({', '.join(where)})" for msgid, where in sorted(used.items())
-               if msgid not in by_id or not by_id[msgid].string]
+    missing = [
+        f"{msgid!r} ({', '.join(where)})"
+        for msgid, where in sorted(used.items())
+        if msgid not in by_id or not by_id[msgid].string
+    ]
     fuzzy = [repr(msgid) for msgid in sorted(used) if msgid in by_id and by_id[msgid].fuzzy]
     assert not missing, "untranslated, run pybabel extract/update and translate:\n" + "\n".join(missing)
     assert not fuzzy, "fuzzy (check the Japanese, then drop `#, fuzzy`):\n" + "\n".join(fuzzy)

@@ -25,11 +25,18 @@ MAX_BLOCKS = 50
 LINES_PER_BLOCK = 12
 BLOCK_CHARS = 2800  # under Slack's 3,000 per section text, with room for a title
 SQUARES = 10
-SQUARE = {Verdict.HELD: ":large_green_square:", Verdict.PARTLY: ":large_yellow_square:",
-          Verdict.MISSED: ":large_red_square:"}
+SQUARE = {
+    Verdict.HELD: ":large_green_square:",
+    Verdict.PARTLY: ":large_yellow_square:",
+    Verdict.MISSED: ":large_red_square:",
+}
 QUOTE_MARKS = ("“", "「", "『", '"', "'")
-KEPT_MARK = {KeptChange.YES: ":white_check_mark:", KeptChange.PARTLY: ":large_yellow_circle:",
-             KeptChange.NO: ":x:", UNANSWERED: ":grey_question:"}
+KEPT_MARK = {
+    KeptChange.YES: ":white_check_mark:",
+    KeptChange.PARTLY: ":large_yellow_circle:",
+    KeptChange.NO: ":x:",
+    UNANSWERED: ":grey_question:",
+}
 
 Message = tuple[str, list[dict[str, Any]]]
 
@@ -70,8 +77,11 @@ def commitment_label(t: Translator, code: str | None) -> str:
 
 
 def period_label(t: Translator, data: DigestData) -> str:
-    return t._("{start} – {end}", start=t.date(data.period.start.astimezone(t.tz).date()),
-               end=t.date(data.period.end.astimezone(t.tz).date()))
+    return t._(
+        "{start} – {end}",
+        start=t.date(data.period.start.astimezone(t.tz).date()),
+        end=t.date(data.period.end.astimezone(t.tz).date()),
+    )
 
 
 def chunk_lines(lines: list[str], *, per_block: int = LINES_PER_BLOCK, chars: int = BLOCK_CHARS) -> list[str]:
@@ -110,13 +120,19 @@ def overview_section(t: Translator, data: DigestData, *, title: str, requested_b
         blocks.append(section(t._("No lost deals were reviewed in this period.")))
     n = data.losses
     value = t.amount(data.deal_value) if data.deal_value is not None else "–"
-    share = t._("{percent}% ({done} of {total})", percent=percent(data.within_24h, n), done=data.within_24h,
-                total=n) if n else "–"
+    share = (
+        t._("{percent}% ({done} of {total})", percent=percent(data.within_24h, n), done=data.within_24h, total=n)
+        if n
+        else "–"
+    )
     if data.wins:
         if data.recovery_median_days is not None:
-            recovery = t._("{wins} wins · median {days} days after the last loss (fastest {fastest})",
-                           wins=data.wins, days=_number(data.recovery_median_days),
-                           fastest=data.recovery_fastest_days)
+            recovery = t._(
+                "{wins} wins · median {days} days after the last loss (fastest {fastest})",
+                wins=data.wins,
+                days=_number(data.recovery_median_days),
+                fastest=data.recovery_fastest_days,
+            )
         else:
             recovery = t._("{wins} wins", wins=data.wins)
     else:
@@ -131,8 +147,11 @@ def overview_section(t: Translator, data: DigestData, *, title: str, requested_b
     ]
     blocks.append({"type": "section", "fields": [mrkdwn(clip(f"*{k}*\n{v}", 2000)) for k, v in fields]})
     if n and data.within_24h < n:
-        blocks.append(context(t._("Review within 24 hours: the customer's exact words and where their reaction "
-                                  "changed fade fast.")))
+        blocks.append(
+            context(
+                t._("Review within 24 hours: the customer's exact words and where their reaction changed fade fast.")
+            )
+        )
     return Section(title, blocks)
 
 
@@ -142,10 +161,13 @@ def reasons_section(t: Translator, data: DigestData) -> Section:
     underlying = "\n".join(f"• {reason_label(t, c)} ×{n}" for c, n in data.underlying) or "–"
     blocks: list[dict[str, Any]] = [
         section(f"*{title}*"),
-        {"type": "section", "fields": [
-            mrkdwn(clip("*" + t._("Surface reasons (what was said)") + "*\n" + surface, 2000)),
-            mrkdwn(clip("*" + t._("Underlying reasons (what happened)") + "*\n" + underlying, 2000)),
-        ]},
+        {
+            "type": "section",
+            "fields": [
+                mrkdwn(clip("*" + t._("Surface reasons (what was said)") + "*\n" + surface, 2000)),
+                mrkdwn(clip("*" + t._("Underlying reasons (what happened)") + "*\n" + underlying, 2000)),
+            ],
+        },
     ]
     lines = []
     for s, n in data.surface:
@@ -156,8 +178,14 @@ def reasons_section(t: Translator, data: DigestData) -> Section:
             lines.append(f"*{surface_label(t, s)}* ×{n} → {behind}")
     if lines:
         blocks.append(section("*" + t._("Behind each surface reason") + "*\n" + "\n".join(lines)))
-    blocks.append(context(t._("A loss is never down to one thing: each review names at least three underlying "
-                              "reasons, so they outnumber the losses.")))
+    blocks.append(
+        context(
+            t._(
+                "A loss is never down to one thing: each review names at least three underlying "
+                "reasons, so they outnumber the losses."
+            )
+        )
+    )
     return Section(title, blocks)
 
 
@@ -169,20 +197,32 @@ def lenses_section(t: Translator, data: DigestData) -> Section:
         counts = data.lenses.get(str(lens), {})
         total = sum(counts.values())
         held, partly, missed = (counts.get(str(v), 0) for v in Verdict)
-        lines.append(f"{heat_bar(counts)}  *{lens_label(t, lens)}*  "
-                     + t._("held {held} · partly {partly} · missed {missed}", held=held, partly=partly,
-                           missed=missed))
+        lines.append(
+            f"{heat_bar(counts)}  *{lens_label(t, lens)}*  "
+            + t._("held {held} · partly {partly} · missed {missed}", held=held, partly=partly, missed=missed)
+        )
         if total and (worst is None or missed / total > worst[0]):
             worst = (missed / total, lens)
-    blocks = [section(f"*{title}*\n" + "\n".join(lines)),
-              context(f"{SQUARE[Verdict.HELD]} {verdict_label(t, Verdict.HELD)}   "
-                      f"{SQUARE[Verdict.PARTLY]} {verdict_label(t, Verdict.PARTLY)}   "
-                      f"{SQUARE[Verdict.MISSED]} {verdict_label(t, Verdict.MISSED)}")]
+    blocks = [
+        section(f"*{title}*\n" + "\n".join(lines)),
+        context(
+            f"{SQUARE[Verdict.HELD]} {verdict_label(t, Verdict.HELD)}   "
+            f"{SQUARE[Verdict.PARTLY]} {verdict_label(t, Verdict.PARTLY)}   "
+            f"{SQUARE[Verdict.MISSED]} {verdict_label(t, Verdict.MISSED)}"
+        ),
+    ]
     if worst and worst[0] > 0:
         counts = data.lenses[str(worst[1])]
-        blocks.append(section(t._("Most often missed: *{lens}* ({missed} of {total} losses).",
-                                  lens=lens_label(t, worst[1]), missed=counts[str(Verdict.MISSED)],
-                                  total=sum(counts.values()))))
+        blocks.append(
+            section(
+                t._(
+                    "Most often missed: *{lens}* ({missed} of {total} losses).",
+                    lens=lens_label(t, worst[1]),
+                    missed=counts[str(Verdict.MISSED)],
+                    total=sum(counts.values()),
+                )
+            )
+        )
     return Section(title, blocks)
 
 
@@ -194,13 +234,17 @@ def commitments_section(t: Translator, data: DigestData) -> Section:
     window = data.check_window
     if window is not None:
         checked = data.commitments_checked
-        heading = t._("Week-1 self-check on the commitments from losses of {start} – {end}",
-                      start=t.date(window.start.astimezone(t.tz).date()),
-                      end=t.date(window.end.astimezone(t.tz).date()))
+        heading = t._(
+            "Week-1 self-check on the commitments from losses of {start} – {end}",
+            start=t.date(window.start.astimezone(t.tz).date()),
+            end=t.date(window.end.astimezone(t.tz).date()),
+        )
         if checked:
             no_answer = t._("No answer")
-            parts = [f"{KEPT_MARK[k]} {kept_label(t, k) if k != UNANSWERED else no_answer} {data.kept.get(str(k), 0)}"
-                     for k in (*KeptChange, UNANSWERED)]
+            parts = [
+                f"{KEPT_MARK[k]} {kept_label(t, k) if k != UNANSWERED else no_answer} {data.kept.get(str(k), 0)}"
+                for k in (*KeptChange, UNANSWERED)
+            ]
             kept = data.kept.get(str(KeptChange.YES), 0)
             summary = t._("{kept} of {total} kept their one change.", kept=kept, total=checked)
             text = f"*{heading}*\n" + "   ".join(parts) + "\n" + summary
@@ -215,8 +259,13 @@ def commitments_section(t: Translator, data: DigestData) -> Section:
 def repeats_section(t: Translator, data: DigestData) -> Section:
     title = ":repeat: " + t._("Never lose the same way twice")
     blocks: list[dict[str, Any]] = [
-        section(f"*{title}*\n" + t._("Reps who named the same underlying reason in two or more reviews within "
-                                     "90 days, one of them in this period.")),
+        section(
+            f"*{title}*\n"
+            + t._(
+                "Reps who named the same underlying reason in two or more reviews within "
+                "90 days, one of them in this period."
+            )
+        ),
     ]
     if not data.repeats:
         blocks.append(section(t._("No rep repeated an underlying reason.")))
@@ -224,7 +273,8 @@ def repeats_section(t: Translator, data: DigestData) -> Section:
     by_rep: dict[str, list[str]] = {}
     for r in data.repeats:
         by_rep.setdefault(r.user_id, []).append(
-            t._("{reason} ({n} reviews)", reason=reason_label(t, r.code), n=r.reviews))
+            t._("{reason} ({n} reviews)", reason=reason_label(t, r.code), n=r.reviews)
+        )
     lines = [f"• <@{user}>: " + " · ".join(reasons) for user, reasons in by_rep.items()]
     blocks += [section(chunk) for chunk in chunk_lines(lines)]
     if data.repeat_reps > len(by_rep):
@@ -265,8 +315,10 @@ def recontacts_section(t: Translator, data: DigestData) -> Section:
     head = f"*{title}* ({span})" if span else f"*{title}*"
     if not data.recontacts_total:
         return Section(title, [section(head + "\n" + t._("No re-contacts in the next two weeks."))])
-    lines = [f"• {t.date(r.on)} · <@{r.user_id}> · {clip_escaped(r.deal_name, 80)} "
-             f"({surface_label(t, r.surface_reason)})" for r in data.recontacts]
+    lines = [
+        f"• {t.date(r.on)} · <@{r.user_id}> · {clip_escaped(r.deal_name, 80)} ({surface_label(t, r.surface_reason)})"
+        for r in data.recontacts
+    ]
     chunks = chunk_lines(lines) or [""]
     blocks = [section(head + "\n" + chunks[0])] + [section(c) for c in chunks[1:]]
     more = data.recontacts_total - data.recontacts_unshared - len(data.recontacts)
@@ -328,7 +380,7 @@ def split_messages(t: Translator, title: str, sections: list[Section], *, limit:
         rest = s.blocks[size:]
         while rest:
             pieces.append(Section(s.title, [section(f"*{s.title}* " + t._("(continued)"))] + rest[: size - 1]))
-            rest = rest[size - 1:]
+            rest = rest[size - 1 :]
     messages: list[list[dict]] = []
     current: list[dict] = []
     for piece in pieces:
@@ -346,8 +398,9 @@ def split_messages(t: Translator, title: str, sections: list[Section], *, limit:
     return messages
 
 
-def digest_messages(t: Translator, data: DigestData, *, requested_by: str | None = None,
-                    limit: int = MAX_BLOCKS) -> list[Message]:
+def digest_messages(
+    t: Translator, data: DigestData, *, requested_by: str | None = None, limit: int = MAX_BLOCKS
+) -> list[Message]:
     title = digest_title(t, data)
     parts = split_messages(t, title, digest_sections(t, data, requested_by=requested_by), limit=limit)
     texts = []

@@ -34,8 +34,11 @@ def _japanese_font() -> bool:
     with _font_lock:
         if _font_ready is None:
             spec = importlib.util.find_spec("matplotlib_fontja")  # found without importing (it would restyle)
-            path = Path(spec.submodule_search_locations[0]) / "fonts" / "ipaexg.ttf" if spec and \
-                spec.submodule_search_locations else None
+            path = (
+                Path(spec.submodule_search_locations[0]) / "fonts" / "ipaexg.ttf"
+                if spec and spec.submodule_search_locations
+                else None
+            )
             if path and path.exists():
                 from matplotlib import font_manager
 
@@ -62,19 +65,21 @@ def reasons_chart_png(t: Translator, data: DigestData) -> bytes | None:
     surface = list(reversed(data.surface))  # biggest bar on top
     underlying = list(reversed(data.underlying))
     rows = max(len(surface), len(underlying), 3)
-    with rc_context({"font.family": families, "font.size": 10, "axes.spines.top": False,
-                     "axes.spines.right": False}):
+    with rc_context({"font.family": families, "font.size": 10, "axes.spines.top": False, "axes.spines.right": False}):
         fig = Figure(figsize=(11, 1.2 + 0.42 * rows), dpi=110, layout="constrained")
         FigureCanvasAgg(fig)
         left, right = fig.subplots(1, 2, width_ratios=[1, 1.35])
         _bars(left, [surface_label(t, s) for s, _ in surface], [n for _, n in surface], ["#8f9ba8"] * len(surface))
         # The reps' own words in a paler shade: real reasons, but not one of the structural gaps.
-        _bars(right, [reason_label(t, c) for c, _ in underlying], [n for _, n in underlying],
-              ["#d9534f" if c else "#eba8a6" for c, _ in underlying])
+        _bars(
+            right,
+            [reason_label(t, c) for c, _ in underlying],
+            [n for _, n in underlying],
+            ["#d9534f" if c else "#eba8a6" for c, _ in underlying],
+        )
         left.set_title(t._("Surface reasons (what was said)"), loc="left", fontsize=12)
         right.set_title(t._("Underlying reasons (what happened)"), loc="left", fontsize=12)
-        fig.suptitle(t._("Lost-deal digest: {period}", period=period_label(t, data)), x=0.01, ha="left",
-                     fontsize=13)
+        fig.suptitle(t._("Lost-deal digest: {period}", period=period_label(t, data)), x=0.01, ha="left", fontsize=13)
         out = io.BytesIO()
         fig.savefig(out, format="png")
     return out.getvalue()

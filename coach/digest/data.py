@@ -104,8 +104,9 @@ def _count_if(cond):
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-def compute(session: Session, period: Period, *, team_id: str | None, recontact_from: date,
-            recontact_until: date) -> DigestData:
+def compute(
+    session: Session, period: Period, *, team_id: str | None, recontact_from: date, recontact_until: date
+) -> DigestData:
     data = DigestData(period=period, recontact_from=recontact_from, recontact_until=recontact_until)
     in_period = _in_period(period, team_id)
     _totals(session, data, in_period)
@@ -115,9 +116,15 @@ def compute(session: Session, period: Period, *, team_id: str | None, recontact_
     _quotes(session, data, in_period)
     _recontacts(session, data, team_id)
     _recovery(session, data, team_id)
-    drafts = select(func.count()).select_from(ReviewDraft).where(
-        ReviewDraft.started_at >= period.start, ReviewDraft.started_at < period.end,
-        *([ReviewDraft.team_id == team_id] if team_id is not None else []))
+    drafts = (
+        select(func.count())
+        .select_from(ReviewDraft)
+        .where(
+            ReviewDraft.started_at >= period.start,
+            ReviewDraft.started_at < period.end,
+            *([ReviewDraft.team_id == team_id] if team_id is not None else []),
+        )
+    )
     data.open_drafts = session.scalar(drafts) or 0
     return data
 
@@ -146,16 +153,23 @@ def _totals(session: Session, data: DigestData, in_period) -> None:
 
 
 def _reasons(session: Session, data: DigestData, in_period) -> None:
-    data.surface = [(s, n) for s, n in session.execute(
-        select(Review.surface_reason, func.count()).where(in_period)
-        .group_by(Review.surface_reason).order_by(func.count().desc(), Review.surface_reason))]
+    data.surface = [
+        (s, n)
+        for s, n in session.execute(
+            select(Review.surface_reason, func.count())
+            .where(in_period)
+            .group_by(Review.surface_reason)
+            .order_by(func.count().desc(), Review.surface_reason)
+        )
+    ]
     # Surface × underlying in one GROUP BY: at most 6 × 8 rows. The period's review ids as a
     # subquery let the database walk from the few reviews to their reasons by review_id.
     cross = session.execute(
         select(Review.surface_reason, UnderlyingReasonRow.code, func.count())
         .join(Review, UnderlyingReasonRow.review_id == Review.id)
         .where(UnderlyingReasonRow.review_id.in_(select(Review.id).where(in_period).scalar_subquery()))
-        .group_by(Review.surface_reason, UnderlyingReasonRow.code)).all()
+        .group_by(Review.surface_reason, UnderlyingReasonRow.code)
+    ).all()
     totals: dict[str | None, int] = {}
     behind: dict[str, dict[str | None, int]] = {}
     for surface, code, n in cross:
@@ -171,8 +185,14 @@ def _ranked(counts: dict[str | None, int]) -> list[tuple[str | None, int]]:
 
 
 def _commitments(session: Session, data: DigestData, in_period, team_id: str | None) -> None:
-    data.changes = _ranked({code: n for code, n in session.execute(
-        select(Review.change_code, func.count()).where(in_period).group_by(Review.change_code))})
+    data.changes = _ranked(
+        {
+            code: n
+            for code, n in session.execute(
+                select(Review.change_code, func.count()).where(in_period).group_by(Review.change_code)
+            )
+        }
+    )
     window = data.period.self_check_window()
     data.check_window = window
     conds = [Review.lost_at >= window.start, Review.lost_at < window.end]
@@ -181,8 +201,11 @@ def _commitments(session: Session, data: DigestData, in_period, team_id: str | N
     answer = func.coalesce(SelfCheck.kept_change, literal(UNANSWERED))
     rows = session.execute(
         select(answer, func.count(), _count_if(SelfCheck.repeated_mistake == "yes"))
-        .select_from(Review).outerjoin(SelfCheck, SelfCheck.review_id == Review.id)
-        .where(*conds).group_by(answer)).all()
+        .select_from(Review)
+        .outerjoin(SelfCheck, SelfCheck.review_id == Review.id)
+        .where(*conds)
+        .group_by(answer)
+    ).all()
     data.kept = {str(k): int(n) for k, n, _ in rows}
     data.repeated_mistake = sum(int(r) for _, _, r in rows)
 
@@ -201,11 +224,15 @@ def _repeats(session: Session, data: DigestData, team_id: str | None) -> None:
     n_reviews = func.count(func.distinct(Review.id))
     rows = session.execute(
         select(Review.user_id, UnderlyingReasonRow.code, n_reviews)
-        .select_from(UnderlyingReasonRow).join(Review, UnderlyingReasonRow.review_id == Review.id)
-        .where(UnderlyingReasonRow.review_id.in_(select(Review.id).where(*window).scalar_subquery()),
-               UnderlyingReasonRow.code.is_not(None))
+        .select_from(UnderlyingReasonRow)
+        .join(Review, UnderlyingReasonRow.review_id == Review.id)
+        .where(
+            UnderlyingReasonRow.review_id.in_(select(Review.id).where(*window).scalar_subquery()),
+            UnderlyingReasonRow.code.is_not(None),
+        )
         .group_by(Review.user_id, UnderlyingReasonRow.code)
-        .having(n_reviews >= 2, func.max(Review.completed_at) >= period.start)).all()
+        .having(n_reviews >= 2, func.max(Review.completed_at) >= period.start)
+    ).all()
     worst: dict[str, int] = {}
     for user, _, n in rows:
         worst[user] = max(worst.get(user, 0), int(n))
@@ -224,10 +251,16 @@ def _quotes(session: Session, data: DigestData, in_period) -> None:
     for lens in Lens:
         verdict, note = getattr(Review, f"{lens}_verdict"), getattr(Review, f"{lens}_note")
         rows = session.execute(
-            select(Review.user_id, Review.deal_name, func.substr(Review.customer_words, 1, QUOTE_CHARS + 1),
-                   func.substr(note, 1, QUOTE_CHARS + 1))
+            select(
+                Review.user_id,
+                Review.deal_name,
+                func.substr(Review.customer_words, 1, QUOTE_CHARS + 1),
+                func.substr(note, 1, QUOTE_CHARS + 1),
+            )
             .where(in_period, verdict == str(Verdict.MISSED), Review.share_with_manager.is_(True))
-            .order_by(Review.completed_at.desc(), Review.id.desc()).limit(QUOTES_PER_LENS)).all()
+            .order_by(Review.completed_at.desc(), Review.id.desc())
+            .limit(QUOTES_PER_LENS)
+        ).all()
         if rows:
             data.quotes[str(lens)] = [Quote(u, d, w, n) for u, d, w, n in rows]
 
@@ -238,12 +271,15 @@ def _recontacts(session: Session, data: DigestData, team_id: str | None) -> None
     if team_id is not None:
         conds.append(Review.team_id == team_id)
     total, unshared = session.execute(
-        select(func.count(), _count_if(Review.share_with_manager.is_(False))).select_from(Review).where(*conds)).one()
+        select(func.count(), _count_if(Review.share_with_manager.is_(False))).select_from(Review).where(*conds)
+    ).one()
     data.recontacts_total, data.recontacts_unshared = int(total), int(unshared)
     rows = session.execute(
         select(Review.user_id, Review.deal_name, Review.recontact_on, Review.surface_reason)
         .where(*conds, Review.share_with_manager.is_(True))
-        .order_by(Review.recontact_on, Review.user_id, Review.id).limit(MAX_LISTED)).all()
+        .order_by(Review.recontact_on, Review.user_id, Review.id)
+        .limit(MAX_LISTED)
+    ).all()
     data.recontacts = [Recontact(u, d, on, s) for u, d, on, s in rows]
 
 
@@ -258,4 +294,3 @@ def _recovery(session: Session, data: DigestData, team_id: str | None) -> None:
     if days:
         data.recovery_median_days = float(median(days))
         data.recovery_fastest_days = min(days)
-

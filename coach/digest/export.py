@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -43,11 +43,15 @@ def reviews_in(session: Session, period: Period, scope: Scope) -> Iterable[tuple
         conds.append(Review.user_id == scope.user_id)
     else:  # a rep who turned sharing off keeps that review to themselves
         conds.append(or_(Review.share_with_manager.is_(True), Review.user_id == scope.requester))
-    stmt = (select(Review, SelfCheck).outerjoin(SelfCheck, SelfCheck.review_id == Review.id).where(*conds)
-            .order_by(Review.completed_at, Review.id).options(selectinload(Review.reasons))
-            .execution_options(yield_per=BATCH))
-    for review, check in session.execute(stmt):
-        yield review, check
+    stmt = (
+        select(Review, SelfCheck)
+        .outerjoin(SelfCheck, SelfCheck.review_id == Review.id)
+        .where(*conds)
+        .order_by(Review.completed_at, Review.id)
+        .options(selectinload(Review.reasons))
+        .execution_options(yield_per=BATCH)
+    )
+    yield from session.execute(stmt).tuples()
 
 
 def _safe(value: object) -> str:
@@ -59,15 +63,35 @@ def _safe(value: object) -> str:
 
 def headers(t: Translator) -> list[str]:
     return [
-        t._("Review id"), t._("Rep (Slack user id)"), t._("Deal"), t._("Deal size"), t._("Lost on"),
-        t._("Review finished"), t._("Hours to review"), t._("Within 24 hours"), t._("Surface reason"),
-        t._("Competitor"), t._("Underlying reasons"), t._("Problem"), t._("Value"), t._("Relationship"),
-        t._("Decision"), t._("Decision maker"), t._("Timeline of the deal"), t._("The customer's words"),
-        t._("Where did the customer's reaction change?"), t._("Which question failed to draw out the real need?"),
-        t._("The one change for the next meeting"), t._("Next meeting"), t._("Re-contact on"),
-        t._("What the customer said on re-contact"), t._("Shared with managers"),
-        t._("Self-check: repeated the same mistake?"), t._("Self-check: kept the one change?"),
-        t._("Self-check: customer reaction"), t._("Self-check: meetings that week"),
+        t._("Review id"),
+        t._("Rep (Slack user id)"),
+        t._("Deal"),
+        t._("Deal size"),
+        t._("Lost on"),
+        t._("Review finished"),
+        t._("Hours to review"),
+        t._("Within 24 hours"),
+        t._("Surface reason"),
+        t._("Competitor"),
+        t._("Underlying reasons"),
+        t._("Problem"),
+        t._("Value"),
+        t._("Relationship"),
+        t._("Decision"),
+        t._("Decision maker"),
+        t._("Timeline of the deal"),
+        t._("The customer's words"),
+        t._("Where did the customer's reaction change?"),
+        t._("Which question failed to draw out the real need?"),
+        t._("The one change for the next meeting"),
+        t._("Next meeting"),
+        t._("Re-contact on"),
+        t._("What the customer said on re-contact"),
+        t._("Shared with managers"),
+        t._("Self-check: repeated the same mistake?"),
+        t._("Self-check: kept the one change?"),
+        t._("Self-check: customer reaction"),
+        t._("Self-check: meetings that week"),
     ]
 
 
@@ -80,14 +104,31 @@ def row(t: Translator, review: Review, check: SelfCheck | None) -> list[str]:
         return dt.astimezone(t.tz).strftime("%Y-%m-%d %H:%M")
 
     cells: list[object] = [
-        review.id, review.user_id, review.deal_name, review.deal_size, review.lost_on.isoformat(),
-        local(review.completed_at), review.review_hours, yes if review.review_hours <= 24 else no,
-        surface_label(t, review.surface_reason), review.competitor, reasons,
-        verdict_label(t, review.problem_verdict), verdict_label(t, review.value_verdict),
-        verdict_label(t, review.relationship_verdict), verdict_label(t, review.decision_verdict),
-        review.decision_maker, review.timeline, review.customer_words, review.reaction_change,
-        review.failed_question, change, local(review.next_meeting_at), review.recontact_on.isoformat(),
-        review.customer_stated_reason, yes if review.share_with_manager else no,
+        review.id,
+        review.user_id,
+        review.deal_name,
+        review.deal_size,
+        review.lost_on.isoformat(),
+        local(review.completed_at),
+        review.review_hours,
+        yes if review.review_hours <= 24 else no,
+        surface_label(t, review.surface_reason),
+        review.competitor,
+        reasons,
+        verdict_label(t, review.problem_verdict),
+        verdict_label(t, review.value_verdict),
+        verdict_label(t, review.relationship_verdict),
+        verdict_label(t, review.decision_verdict),
+        review.decision_maker,
+        review.timeline,
+        review.customer_words,
+        review.reaction_change,
+        review.failed_question,
+        change,
+        local(review.next_meeting_at),
+        review.recontact_on.isoformat(),
+        review.customer_stated_reason,
+        yes if review.share_with_manager else no,
         repeated_label(t, check.repeated_mistake) if check and check.repeated_mistake else "",
         kept_label(t, check.kept_change) if check and check.kept_change else "",
         reaction_label(t, check.reaction) if check and check.reaction else "",

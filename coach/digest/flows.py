@@ -52,13 +52,13 @@ def post_on_demand(coach: Coach, client: WebClient, *, period: Period, team_id: 
 
 # /lost export ---------------------------------------------------------------
 
+
 def export_needs_manager(text: str) -> bool:
     """A usage hint needs no manager check; an export does (team or own)."""
     return parse_export_days(text) is not None
 
 
-def export_reply(coach: Coach, client: WebClient, command: dict, t: Translator, manager: bool | None,
-                 text: str) -> str:
+def export_reply(coach: Coach, client: WebClient, command: dict, t: Translator, manager: bool | None, text: str) -> str:
     """`text` is the command text, decoded ("export", "export 90")."""
     team_id, user_id = command.get("team_id") or "", command["user_id"]
     days = parse_export_days(text)
@@ -67,8 +67,9 @@ def export_reply(coach: Coach, client: WebClient, command: dict, t: Translator, 
     # A manager gets the team's reviews. When the managers' channel cannot be read just now, the rep
     # still gets their own (all anyone may have without being a manager), and is told why.
     scope = Scope(team_id=team_id, user_id=None if manager else user_id, requester=user_id)
-    coach.later.submit(send_export, coach, client, period=export_period(coach.clock(), days), days=days,
-                       scope=scope, user_id=user_id)
+    coach.later.submit(
+        send_export, coach, client, period=export_period(coach.clock(), days), days=days, scope=scope, user_id=user_id
+    )
     on_its_way = messages.export_on_its_way_text(t, days, team=scope.user_id is None)
     if manager is None:
         return messages.export_own_only_text(t) + " " + on_its_way
@@ -88,7 +89,9 @@ def send_export(coach: Coach, client: WebClient, *, period: Period, days: int, s
         local_day = period.end.astimezone(t.tz)
         who = "team" if scope.user_id is None else "mine"
         client.files_upload_v2(
-            channel=channel, file=data, filename=f"lost-deals-{who}-{local_day:%Y%m%d}-{days}d.csv",
+            channel=channel,
+            file=data,
+            filename=f"lost-deals-{who}-{local_day:%Y%m%d}-{days}d.csv",
             title=messages.export_title(t, days, team=scope.user_id is None),
             initial_comment=messages.export_comment(t, count, days, team=scope.user_id is None),
         )

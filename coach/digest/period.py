@@ -10,7 +10,7 @@ scheduled digest happen once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -43,7 +43,7 @@ class Period:
     def repeat_window_start(self) -> datetime:
         return self.end - REPEAT_WINDOW
 
-    def self_check_window(self) -> "Period":
+    def self_check_window(self) -> Period:
         """Losses whose week-1 self-check came due during the previous period.
 
         Their reps have had a whole period to answer, so "unanswered" means
@@ -54,7 +54,7 @@ class Period:
 
 
 def _utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def trigger(cron: str, tz: str) -> CronTrigger:

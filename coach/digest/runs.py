@@ -32,14 +32,21 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
-def claim(db: Database, kind: Kind, period: Period, *, instance: str, now: datetime,
-          requested_by: str | None = None) -> DigestRun | None:
+def claim(
+    db: Database, kind: Kind, period: Period, *, instance: str, now: datetime, requested_by: str | None = None
+) -> DigestRun | None:
     """Insert the run as 'posting'; None if this (kind, period) is already someone's."""
     try:
         with db.session() as s:
-            run = DigestRun(kind=str(kind), period_start=period.start, period_end=period.end,
-                            requested_by=requested_by, status=str(RunStatus.POSTING), claimed_by=instance,
-                            claimed_at=now)
+            run = DigestRun(
+                kind=str(kind),
+                period_start=period.start,
+                period_end=period.end,
+                requested_by=requested_by,
+                status=str(RunStatus.POSTING),
+                claimed_by=instance,
+                claimed_at=now,
+            )
             s.add(run)
             s.flush()
         return run
@@ -70,32 +77,61 @@ def get(db: Database, run_id: int) -> DigestRun | None:
 def stale(db: Database, *, now: datetime, lease: timedelta) -> list[DigestRun]:
     """Scheduled runs still 'posting' after the lease: their instance died or Slack failed for a while."""
     with db.session() as s:
-        return list(s.scalars(select(DigestRun).where(
-            DigestRun.kind == str(Kind.SCHEDULED), DigestRun.status == str(RunStatus.POSTING),
-            DigestRun.claimed_at < now - lease).order_by(DigestRun.period_start)))
+        return list(
+            s.scalars(
+                select(DigestRun)
+                .where(
+                    DigestRun.kind == str(Kind.SCHEDULED),
+                    DigestRun.status == str(RunStatus.POSTING),
+                    DigestRun.claimed_at < now - lease,
+                )
+                .order_by(DigestRun.period_start)
+            )
+        )
 
 
 def take_over(db: Database, run: DigestRun, *, instance: str, now: datetime) -> bool:
     """Claim a stale run for this instance; False if another instance was quicker."""
     with db.session() as s:
         result = s.execute(
-            update(DigestRun).where(DigestRun.id == run.id, DigestRun.status == str(RunStatus.POSTING),
-                                    DigestRun.claimed_by == run.claimed_by, DigestRun.claimed_at == run.claimed_at)
+            update(DigestRun)
+            .where(
+                DigestRun.id == run.id,
+                DigestRun.status == str(RunStatus.POSTING),
+                DigestRun.claimed_by == run.claimed_by,
+                DigestRun.claimed_at == run.claimed_at,
+            )
             .values(claimed_by=instance, claimed_at=now),
-            execution_options={"synchronize_session": False})
+            execution_options={"synchronize_session": False},
+        )
         return result.rowcount == 1
 
 
-def record(db: Database, run_id: int, *, instance: str, status: RunStatus, channel_id: str | None,
-           message_ts: list[str], error: str | None, now: datetime) -> bool:
+def record(
+    db: Database,
+    run_id: int,
+    *,
+    instance: str,
+    status: RunStatus,
+    channel_id: str | None,
+    message_ts: list[str],
+    error: str | None,
+    now: datetime,
+) -> bool:
     """The outcome, written only while this instance still holds the claim."""
-    values: dict = {"status": str(status), "channel_id": channel_id,
-                    "message_ts": ",".join(message_ts) or None, "last_error": error[:200] if error else None}
+    values: dict = {
+        "status": str(status),
+        "channel_id": channel_id,
+        "message_ts": ",".join(message_ts) or None,
+        "last_error": error[:200] if error else None,
+    }
     if status is RunStatus.POSTED:
         values["posted_at"] = now
     with db.session() as s:
         result = s.execute(
-            update(DigestRun).where(DigestRun.id == run_id, DigestRun.claimed_by == instance,
-                                    DigestRun.status == str(RunStatus.POSTING)).values(**values),
-            execution_options={"synchronize_session": False})
+            update(DigestRun)
+            .where(DigestRun.id == run_id, DigestRun.claimed_by == instance, DigestRun.status == str(RunStatus.POSTING))
+            .values(**values),
+            execution_options={"synchronize_session": False},
+        )
         return result.rowcount == 1

@@ -12,9 +12,9 @@ that are missing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -60,9 +60,20 @@ class _PostFailed(Exception):
 
 
 class Digester:
-    def __init__(self, db: Database, client: WebClient, *, channel: str | None, locale: str, team_timezone: str,
-                 cron: str, clock: Callable[[], datetime], instance: str | None = None,
-                 lease: timedelta = LEASE, charts: bool = True) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        *,
+        channel: str | None,
+        locale: str,
+        team_timezone: str,
+        cron: str,
+        clock: Callable[[], datetime],
+        instance: str | None = None,
+        lease: timedelta = LEASE,
+        charts: bool = True,
+    ) -> None:
         self.db, self.client, self.channel = db, client, channel
         self.locale, self.tz = locale, ZoneInfo(team_timezone)
         self.cron, self.tz_name = cron, team_timezone
@@ -72,10 +83,19 @@ class Digester:
         self.charts = charts
 
     @classmethod
-    def from_settings(cls, settings, db: Database, client: WebClient, clock: Callable[[], datetime],
-                      **kwargs) -> "Digester":
-        return cls(db, client, channel=settings.manager_channel, locale=settings.default_locale,
-                   team_timezone=settings.team_timezone, cron=settings.digest_cron, clock=clock, **kwargs)
+    def from_settings(
+        cls, settings, db: Database, client: WebClient, clock: Callable[[], datetime], **kwargs
+    ) -> Digester:
+        return cls(
+            db,
+            client,
+            channel=settings.manager_channel,
+            locale=settings.default_locale,
+            team_timezone=settings.team_timezone,
+            cron=settings.digest_cron,
+            clock=clock,
+            **kwargs,
+        )
 
     @property
     def t(self) -> Translator:
@@ -88,8 +108,14 @@ class Digester:
         with self.db.session() as s:
             return data.compute(s, period, team_id=team_id, recontact_from=first, recontact_until=until)
 
-    def build(self, period: Period, *, team_id: str | None = None, requested_by: str | None = None,
-              with_chart: bool | None = None) -> Built:
+    def build(
+        self,
+        period: Period,
+        *,
+        team_id: str | None = None,
+        requested_by: str | None = None,
+        with_chart: bool | None = None,
+    ) -> Built:
         figures = self.compute(period, team_id=team_id)
         t = self.t
         messages = blocks.digest_messages(t, figures, requested_by=requested_by)
@@ -126,8 +152,12 @@ class Digester:
         for run in runs.stale(self.db, now=now, lease=self.lease):
             results.append(self._recover_run(run, now))
         period = scheduled_period(self.cron, self.tz_name, now)
-        if period is not None and now - period.end <= CATCH_UP and self.channel \
-                and runs.find(self.db, Kind.SCHEDULED, period.start) is None:
+        if (
+            period is not None
+            and now - period.end <= CATCH_UP
+            and self.channel
+            and runs.find(self.db, Kind.SCHEDULED, period.start) is None
+        ):
             log.warning("the digest due at %s was not posted (the app was down?); posting it now", period.end)
             results.append(self.run_scheduled(now))
         return results
@@ -136,9 +166,16 @@ class Digester:
         period = Period(run.period_start, run.period_end)
         if now - run.period_end > CATCH_UP:
             if runs.take_over(self.db, run, instance=self.instance, now=now):
-                runs.record(self.db, run.id, instance=self.instance, status=RunStatus.FAILED,
-                            channel_id=run.channel_id, message_ts=_ts_list(run.message_ts),
-                            error=f"gave up: {run.last_error or 'never finished posting'}", now=now)
+                runs.record(
+                    self.db,
+                    run.id,
+                    instance=self.instance,
+                    status=RunStatus.FAILED,
+                    channel_id=run.channel_id,
+                    message_ts=_ts_list(run.message_ts),
+                    error=f"gave up: {run.last_error or 'never finished posting'}",
+                    now=now,
+                )
                 log.error("digest run %s never finished posting; giving up (%s)", run.id, run.last_error)
             return RunResult("failed", run.id, error=run.last_error)
         if not runs.take_over(self.db, run, instance=self.instance, now=now):
@@ -148,8 +185,12 @@ class Digester:
         if found is None:
             # Slack could not be asked; release nothing, the lease expires again and someone retries.
             return RunResult("retrying", run.id, error="history_unavailable")
-        log.warning("digest run %s was left posting by %s; %d part(s) already in the channel, posting the rest",
-                    run.id, run.claimed_by, len(found))
+        log.warning(
+            "digest run %s was left posting by %s; %d part(s) already in the channel, posting the rest",
+            run.id,
+            run.claimed_by,
+            len(found),
+        )
         result = self._deliver(run, period, found=found, channel=channel)
         result.outcome = "recovered" if result.outcome == "posted" else result.outcome
         return result
@@ -161,8 +202,14 @@ class Digester:
         # A scheduled run is first claimed at or after its period's end; a later takeover moved
         # claimed_at on, so look from the period's end, not from the latest claim.
         oldest = min(run.claimed_at, run.period_end) - timedelta(minutes=1)
-        found = find_by_metadata(self.client, channel, since=oldest.timestamp(), matches=lambda meta: (
-            meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("run_id") == run.id))
+        found = find_by_metadata(
+            self.client,
+            channel,
+            since=oldest.timestamp(),
+            matches=lambda meta: (
+                meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("run_id") == run.id
+            ),
+        )
         if found is UNKNOWN:
             log.error("could not read the managers' channel to check digest run %s", run.id)
             return None
@@ -170,8 +217,9 @@ class Digester:
 
     # On demand ------------------------------------------------------------
 
-    def run_on_demand(self, period: Period, *, requested_by: str, team_id: str | None,
-                      now: datetime | None = None) -> RunResult:
+    def run_on_demand(
+        self, period: Period, *, requested_by: str, team_id: str | None, now: datetime | None = None
+    ) -> RunResult:
         now = now or self.clock()
         if not self.channel:
             return RunResult("no_channel")
@@ -180,23 +228,43 @@ class Digester:
 
     # Posting --------------------------------------------------------------
 
-    def _deliver(self, run: DigestRun, period: Period, *, found: dict[int, str], channel: str | None = None,
-                 team_id: str | None = None, requested_by: str | None = None) -> RunResult:
+    def _deliver(
+        self,
+        run: DigestRun,
+        period: Period,
+        *,
+        found: dict[int, str],
+        channel: str | None = None,
+        team_id: str | None = None,
+        requested_by: str | None = None,
+    ) -> RunResult:
         channel = channel or self.channel
         now = self.clock()
         try:
             # After a takeover, the chart goes only if nothing had been posted: it carries no
             # metadata, so it cannot be checked for, and a second chart would be noise.
-            built = self.build(period, team_id=team_id, requested_by=requested_by or run.requested_by,
-                               with_chart=self.charts and not found)
+            built = self.build(
+                period,
+                team_id=team_id,
+                requested_by=requested_by or run.requested_by,
+                with_chart=self.charts and not found,
+            )
             posted = self._post_parts(run, channel, built.messages, found)
         except _PostFailed as e:
             # A scheduled run stays 'posting' on a transient error, for the recovery tick to finish
             # after the lease; an on-demand one fails at once (the manager is told and may ask again).
             e.transient = e.transient and run.kind == Kind.SCHEDULED
             status = RunStatus.POSTING if e.transient else RunStatus.FAILED
-            runs.record(self.db, run.id, instance=self.instance, status=status, channel_id=channel,
-                        message_ts=e.posted, error=e.error, now=self.clock())
+            runs.record(
+                self.db,
+                run.id,
+                instance=self.instance,
+                status=status,
+                channel_id=channel,
+                message_ts=e.posted,
+                error=e.error,
+                now=self.clock(),
+            )
             if e.transient:
                 log.warning("digest run %s: Slack failed (%s); another try after the lease", run.id, e.error)
                 return RunResult("retrying", run.id, e.posted, e.error)
@@ -204,20 +272,42 @@ class Digester:
             return RunResult("failed", run.id, e.posted, e.error)
         except Exception as e:
             log.exception("digest run %s failed before posting", run.id)
-            runs.record(self.db, run.id, instance=self.instance, status=RunStatus.FAILED, channel_id=channel,
-                        message_ts=[], error=type(e).__name__, now=self.clock())
+            runs.record(
+                self.db,
+                run.id,
+                instance=self.instance,
+                status=RunStatus.FAILED,
+                channel_id=channel,
+                message_ts=[],
+                error=type(e).__name__,
+                now=self.clock(),
+            )
             return RunResult("failed", run.id, error=type(e).__name__)
         error = None
         if built.png is not None:
             error = self._upload_chart(built, channel)
-        runs.record(self.db, run.id, instance=self.instance, status=RunStatus.POSTED, channel_id=channel,
-                    message_ts=posted, error=error, now=now)
-        log.info("digest run %s posted to %s in %d message(s)%s", run.id, channel, len(posted),
-                 f"; chart not uploaded: {error}" if error else "")
+        runs.record(
+            self.db,
+            run.id,
+            instance=self.instance,
+            status=RunStatus.POSTED,
+            channel_id=channel,
+            message_ts=posted,
+            error=error,
+            now=now,
+        )
+        log.info(
+            "digest run %s posted to %s in %d message(s)%s",
+            run.id,
+            channel,
+            len(posted),
+            f"; chart not uploaded: {error}" if error else "",
+        )
         return RunResult("posted", run.id, posted, error)
 
-    def _post_parts(self, run: DigestRun, channel: str, messages: list[blocks.Message],
-                    found: dict[int, str]) -> list[str]:
+    def _post_parts(
+        self, run: DigestRun, channel: str, messages: list[blocks.Message], found: dict[int, str]
+    ) -> list[str]:
         posted: list[str] = []
         for part, (text, message_blocks) in enumerate(messages, start=1):
             if part in found:
@@ -225,9 +315,15 @@ class Digester:
                 continue
             try:
                 resp = self.client.chat_postMessage(
-                    channel=channel, text=text, blocks=message_blocks, unfurl_links=False, unfurl_media=False,
-                    metadata={"event_type": METADATA_EVENT,
-                              "event_payload": {"run_id": run.id, "part": part, "parts": len(messages)}},
+                    channel=channel,
+                    text=text,
+                    blocks=message_blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    metadata={
+                        "event_type": METADATA_EVENT,
+                        "event_payload": {"run_id": run.id, "part": part, "parts": len(messages)},
+                    },
                 )
             except SlackApiError as e:
                 error = str(e.response.get("error") or f"http_{e.response.status_code}")
@@ -243,8 +339,11 @@ class Digester:
         title = t._("Surface reasons beside underlying reasons")
         try:
             self.client.files_upload_v2(
-                channel=channel, file=built.png, filename=f"lost-deal-digest-{built.data.period.end:%Y-%m-%d}.png",
-                title=title, initial_comment=blocks.digest_title(t, built.data) + " · " + title,
+                channel=channel,
+                file=built.png,
+                filename=f"lost-deal-digest-{built.data.period.end:%Y-%m-%d}.png",
+                title=title,
+                initial_comment=blocks.digest_title(t, built.data) + " · " + title,
                 alt_txt=title,
             )
         except SlackApiError as e:

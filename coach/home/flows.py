@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 
 from coach.home.publish import publish_home, refresh_home
 from coach.home.service import LoggedWin
 from coach.home.views import (
-    WIN_DEAL_MAX, not_available_modal, parse_page_ref, review_list_modal, review_modal, self_check_modal,
-    win_modal, win_too_long_text, won_message, won_usage_text,
+    WIN_DEAL_MAX,
+    not_available_modal,
+    parse_page_ref,
+    review_list_modal,
+    review_modal,
+    self_check_modal,
+    win_modal,
+    win_too_long_text,
+    won_message,
+    won_usage_text,
 )
 from coach.i18n import Translator
 from coach.nudges import flows as nudge_flows
@@ -30,9 +39,20 @@ log = logging.getLogger(__name__)
 
 Ack = Callable[..., Any]
 
-__all__ = ["publish_home", "refresh_home", "won_deal_ok", "won_refusal_text", "start_won", "log_win",
-           "open_win_modal", "submit_win", "open_review_detail", "open_review_page", "open_self_check",
-           "answer_self_check_in_modal"]
+__all__ = [
+    "publish_home",
+    "refresh_home",
+    "won_deal_ok",
+    "won_refusal_text",
+    "start_won",
+    "log_win",
+    "open_win_modal",
+    "submit_win",
+    "open_review_detail",
+    "open_review_page",
+    "open_self_check",
+    "answer_self_check_in_modal",
+]
 
 
 def _int(value: Any) -> int | None:
@@ -53,8 +73,16 @@ def _show(client: WebClient, view: dict, *, trigger_id: str | None, view_id: str
 # The read-only review and the lists --------------------------------------------------------
 
 
-def open_review_detail(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, value: str | None,
-                       trigger_id: str | None, view: dict | None = None) -> bool:
+def open_review_detail(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    value: str | None,
+    trigger_id: str | None,
+    view: dict | None = None,
+) -> bool:
     """A review, read-only: the rep's own, or (for a manager) one of the team's. Anyone else sees a refusal."""
     t = coach.profiles.get(team_id, user_id).t
     review_id = _int(value)
@@ -71,13 +99,25 @@ def open_review_detail(coach: Coach, client: WebClient, *, team_id: str | None, 
     back_to = None
     if in_modal and in_modal.get("callback_id") == CallbackId.REVIEW_LIST:
         back_to = parse_page_ref(in_modal.get("private_metadata"))
-    _show(client, review_modal(t, detail, viewer_id=user_id, back_to=back_to), trigger_id=trigger_id,
-          view_id=in_modal["id"] if in_modal else None)
+    _show(
+        client,
+        review_modal(t, detail, viewer_id=user_id, back_to=back_to),
+        trigger_id=trigger_id,
+        view_id=in_modal["id"] if in_modal else None,
+    )
     return True
 
 
-def open_review_page(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, value: str | None,
-                     trigger_id: str | None, view: dict | None = None) -> bool:
+def open_review_page(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    value: str | None,
+    trigger_id: str | None,
+    view: dict | None = None,
+) -> bool:
     """A page of the rep's reviews, or (managers only) of the team's."""
     t = coach.profiles.get(team_id, user_id).t
     in_modal = view["id"] if view and view.get("type") == "modal" else None
@@ -85,7 +125,7 @@ def open_review_page(coach: Coach, client: WebClient, *, team_id: str | None, us
     if ref is None:
         return False
     team, offset = ref
-    if team and not coach.managers.is_manager(user_id) is True:
+    if team and coach.managers.is_manager(user_id) is not True:
         log.warning("team review list refused to %s: not a manager", user_id)
         _show(client, not_available_modal(t), trigger_id=trigger_id, view_id=in_modal)
         return False
@@ -97,8 +137,9 @@ def open_review_page(coach: Coach, client: WebClient, *, team_id: str | None, us
 # The one-week self-check, answered from Home ---------------------------------------------
 
 
-def open_self_check(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, value: str | None,
-                    trigger_id: str) -> bool:
+def open_self_check(
+    coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, value: str | None, trigger_id: str
+) -> bool:
     t = coach.profiles.get(team_id, user_id).t
     found = coach.home.own_self_check(_int(value) or 0, user_id)
     if found is None:
@@ -108,8 +149,9 @@ def open_self_check(coach: Coach, client: WebClient, *, team_id: str | None, use
     return True
 
 
-def answer_self_check_in_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str,
-                               action: dict, view: dict) -> None:
+def answer_self_check_in_modal(
+    coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, action: dict, view: dict
+) -> None:
     """The same answer as on the DM (saved by the nudge flow, which refreshes Home), shown in the modal."""
     nudge_flows.answer_self_check(coach, client, user_id=user_id, action=action, message=None)
     try:
@@ -136,8 +178,9 @@ def won_refusal_text(t: Translator, deal: str) -> str:
 
 def start_won(coach: Coach, client: WebClient, command: dict, deal: str) -> None:
     """`/lost won <deal>` with a good deal name: the win is logged, the DM sent and Home refreshed after the ack."""
-    coach.later.submit(log_win, coach, client, team_id=command.get("team_id"), user_id=command["user_id"],
-                       deal_name=deal)
+    coach.later.submit(
+        log_win, coach, client, team_id=command.get("team_id"), user_id=command["user_id"], deal_name=deal
+    )
 
 
 def open_win_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str) -> None:
@@ -153,8 +196,10 @@ def submit_win(coach: Coach, ack: Ack, client: WebClient, *, team_id: str | None
         ack(response_action="errors", errors={BlockId.WIN_DEAL: t._("Please fill this in.")})
         return
     if len(deal) > WIN_DEAL_MAX:
-        ack(response_action="errors", errors={BlockId.WIN_DEAL: t._("Please keep this under {limit} characters.",
-                                                                       limit=WIN_DEAL_MAX)})
+        ack(
+            response_action="errors",
+            errors={BlockId.WIN_DEAL: t._("Please keep this under {limit} characters.", limit=WIN_DEAL_MAX)},
+        )
         return
     ack()
     coach.later.submit(log_win, coach, client, team_id=team_id, user_id=user_id, deal_name=deal)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -57,7 +58,7 @@ class HomeRefresher:
         return True
 
 
-def publish_home(coach: "Coach", client: WebClient, team_id: str | None, user_id: str) -> dict | None:
+def publish_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str) -> dict | None:
     """Render the rep's Home (and the team view for a manager) and publish it."""
     profile = coach.profiles.get(team_id, user_id)
     now = coach.clock()
@@ -72,8 +73,9 @@ def publish_home(coach: "Coach", client: WebClient, team_id: str | None, user_id
     return view
 
 
-def refresh_home(coach: "Coach", client: WebClient, team_id: str | None, user_id: str | None) -> None:
+def refresh_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str | None) -> None:
     if not user_id:
         return
-    coach.home_refresh.request(coach.later.submit, (team_id or "", user_id), publish_home, coach, client, team_id,
-                               user_id)
+    coach.home_refresh.request(
+        coach.later.submit, (team_id or "", user_id), publish_home, coach, client, team_id, user_id
+    )

@@ -60,7 +60,7 @@ class NextMeeting:
     change_code: str | None
     change_text: str
     reminder_due: datetime | None  # the pending "before your meeting" reminder
-    ready_at: datetime | None      # when the rep pressed "I'm ready"
+    ready_at: datetime | None  # when the rep pressed "I'm ready"
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ class ReviewLine:
     change_code: str | None
     change_text: str
     review_hours: float
-    kept: str | None                 # the week-1 answer: yes / partly / no, or None
-    check_due: datetime | None       # when the self-check was (or will be) sent
+    kept: str | None  # the week-1 answer: yes / partly / no, or None
+    check_due: datetime | None  # when the self-check was (or will be) sent
     check_sent: bool
 
 
@@ -119,7 +119,7 @@ class Recovery:
     latest: WinLine | None
     wins: int
     median_days: float | None  # days from a loss to the first win after it
-    measured: int              # how many losses were followed by a win
+    measured: int  # how many losses were followed by a win
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,12 @@ class LoggedWin:
 # The service ---------------------------------------------------------------------
 
 
-SELF_CHECK_QUESTIONS = (("repeated", SelfCheck.repeated_mistake), ("kept", SelfCheck.kept_change),
-                        ("reaction", SelfCheck.reaction), ("meetings", SelfCheck.meetings))
+SELF_CHECK_QUESTIONS = (
+    ("repeated", SelfCheck.repeated_mistake),
+    ("kept", SelfCheck.kept_change),
+    ("reaction", SelfCheck.reaction),
+    ("meetings", SelfCheck.meetings),
+)
 
 
 def _self_check_nudge():
@@ -215,19 +219,39 @@ def _self_check_nudge():
 
 
 def _line_columns() -> tuple[Any, ...]:
-    return (Review.id, Review.user_id, Review.deal_name, Review.lost_on, Review.surface_reason, Review.change_code,
-            Review.change_text, Review.review_hours, SelfCheck.kept_change, Nudge.due_at, Nudge.status)
+    return (
+        Review.id,
+        Review.user_id,
+        Review.deal_name,
+        Review.lost_on,
+        Review.surface_reason,
+        Review.change_code,
+        Review.change_text,
+        Review.review_hours,
+        SelfCheck.kept_change,
+        Nudge.due_at,
+        Nudge.status,
+    )
 
 
 def _line(row) -> ReviewLine:
-    return ReviewLine(id=row[0], user_id=row[1], deal_name=row[2], lost_on=row[3], surface_reason=row[4],
-                      change_code=row[5], change_text=row[6] or "", review_hours=row[7], kept=row[8],
-                      check_due=row[9], check_sent=row[10] == NudgeStatus.SENT)
+    return ReviewLine(
+        id=row[0],
+        user_id=row[1],
+        deal_name=row[2],
+        lost_on=row[3],
+        surface_reason=row[4],
+        change_code=row[5],
+        change_text=row[6] or "",
+        review_hours=row[7],
+        kept=row[8],
+        check_due=row[9],
+        check_sent=row[10] == NudgeStatus.SENT,
+    )
 
 
 def _with_line_joins(q: Select) -> Select:
-    return (q.outerjoin(SelfCheck, SelfCheck.review_id == Review.id)
-            .outerjoin(Nudge, _self_check_nudge()))
+    return q.outerjoin(SelfCheck, SelfCheck.review_id == Review.id).outerjoin(Nudge, _self_check_nudge())
 
 
 def _median(session: Session, values: Select) -> tuple[float | None, int]:
@@ -267,14 +291,17 @@ class HomeService:
 
     # The rep's Home ---------------------------------------------------------------
 
-    def rep_home(self, team_id: str | None, user_id: str, *, now: datetime, tz: ZoneInfo,
-                 reviews_shown: int = REVIEWS_ON_HOME) -> RepHome:
+    def rep_home(
+        self, team_id: str | None, user_id: str, *, now: datetime, tz: ZoneInfo, reviews_shown: int = REVIEWS_ON_HOME
+    ) -> RepHome:
         today = local_today(now, tz)
-        mine = and_(Review.team_id == (team_id or ""), Review.user_id == user_id) if team_id \
-            else Review.user_id == user_id
+        mine = (
+            and_(Review.team_id == (team_id or ""), Review.user_id == user_id) if team_id else Review.user_id == user_id
+        )
         with self.db.session() as s:
             return RepHome(
-                user_id=user_id, today=today,
+                user_id=user_id,
+                today=today,
                 draft=self._draft(s, team_id, user_id),
                 next_meeting=self._next_meeting(s, mine),
                 **self._pending_checks(s, mine),
@@ -299,81 +326,145 @@ class HomeService:
     @staticmethod
     def _next_meeting(s: Session, mine) -> NextMeeting | None:
         """The latest review's meeting (the one `/lost meeting` moves) and its reminder."""
-        latest = (select(Review.id).where(mine).order_by(Review.completed_at.desc(), Review.id.desc()).limit(1)
-                  .scalar_subquery())
+        latest = (
+            select(Review.id)
+            .where(mine)
+            .order_by(Review.completed_at.desc(), Review.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         row = s.execute(
-            select(Review.id, Review.deal_name, Review.next_meeting_at, Review.change_code, Review.change_text,
-                   Nudge.due_at, Nudge.status, Nudge.acted_at)
+            select(
+                Review.id,
+                Review.deal_name,
+                Review.next_meeting_at,
+                Review.change_code,
+                Review.change_text,
+                Nudge.due_at,
+                Nudge.status,
+                Nudge.acted_at,
+            )
             .outerjoin(Nudge, and_(Nudge.review_id == Review.id, Nudge.kind == NudgeKind.PRE_MEETING))
             .where(Review.id == latest)
         ).first()
         if row is None:
             return None
         pending = row.status == NudgeStatus.PENDING
-        return NextMeeting(row.id, row.deal_name, row.next_meeting_at, row.change_code, row.change_text or "",
-                           reminder_due=row.due_at if pending else None, ready_at=row.acted_at)
+        return NextMeeting(
+            row.id,
+            row.deal_name,
+            row.next_meeting_at,
+            row.change_code,
+            row.change_text or "",
+            reminder_due=row.due_at if pending else None,
+            ready_at=row.acted_at,
+        )
 
     @staticmethod
     def _pending_checks(s: Session, mine) -> dict[str, Any]:
         incomplete = or_(SelfCheck.review_id.is_(None), *(c.is_(None) for _, c in SELF_CHECK_QUESTIONS))
         rows = s.execute(
-            select(Review.id, Review.deal_name, Review.lost_on, *(c for _, c in SELF_CHECK_QUESTIONS),
-                   func.count().over().label("total"))
+            select(
+                Review.id,
+                Review.deal_name,
+                Review.lost_on,
+                *(c for _, c in SELF_CHECK_QUESTIONS),
+                func.count().over().label("total"),
+            )
             .join(Nudge, and_(_self_check_nudge(), Nudge.status == NudgeStatus.SENT))
             .outerjoin(SelfCheck, SelfCheck.review_id == Review.id)
             .where(mine, incomplete)
-            .order_by(Nudge.sent_at.desc(), Review.id.desc()).limit(PENDING_SHOWN)
+            .order_by(Nudge.sent_at.desc(), Review.id.desc())
+            .limit(PENDING_SHOWN)
         ).all()
-        checks = [PendingSelfCheck(r[0], r[1], r[2], tuple(name for (name, _), v in zip(SELF_CHECK_QUESTIONS, r[3:7])
-                                                          if v is None)) for r in rows]
+        checks = [
+            PendingSelfCheck(
+                r[0], r[1], r[2], tuple(name for (name, _), v in zip(SELF_CHECK_QUESTIONS, r[3:7]) if v is None)
+            )
+            for r in rows
+        ]
         return {"pending_checks": checks, "pending_total": rows[0].total if rows else 0}
 
     @staticmethod
     def _reviews(s: Session, mine, shown: int) -> dict[str, Any]:
-        lines = [_line(r) for r in s.execute(
-            _with_line_joins(select(*_line_columns())).where(mine)
-            .order_by(Review.completed_at.desc(), Review.id.desc()).limit(shown))]
+        lines = [
+            _line(r)
+            for r in s.execute(
+                _with_line_joins(select(*_line_columns()))
+                .where(mine)
+                .order_by(Review.completed_at.desc(), Review.id.desc())
+                .limit(shown)
+            )
+        ]
         total, within = s.execute(
-            select(func.count(), func.coalesce(func.sum(case((Review.review_hours <= WITHIN_HOURS, 1), else_=0)), 0))
-            .where(mine)).one()
-        counts = dict(s.execute(
-            select(SelfCheck.kept_change, func.count()).select_from(Review)
-            .outerjoin(SelfCheck, SelfCheck.review_id == Review.id).where(mine).group_by(SelfCheck.kept_change)
-        ).all())
-        commitments = Commitments(kept=counts.get("yes", 0), partly=counts.get("partly", 0),
-                                  not_kept=counts.get("no", 0), unanswered=counts.get(None, 0))
+            select(
+                func.count(), func.coalesce(func.sum(case((Review.review_hours <= WITHIN_HOURS, 1), else_=0)), 0)
+            ).where(mine)
+        ).one()
+        counts = dict(
+            s.execute(
+                select(SelfCheck.kept_change, func.count())
+                .select_from(Review)
+                .outerjoin(SelfCheck, SelfCheck.review_id == Review.id)
+                .where(mine)
+                .group_by(SelfCheck.kept_change)
+            ).all()
+        )
+        commitments = Commitments(
+            kept=counts.get("yes", 0),
+            partly=counts.get("partly", 0),
+            not_kept=counts.get("no", 0),
+            unanswered=counts.get(None, 0),
+        )
         return {"reviews": lines, "review_total": total, "within_24h": int(within), "commitments": commitments}
 
     @staticmethod
     def _reason_groups(where) -> Select:
         norm = _norm_text()
         n = func.count(func.distinct(UnderlyingReasonRow.review_id))
-        return (select(UnderlyingReasonRow.code, func.min(UnderlyingReasonRow.text).label("text"), n.label("n"))
-                .join(Review, Review.id == UnderlyingReasonRow.review_id)
-                .where(where).group_by(UnderlyingReasonRow.code, norm))
+        return (
+            select(UnderlyingReasonRow.code, func.min(UnderlyingReasonRow.text).label("text"), n.label("n"))
+            .join(Review, Review.id == UnderlyingReasonRow.review_id)
+            .where(where)
+            .group_by(UnderlyingReasonRow.code, norm)
+        )
 
     def _reasons(self, s: Session, where, limit: int) -> list[ReasonCount]:
         q = self._reason_groups(where)
         sub = q.subquery()
-        rows = s.execute(select(sub.c.code, sub.c.text, sub.c.n)
-                         .order_by(sub.c.n.desc(), sub.c.code.is_(None), sub.c.code, sub.c.text).limit(limit)).all()
+        rows = s.execute(
+            select(sub.c.code, sub.c.text, sub.c.n)
+            .order_by(sub.c.n.desc(), sub.c.code.is_(None), sub.c.code, sub.c.text)
+            .limit(limit)
+        ).all()
         return [ReasonCount(r.code, r.text if r.code is None else None, r.n) for r in rows]
 
     def _repeated_total(self, s: Session, where) -> int:
-        sub = self._reason_groups(where).having(func.count(func.distinct(UnderlyingReasonRow.review_id))
-                                                >= REPEATED_AT).subquery()
+        sub = (
+            self._reason_groups(where)
+            .having(func.count(func.distinct(UnderlyingReasonRow.review_id)) >= REPEATED_AT)
+            .subquery()
+        )
         return s.scalar(select(func.count()).select_from(sub)) or 0
 
     @staticmethod
     def _recontacts(s: Session, mine, today: date) -> dict[str, Any]:
         rows = s.execute(
-            select(Review.id, Review.deal_name, Review.recontact_on, Review.customer_stated_reason,
-                   func.count().over().label("total"))
+            select(
+                Review.id,
+                Review.deal_name,
+                Review.recontact_on,
+                Review.customer_stated_reason,
+                func.count().over().label("total"),
+            )
             .where(mine, Review.recontact_on >= today)
-            .order_by(Review.recontact_on, Review.id).limit(RECONTACTS_SHOWN)
+            .order_by(Review.recontact_on, Review.id)
+            .limit(RECONTACTS_SHOWN)
         ).all()
-        return {"recontacts": [Recontact(r[0], r[1], r[2], r[3]) for r in rows],
-                "recontact_total": rows[0].total if rows else 0}
+        return {
+            "recontacts": [Recontact(r[0], r[1], r[2], r[3]) for r in rows],
+            "recontact_total": rows[0].total if rows else 0,
+        }
 
     @staticmethod
     def _my_wins(team_id: str | None, user_id: str):
@@ -384,7 +475,9 @@ class HomeService:
         rows = s.execute(
             select(Win.user_id, Win.deal_name, Win.won_on, Win.days_since_loss, Review.deal_name)
             .outerjoin(Review, Review.id == Win.last_loss_review_id)
-            .where(where).order_by(Win.won_at.desc(), Win.id.desc()).limit(limit)
+            .where(where)
+            .order_by(Win.won_at.desc(), Win.id.desc())
+            .limit(limit)
         ).all()
         return [WinLine(*r) for r in rows]
 
@@ -392,9 +485,11 @@ class HomeService:
         latest = self._win_lines(s, where, 1)
         wins = s.scalar(select(func.count()).select_from(Win).where(where)) or 0
         # Recovery is the way back from a loss: the first win after each loss counts.
-        first_wins = (select(func.min(Win.days_since_loss).label("days")).where(
-            where, Win.last_loss_review_id.is_not(None), Win.days_since_loss.is_not(None))
-            .group_by(Win.last_loss_review_id))
+        first_wins = (
+            select(func.min(Win.days_since_loss).label("days"))
+            .where(where, Win.last_loss_review_id.is_not(None), Win.days_since_loss.is_not(None))
+            .group_by(Win.last_loss_review_id)
+        )
         median, measured = _median(s, first_wins)
         return Recovery(latest[0] if latest else None, wins, median, measured)
 
@@ -408,21 +503,38 @@ class HomeService:
         recent = and_(team, Review.lost_at >= since, Review.completed_at >= since)
         with self.db.session() as s:
             losses, value, reps, within = s.execute(
-                select(func.count(), func.sum(Review.deal_size), func.count(func.distinct(Review.user_id)),
-                       func.coalesce(func.sum(case((Review.review_hours <= WITHIN_HOURS, 1), else_=0)), 0))
-                .where(recent)).one()
+                select(
+                    func.count(),
+                    func.sum(Review.deal_size),
+                    func.count(func.distinct(Review.user_id)),
+                    func.coalesce(func.sum(case((Review.review_hours <= WITHIN_HOURS, 1), else_=0)), 0),
+                ).where(recent)
+            ).one()
             # A rep's own words are theirs to share: the team view names them only from shared reviews.
             reasons_seen = and_(recent, or_(UnderlyingReasonRow.code.is_not(None), _shared_with_managers()))
             repeaters, repeater_total = self._repeaters(s, reasons_seen)
             team_wins = and_(Win.team_id == (team_id or ""), Win.won_at >= since)
-            latest_reviews = [_line(r) for r in s.execute(
-                _with_line_joins(select(*_line_columns())).where(_newest_first_in(team_id), _shared_with_managers())
-                .order_by(Review.id.desc()).limit(TEAM_REVIEWS_SHOWN))]
+            latest_reviews = [
+                _line(r)
+                for r in s.execute(
+                    _with_line_joins(select(*_line_columns()))
+                    .where(_newest_first_in(team_id), _shared_with_managers())
+                    .order_by(Review.id.desc())
+                    .limit(TEAM_REVIEWS_SHOWN)
+                )
+            ]
             return TeamHome(
-                since=since, days=days, losses=losses, loss_value=value, reps_with_losses=reps, within_24h=int(within),
-                reasons=self._reasons(s, reasons_seen, TOP_REASONS), repeaters=repeaters,
+                since=since,
+                days=days,
+                losses=losses,
+                loss_value=value,
+                reps_with_losses=reps,
+                within_24h=int(within),
+                reasons=self._reasons(s, reasons_seen, TOP_REASONS),
+                repeaters=repeaters,
                 repeater_total=repeater_total,
-                recovery=self._recovery(s, team_wins), latest_wins=self._win_lines(s, team_wins, TEAM_WINS_SHOWN),
+                recovery=self._recovery(s, team_wins),
+                latest_wins=self._win_lines(s, team_wins, TEAM_WINS_SHOWN),
                 latest_reviews=latest_reviews,
             )
 
@@ -430,65 +542,97 @@ class HomeService:
     def _repeaters(s: Session, where) -> tuple[list[Repeater], int]:
         """Reps whose reviews in the window share an underlying reason: each rep's most repeated one."""
         n = func.count(func.distinct(UnderlyingReasonRow.review_id))
-        groups = (select(Review.user_id, UnderlyingReasonRow.code, func.min(UnderlyingReasonRow.text).label("text"),
-                         n.label("n"))
-                  .join(Review, Review.id == UnderlyingReasonRow.review_id)
-                  .where(where).group_by(Review.user_id, UnderlyingReasonRow.code, _norm_text())
-                  .having(n >= REPEATED_AT).subquery())
-        ranked = select(groups, func.row_number().over(
-            partition_by=groups.c.user_id,
-            order_by=(groups.c.n.desc(), groups.c.code.is_(None), groups.c.code, groups.c.text)).label("rank")
+        groups = (
+            select(
+                Review.user_id, UnderlyingReasonRow.code, func.min(UnderlyingReasonRow.text).label("text"), n.label("n")
+            )
+            .join(Review, Review.id == UnderlyingReasonRow.review_id)
+            .where(where)
+            .group_by(Review.user_id, UnderlyingReasonRow.code, _norm_text())
+            .having(n >= REPEATED_AT)
+            .subquery()
+        )
+        ranked = select(
+            groups,
+            func.row_number()
+            .over(
+                partition_by=groups.c.user_id,
+                order_by=(groups.c.n.desc(), groups.c.code.is_(None), groups.c.code, groups.c.text),
+            )
+            .label("rank"),
         ).subquery()
         rows = s.execute(
             select(ranked.c.user_id, ranked.c.code, ranked.c.text, ranked.c.n, func.count().over().label("total"))
-            .where(ranked.c.rank == 1).order_by(ranked.c.n.desc(), ranked.c.user_id).limit(TEAM_REPEATERS_SHOWN)
+            .where(ranked.c.rank == 1)
+            .order_by(ranked.c.n.desc(), ranked.c.user_id)
+            .limit(TEAM_REPEATERS_SHOWN)
         ).all()
-        return ([Repeater(r.user_id, r.code, r.text if r.code is None else None, r.n) for r in rows],
-                rows[0].total if rows else 0)
+        return (
+            [Repeater(r.user_id, r.code, r.text if r.code is None else None, r.n) for r in rows],
+            rows[0].total if rows else 0,
+        )
 
     # Lists and the read-only review -----------------------------------------------
 
-    def review_page(self, team_id: str | None, user_id: str | None, *, offset: int,
-                    limit: int = PAGE_SIZE) -> ReviewPage:
+    def review_page(
+        self, team_id: str | None, user_id: str | None, *, offset: int, limit: int = PAGE_SIZE
+    ) -> ReviewPage:
         """One page of reviews, newest first: the rep's own, or (user_id None) those the team shared."""
         offset = max(offset, 0)
-        where = and_(_newest_first_in(team_id), _shared_with_managers()) if user_id is None else (
-            and_(Review.team_id == team_id, Review.user_id == user_id) if team_id else Review.user_id == user_id)
+        where = (
+            and_(_newest_first_in(team_id), _shared_with_managers())
+            if user_id is None
+            else (and_(Review.team_id == team_id, Review.user_id == user_id) if team_id else Review.user_id == user_id)
+        )
         order = (Review.id.desc(),) if user_id is None else (Review.completed_at.desc(), Review.id.desc())
         with self.db.session() as s:
             total = s.scalar(select(func.count()).select_from(Review).where(where)) or 0
-            lines = [_line(r) for r in s.execute(
-                _with_line_joins(select(*_line_columns())).where(where).order_by(*order).offset(offset).limit(limit))]
+            lines = [
+                _line(r)
+                for r in s.execute(
+                    _with_line_joins(select(*_line_columns())).where(where).order_by(*order).offset(offset).limit(limit)
+                )
+            ]
         return ReviewPage(lines, total, offset, limit, team=user_id is None)
 
-    def visible_review(self, review_id: int, *, viewer_team: str | None, viewer_id: str,
-                       manager: bool) -> ReviewDetail | None:
+    def visible_review(
+        self, review_id: int, *, viewer_team: str | None, viewer_id: str, manager: bool
+    ) -> ReviewDetail | None:
         """The review, if this viewer may read it: its own rep, or a manager of the same team it was shared with."""
         allowed = Review.user_id == viewer_id
         if manager and viewer_team:
             allowed = or_(allowed, and_(Review.team_id == viewer_team, _shared_with_managers()))
         with self.db.session() as s:
-            review = s.scalar(select(Review).where(Review.id == review_id, allowed)
-                              .options(selectinload(Review.reasons)))
+            review = s.scalar(
+                select(Review).where(Review.id == review_id, allowed).options(selectinload(Review.reasons))
+            )
             if review is None:
                 return None
             check = s.get(SelfCheck, review.id)
-            notes = list(s.scalars(select(RecontactNote).where(RecontactNote.review_id == review.id)
-                                   .order_by(RecontactNote.recorded_at.desc()).limit(NOTES_SHOWN)))
+            notes = list(
+                s.scalars(
+                    select(RecontactNote)
+                    .where(RecontactNote.review_id == review.id)
+                    .order_by(RecontactNote.recorded_at.desc())
+                    .limit(NOTES_SHOWN)
+                )
+            )
             return ReviewDetail(review, check, notes)
 
     def own_self_check(self, review_id: int, user_id: str) -> tuple[Review, SelfCheck | None] | None:
         with self.db.session() as s:
-            review = s.scalar(select(Review).where(Review.id == review_id, Review.user_id == user_id)
-                              .options(selectinload(Review.reasons)))
+            review = s.scalar(
+                select(Review)
+                .where(Review.id == review_id, Review.user_id == user_id)
+                .options(selectinload(Review.reasons))
+            )
             if review is None:
                 return None
             return review, s.get(SelfCheck, review_id)
 
     # Recovery (復活) ------------------------------------------------------------------
 
-    def log_win(self, team_id: str | None, user_id: str, deal_name: str, *, now: datetime,
-                tz: ZoneInfo) -> LoggedWin:
+    def log_win(self, team_id: str | None, user_id: str, deal_name: str, *, now: datetime, tz: ZoneInfo) -> LoggedWin:
         """Record a win and the days since the rep's last loss (None before any loss).
 
         The same deal logged twice on the same local day is the same win (a
@@ -502,29 +646,62 @@ class HomeService:
             self._serialise_rep(s, team_id, user_id)
             existing = s.execute(
                 select(Win.id, Win.deal_name, Win.won_on, Win.days_since_loss, Win.last_loss_review_id)
-                .where(Win.team_id == team_id, Win.user_id == user_id, Win.won_on == won_on,
-                       func.lower(Win.deal_name) == deal_name.lower())
-                .order_by(Win.id).limit(1)).first()
+                .where(
+                    Win.team_id == team_id,
+                    Win.user_id == user_id,
+                    Win.won_on == won_on,
+                    func.lower(Win.deal_name) == deal_name.lower(),
+                )
+                .order_by(Win.id)
+                .limit(1)
+            ).first()
             if existing is not None:
                 loss = s.get(Review, existing.last_loss_review_id) if existing.last_loss_review_id else None
-                return self._logged(existing.id, user_id, existing.deal_name, existing.won_on,
-                                    existing.days_since_loss, loss, created=False)
-            loss = s.scalar(select(Review).where(Review.team_id == team_id, Review.user_id == user_id,
-                                                 Review.lost_on <= won_on)
-                            .order_by(Review.lost_on.desc(), Review.completed_at.desc(), Review.id.desc()).limit(1))
+                return self._logged(
+                    existing.id,
+                    user_id,
+                    existing.deal_name,
+                    existing.won_on,
+                    existing.days_since_loss,
+                    loss,
+                    created=False,
+                )
+            loss = s.scalar(
+                select(Review)
+                .where(Review.team_id == team_id, Review.user_id == user_id, Review.lost_on <= won_on)
+                .order_by(Review.lost_on.desc(), Review.completed_at.desc(), Review.id.desc())
+                .limit(1)
+            )
             days = (won_on - loss.lost_on).days if loss is not None else None
-            win = Win(team_id=team_id, user_id=user_id, deal_name=deal_name, won_on=won_on, won_at=now,
-                      last_loss_review_id=loss.id if loss is not None else None, days_since_loss=days)
+            win = Win(
+                team_id=team_id,
+                user_id=user_id,
+                deal_name=deal_name,
+                won_on=won_on,
+                won_at=now,
+                last_loss_review_id=loss.id if loss is not None else None,
+                days_since_loss=days,
+            )
             s.add(win)
             s.flush()
             return self._logged(win.id, user_id, deal_name, won_on, days, loss, created=True)
 
     @staticmethod
-    def _logged(win_id: int, user_id: str, deal_name: str, won_on: date, days: int | None, loss: Review | None, *,
-                created: bool) -> LoggedWin:
-        return LoggedWin(win_id, user_id, deal_name, won_on, days,
-                         loss.deal_name if loss else None, loss.lost_on if loss else None,
-                         loss.change_code if loss else None, loss.change_text if loss else None, created)
+    def _logged(
+        win_id: int, user_id: str, deal_name: str, won_on: date, days: int | None, loss: Review | None, *, created: bool
+    ) -> LoggedWin:
+        return LoggedWin(
+            win_id,
+            user_id,
+            deal_name,
+            won_on,
+            days,
+            loss.deal_name if loss else None,
+            loss.lost_on if loss else None,
+            loss.change_code if loss else None,
+            loss.change_text if loss else None,
+            created,
+        )
 
     @staticmethod
     def _serialise_rep(s: Session, team_id: str, user_id: str) -> None:

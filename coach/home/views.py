@@ -12,10 +12,28 @@ from datetime import datetime
 from typing import Any
 
 from coach.blockkit import (
-    button, context, divider, escape, header, input_block, long_text_sections, plain, section, text_input, titled,
+    button,
+    context,
+    divider,
+    escape,
+    header,
+    input_block,
+    long_text_sections,
+    plain,
+    section,
+    text_input,
+    titled,
 )
 from coach.home.service import (
-    LoggedWin, ReasonCount, Recovery, RepHome, ReviewDetail, ReviewLine, ReviewPage, TeamHome, WinLine,
+    LoggedWin,
+    ReasonCount,
+    Recovery,
+    RepHome,
+    ReviewDetail,
+    ReviewLine,
+    ReviewPage,
+    TeamHome,
+    WinLine,
 )
 from coach.i18n import Translator
 from coach.models import Review, SelfCheck
@@ -79,9 +97,11 @@ def _commitment_status(t: Translator, line: ReviewLine, now: datetime) -> str:
 
 def review_line_text(t: Translator, line: ReviewLine, *, now: datetime, with_rep: bool = False) -> str:
     rep = f"<@{line.user_id}> · " if with_rep else ""
-    return (f"{rep}*{escape(line.deal_name)}* · {t.date(line.lost_on)} · {surface_label(t, line.surface_reason)}\n"
-            f":dart: {escape(change_of(t, line.change_code, line.change_text))} · "
-            f"{_commitment_status(t, line, now)}")
+    return (
+        f"{rep}*{escape(line.deal_name)}* · {t.date(line.lost_on)} · {surface_label(t, line.surface_reason)}\n"
+        f":dart: {escape(change_of(t, line.change_code, line.change_text))} · "
+        f"{_commitment_status(t, line, now)}"
+    )
 
 
 def _review_entry(t: Translator, line: ReviewLine, *, now: datetime, with_rep: bool = False) -> dict[str, Any]:
@@ -98,8 +118,9 @@ def _with_button(block: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 def _reason_lines(t: Translator, reasons: list[ReasonCount], *, total: int, flag_repeats: bool) -> str:
     lines = []
     for r in reasons:
-        line = "• " + t._("{reason}: in {n} of {total} reviews", reason=reason_label(t, r.code, r.text), n=r.reviews,
-                          total=total)
+        line = "• " + t._(
+            "{reason}: in {n} of {total} reviews", reason=reason_label(t, r.code, r.text), n=r.reviews, total=total
+        )
         if flag_repeats and r.repeated:
             line += " :repeat: *" + t._("repeated") + "*"
         lines.append(line)
@@ -108,8 +129,12 @@ def _reason_lines(t: Translator, reasons: list[ReasonCount], *, total: int, flag
 
 def _win_text(t: Translator, win: WinLine, *, with_rep: bool) -> str:
     if with_rep:
-        head = t._("{rep} won *{deal}* on {date}.", rep=f"<@{win.user_id}>", deal=escape(win.deal_name),
-                   date=t.date(win.won_on))
+        head = t._(
+            "{rep} won *{deal}* on {date}.",
+            rep=f"<@{win.user_id}>",
+            deal=escape(win.deal_name),
+            date=t.date(win.won_on),
+        )
     else:
         head = t._("Latest win: *{deal}* on {date}.", deal=escape(win.deal_name), date=t.date(win.won_on))
     return f"{head} {recovery_days_text(t, win.days_since_loss)}"
@@ -118,8 +143,11 @@ def _win_text(t: Translator, win: WinLine, *, with_rep: bool) -> str:
 def _median_text(t: Translator, recovery: Recovery) -> str:
     if recovery.median_days is None:
         return ""
-    return t._("Median days from a loss to the next win: {days} (losses followed by a win: {n}).",
-               days=number(recovery.median_days), n=recovery.measured)
+    return t._(
+        "Median days from a loss to the next win: {days} (losses followed by a win: {n}).",
+        days=number(recovery.median_days),
+        n=recovery.measured,
+    )
 
 
 # The Home tab ----------------------------------------------------------------------------
@@ -137,19 +165,35 @@ def home_view(t: Translator, rep: RepHome, *, now: datetime, team: TeamHome | No
 def rep_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         header(t._("Lost-Deal Coach")),
-        context(t._("A loss is structural, not luck. Review it within 24 hours, find at least three underlying "
-                    "reasons, and change exactly one thing in your next meeting.")),
-        {"type": "actions", "block_id": BlockId.HOME_ACTIONS, "elements": [
-            button(t._("Review a lost deal"), ActionId.START_REVIEW, style="primary"),
-            button(t._("Log a win"), ActionId.LOG_WIN),
-        ]},
+        context(
+            t._(
+                "A loss is structural, not luck. Review it within 24 hours, find at least three underlying "
+                "reasons, and change exactly one thing in your next meeting."
+            )
+        ),
+        {
+            "type": "actions",
+            "block_id": BlockId.HOME_ACTIONS,
+            "elements": [
+                button(t._("Review a lost deal"), ActionId.START_REVIEW, style="primary"),
+                button(t._("Log a win"), ActionId.LOG_WIN),
+            ],
+        },
     ]
     if rep.draft is not None:
         deal = escape(rep.draft.deal_name) if rep.draft.deal_name else t._("an unnamed deal")
-        blocks.append(_with_button(
-            section(t._(":pencil: Unfinished review: *{deal}*, started {started}", deal=deal,
-                        started=t.datetime(rep.draft.started_at))),
-            button(t._("Resume"), ActionId.RESUME_DRAFT, value=str(rep.draft.id), style="primary")))
+        blocks.append(
+            _with_button(
+                section(
+                    t._(
+                        ":pencil: Unfinished review: *{deal}*, started {started}",
+                        deal=deal,
+                        started=t.datetime(rep.draft.started_at),
+                    )
+                ),
+                button(t._("Resume"), ActionId.RESUME_DRAFT, value=str(rep.draft.id), style="primary"),
+            )
+        )
     blocks += _meeting_blocks(t, rep, now=now)
     blocks += _self_check_blocks(t, rep)
     blocks += _review_blocks(t, rep, now=now)
@@ -169,16 +213,33 @@ def _meeting_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[
         body = f"{title}\n{t.datetime(meeting.at)}\n:dart: {change}"
         label = t._("Edit next meeting")
     else:
-        body = f"{title}\n" + t._("No meeting ahead: the last one was {when}. Set your next meeting so your one "
-                                  "change gets its reminder.", when=t.datetime(meeting.at)) + f"\n:dart: {change}"
+        body = (
+            f"{title}\n"
+            + t._(
+                "No meeting ahead: the last one was {when}. Set your next meeting so your one "
+                "change gets its reminder.",
+                when=t.datetime(meeting.at),
+            )
+            + f"\n:dart: {change}"
+        )
         label = t._("Set next meeting")
-    blocks = [divider(), _with_button(section(body), button(label, ActionId.EDIT_MEETING, value=str(meeting.review_id)))]
+    blocks = [
+        divider(),
+        _with_button(section(body), button(label, ActionId.EDIT_MEETING, value=str(meeting.review_id))),
+    ]
     if meeting.at > now and meeting.ready_at is not None:
-        blocks.append(context(":white_check_mark: " + t._("You marked yourself ready on {when}.",
-                                                          when=t.datetime(meeting.ready_at))))
+        blocks.append(
+            context(
+                ":white_check_mark: " + t._("You marked yourself ready on {when}.", when=t.datetime(meeting.ready_at))
+            )
+        )
     elif meeting.at > now and meeting.reminder_due is not None:
-        blocks.append(context(":alarm_clock: " + t._("I'll remind you of your one change on {when}.",
-                                                     when=t.datetime(meeting.reminder_due))))
+        blocks.append(
+            context(
+                ":alarm_clock: "
+                + t._("I'll remind you of your one change on {when}.", when=t.datetime(meeting.reminder_due))
+            )
+        )
     return blocks
 
 
@@ -186,14 +247,24 @@ def _self_check_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
     if not rep.pending_checks:
         return []
     labels = _question_labels(t)
-    blocks = [divider(), section("*" + t._("Self-checks waiting for you") + "*\n"
-                                 + t._("One week after a loss: did the one change hold?"))]
+    blocks = [
+        divider(),
+        section(
+            "*" + t._("Self-checks waiting for you") + "*\n" + t._("One week after a loss: did the one change hold?")
+        ),
+    ]
     for check in rep.pending_checks:
         missing = " · ".join(labels[m] for m in check.missing)
-        blocks.append(_with_button(
-            section(t._("*{deal}* · lost {date}", deal=escape(check.deal_name), date=t.date(check.lost_on))
-                    + "\n" + t._("Still to answer: {questions}", questions=missing)),
-            button(t._("Answer"), ActionId.ANSWER_SELF_CHECK, value=str(check.review_id), style="primary")))
+        blocks.append(
+            _with_button(
+                section(
+                    t._("*{deal}* · lost {date}", deal=escape(check.deal_name), date=t.date(check.lost_on))
+                    + "\n"
+                    + t._("Still to answer: {questions}", questions=missing)
+                ),
+                button(t._("Answer"), ActionId.ANSWER_SELF_CHECK, value=str(check.review_id), style="primary"),
+            )
+        )
     more = rep.pending_total - len(rep.pending_checks)
     if more > 0:
         blocks.append(context(t._("…and {n} more waiting.", n=more)))
@@ -207,16 +278,32 @@ def _review_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[s
         return blocks
     c = rep.commitments
     blocks.append(section("*" + t._("Your reviews and commitments") + "*"))
-    blocks.append(context(
-        t._("Reviews: {total}, {within} of them within 24 hours.", total=rep.review_total, within=rep.within_24h),
-        t._("One change kept: {kept} · partly: {partly} · not yet: {no} · not answered: {open}",
-            kept=c.kept, partly=c.partly, no=c.not_kept, open=c.unanswered)))
+    blocks.append(
+        context(
+            t._("Reviews: {total}, {within} of them within 24 hours.", total=rep.review_total, within=rep.within_24h),
+            t._(
+                "One change kept: {kept} · partly: {partly} · not yet: {no} · not answered: {open}",
+                kept=c.kept,
+                partly=c.partly,
+                no=c.not_kept,
+                open=c.unanswered,
+            ),
+        )
+    )
     blocks += [_review_entry(t, line, now=now) for line in rep.reviews]
     if rep.review_total > len(rep.reviews):
-        blocks.append(_with_button(
-            context_section(t._("Showing your latest {shown} of {total} reviews.", shown=len(rep.reviews),
-                                total=rep.review_total)),
-            button(t._("Older reviews"), ActionId.OLDER_REVIEWS, value=_page_ref(False, len(rep.reviews)))))
+        blocks.append(
+            _with_button(
+                context_section(
+                    t._(
+                        "Showing your latest {shown} of {total} reviews.",
+                        shown=len(rep.reviews),
+                        total=rep.review_total,
+                    )
+                ),
+                button(t._("Older reviews"), ActionId.OLDER_REVIEWS, value=_page_ref(False, len(rep.reviews))),
+            )
+        )
     return blocks
 
 
@@ -232,8 +319,10 @@ def _pattern_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
         notes.append(t._("Underlying reasons that came up in more than one review: {n}.", n=rep.repeated_total))
     return [
         divider(),
-        titled(t._("Your patterns: the most frequent underlying reasons"),
-               _reason_lines(t, rep.reasons, total=rep.review_total, flag_repeats=True)),
+        titled(
+            t._("Your patterns: the most frequent underlying reasons"),
+            _reason_lines(t, rep.reasons, total=rep.review_total, flag_repeats=True),
+        ),
         context(*notes),
     ]
 
@@ -248,8 +337,11 @@ def _recontact_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
             said = r.customer_said if len(r.customer_said) <= 80 else r.customer_said[:79] + "…"
             line += " · " + t._("last time they said: “{said}”", said=escape(said))
         lines.append(line)
-    blocks = [divider(), titled(t._("Upcoming re-contacts"), "\n".join(lines)),
-              context(t._("A lost deal is a future opportunity: get in touch by giving information, not by selling."))]
+    blocks = [
+        divider(),
+        titled(t._("Upcoming re-contacts"), "\n".join(lines)),
+        context(t._("A lost deal is a future opportunity: get in touch by giving information, not by selling.")),
+    ]
     more = rep.recontact_total - len(rep.recontacts)
     if more > 0:
         blocks[-1]["elements"].append(context(t._("…and {n} more later.", n=more))["elements"][0])
@@ -259,14 +351,23 @@ def _recontact_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
 def _recovery_blocks(t: Translator, recovery: Recovery) -> list[dict[str, Any]]:
     title = t._("Recovery: from a loss to your next win")
     if recovery.latest is None:
-        return [divider(), titled(title, escape(t._("No win logged yet. When you win your next deal, log it with "
-                                                    "`/lost won <deal>` or the *Log a win* button.")))]
+        return [
+            divider(),
+            titled(
+                title,
+                escape(
+                    t._(
+                        "No win logged yet. When you win your next deal, log it with "
+                        "`/lost won <deal>` or the *Log a win* button."
+                    )
+                ),
+            ),
+        ]
     lines = [_win_text(t, recovery.latest, with_rep=False)]
     median = _median_text(t, recovery)
     if median:
         lines.append(median)
-    return [divider(), titled(title, "\n".join(lines)),
-            context(t._("Wins logged: {n}.", n=recovery.wins))]
+    return [divider(), titled(title, "\n".join(lines)), context(t._("Wins logged: {n}.", n=recovery.wins))]
 
 
 def team_blocks(t: Translator, team: TeamHome, *, now: datetime) -> list[dict[str, Any]]:
@@ -276,33 +377,58 @@ def team_blocks(t: Translator, team: TeamHome, *, now: datetime) -> list[dict[st
     blocks: list[dict[str, Any]] = [
         divider(),
         header(t._("Your team: the last {days} days", days=team.days)),
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": "*" + t._("Losses") + f"*\n{team.losses} · {value}"},
-            {"type": "mrkdwn", "text": "*" + t._("Reviewed within 24 hours") + "*\n"
-             + t._("{share} ({n} of {total})", share=share, n=team.within_24h, total=team.losses)},
-            {"type": "mrkdwn", "text": "*" + t._("Reps with a loss") + f"*\n{team.reps_with_losses}"},
-            {"type": "mrkdwn", "text": "*" + t._("Wins") + "*\n"
-             + t._("{wins} · median days to recover: {days}", wins=team.recovery.wins, days=median)},
-        ]},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": "*" + t._("Losses") + f"*\n{team.losses} · {value}"},
+                {
+                    "type": "mrkdwn",
+                    "text": "*"
+                    + t._("Reviewed within 24 hours")
+                    + "*\n"
+                    + t._("{share} ({n} of {total})", share=share, n=team.within_24h, total=team.losses),
+                },
+                {"type": "mrkdwn", "text": "*" + t._("Reps with a loss") + f"*\n{team.reps_with_losses}"},
+                {
+                    "type": "mrkdwn",
+                    "text": "*"
+                    + t._("Wins")
+                    + "*\n"
+                    + t._("{wins} · median days to recover: {days}", wins=team.recovery.wins, days=median),
+                },
+            ],
+        },
     ]
     if team.reasons:
-        blocks.append(titled(t._("Most common underlying reasons"),
-                             _reason_lines(t, team.reasons, total=team.losses, flag_repeats=False)))
+        blocks.append(
+            titled(
+                t._("Most common underlying reasons"),
+                _reason_lines(t, team.reasons, total=team.losses, flag_repeats=False),
+            )
+        )
     if team.repeaters:
-        lines = [t._("• {rep}: {reason} (×{n})", rep=f"<@{r.user_id}>", reason=reason_label(t, r.code, r.text),
-                     n=r.reviews) for r in team.repeaters]
+        lines = [
+            t._("• {rep}: {reason} (×{n})", rep=f"<@{r.user_id}>", reason=reason_label(t, r.code, r.text), n=r.reviews)
+            for r in team.repeaters
+        ]
         blocks.append(titled(t._("Reps repeating an underlying reason"), "\n".join(lines)))
         more = team.repeater_total - len(team.repeaters)
         if more > 0:
             blocks.append(context(t._("…and {n} more.", n=more)))
     if team.latest_wins:
-        blocks.append(titled(t._("Latest wins"), "\n".join("• " + _win_text(t, w, with_rep=True)
-                                                           for w in team.latest_wins)))
+        blocks.append(
+            titled(t._("Latest wins"), "\n".join("• " + _win_text(t, w, with_rep=True) for w in team.latest_wins))
+        )
     if team.latest_reviews:
         blocks.append(section("*" + t._("Latest team reviews") + "*"))
         blocks += [_review_entry(t, line, now=now, with_rep=True) for line in team.latest_reviews]
-        blocks.append({"type": "actions", "block_id": BlockId.TEAM_ACTIONS, "elements": [
-            button(t._("All team reviews"), ActionId.TEAM_REVIEWS, value=_page_ref(True, 0))]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.TEAM_ACTIONS,
+                "elements": [button(t._("All team reviews"), ActionId.TEAM_REVIEWS, value=_page_ref(True, 0))],
+            }
+        )
     elif not team.losses:
         blocks.append(context(t._("No losses in your team in this period.")))
     return blocks
@@ -318,8 +444,15 @@ def review_detail_blocks(t: Translator, detail: ReviewDetail, *, viewer_id: str)
     size = f" · {t.amount(review.deal_size)}" if review.deal_size is not None else ""
     blocks: list[dict[str, Any]] = [
         header(review.deal_name),
-        context(t._("{rep} · lost {date}{size} · reviewed {hours} h after the loss", rep=f"<@{review.user_id}>",
-                    date=t.date(review.lost_on), size=size, hours=review.review_hours)),
+        context(
+            t._(
+                "{rep} · lost {date}{size} · reviewed {hours} h after the loss",
+                rep=f"<@{review.user_id}>",
+                date=t.date(review.lost_on),
+                size=size,
+                hours=review.review_hours,
+            )
+        ),
     ]
     if owner and review.self_denial_flagged:
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
@@ -331,14 +464,20 @@ def review_detail_blocks(t: Translator, detail: ReviewDetail, *, viewer_id: str)
     if detail.notes:
         for note in detail.notes:
             blocks += long_text_sections(
-                "*" + t._("What the customer said on {date}", date=t.date(note.recorded_at.astimezone(t.tz).date()))
-                + "*", note.customer_said)
+                "*"
+                + t._("What the customer said on {date}", date=t.date(note.recorded_at.astimezone(t.tz).date()))
+                + "*",
+                note.customer_said,
+            )
     elif review.customer_stated_reason:
-        blocks += long_text_sections("*" + t._("What the customer said last time") + "*",
-                                     review.customer_stated_reason)
+        blocks += long_text_sections("*" + t._("What the customer said last time") + "*", review.customer_stated_reason)
     if owner:
-        blocks.append(titled(t._("Three questions for your follow-up call"),
-                             "\n".join(f"{i}. {q}" for i, q in enumerate(interview_questions(t), 1))))
+        blocks.append(
+            titled(
+                t._("Three questions for your follow-up call"),
+                "\n".join(f"{i}. {q}" for i, q in enumerate(interview_questions(t), 1)),
+            )
+        )
     return blocks
 
 
@@ -367,26 +506,37 @@ def parse_page_ref(value: str | None) -> tuple[bool, int] | None:
         return None
 
 
-def review_modal(t: Translator, detail: ReviewDetail, *, viewer_id: str,
-                 back_to: tuple[bool, int] | None = None) -> dict[str, Any]:
+def review_modal(
+    t: Translator, detail: ReviewDetail, *, viewer_id: str, back_to: tuple[bool, int] | None = None
+) -> dict[str, Any]:
     blocks = review_detail_blocks(t, detail, viewer_id=viewer_id)
     if back_to is not None:
-        blocks.append({"type": "actions", "block_id": BlockId.REVIEWS_NAV, "elements": [
-            button(t._("Back to the list"), ActionId.REVIEWS_PAGE, value=_page_ref(*back_to))]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.REVIEWS_NAV,
+                "elements": [button(t._("Back to the list"), ActionId.REVIEWS_PAGE, value=_page_ref(*back_to))],
+            }
+        )
     return {
-        "type": "modal", "callback_id": CallbackId.REVIEW_DETAIL,
+        "type": "modal",
+        "callback_id": CallbackId.REVIEW_DETAIL,
         "private_metadata": json.dumps({"review": detail.review.id}),
-        "title": plain(t._("Lost deal review"), 24), "close": plain(t._("Close"), 24),
+        "title": plain(t._("Lost deal review"), 24),
+        "close": plain(t._("Close"), 24),
         "blocks": blocks[:MAX_HOME_BLOCKS],
     }
 
 
 def not_available_modal(t: Translator) -> dict[str, Any]:
     return {
-        "type": "modal", "callback_id": CallbackId.NOT_AVAILABLE,
-        "title": plain(t._("Lost deal review"), 24), "close": plain(t._("Close"), 24),
-        "blocks": [section(t._("This review isn't available to you. You can open your own reviews from your Home "
-                               "tab."))],
+        "type": "modal",
+        "callback_id": CallbackId.NOT_AVAILABLE,
+        "title": plain(t._("Lost deal review"), 24),
+        "close": plain(t._("Close"), 24),
+        "blocks": [
+            section(t._("This review isn't available to you. You can open your own reviews from your Home tab."))
+        ],
     }
 
 
@@ -394,24 +544,37 @@ def review_list_modal(t: Translator, page: ReviewPage, *, now: datetime) -> dict
     title = t._("Team reviews") if page.team else t._("Your reviews")
     blocks: list[dict[str, Any]] = []
     if page.lines:
-        blocks.append(context(t._("Reviews {first} to {last} of {total}, newest first.", first=page.offset + 1,
-                                  last=page.offset + len(page.lines), total=page.total)))
+        blocks.append(
+            context(
+                t._(
+                    "Reviews {first} to {last} of {total}, newest first.",
+                    first=page.offset + 1,
+                    last=page.offset + len(page.lines),
+                    total=page.total,
+                )
+            )
+        )
         blocks += [_review_entry(t, line, now=now, with_rep=page.team) for line in page.lines]
     else:
         blocks.append(context(t._("No more reviews.")))
     nav = []
     if page.offset > 0:
-        nav.append(button(t._("Newer"), f"{ActionId.REVIEWS_PAGE}:newer",
-                          value=_page_ref(page.team, page.offset - page.limit)))
+        nav.append(
+            button(t._("Newer"), f"{ActionId.REVIEWS_PAGE}:newer", value=_page_ref(page.team, page.offset - page.limit))
+        )
     if page.offset + len(page.lines) < page.total:
-        nav.append(button(t._("Older"), f"{ActionId.REVIEWS_PAGE}:older",
-                          value=_page_ref(page.team, page.offset + page.limit)))
+        nav.append(
+            button(t._("Older"), f"{ActionId.REVIEWS_PAGE}:older", value=_page_ref(page.team, page.offset + page.limit))
+        )
     if nav:
         blocks.append({"type": "actions", "block_id": BlockId.REVIEWS_NAV, "elements": nav})
     return {
-        "type": "modal", "callback_id": CallbackId.REVIEW_LIST,
+        "type": "modal",
+        "callback_id": CallbackId.REVIEW_LIST,
         "private_metadata": _page_ref(page.team, page.offset),
-        "title": plain(title, 24), "close": plain(t._("Close"), 24), "blocks": blocks,
+        "title": plain(title, 24),
+        "close": plain(t._("Close"), 24),
+        "blocks": blocks,
     }
 
 
@@ -421,9 +584,12 @@ def review_list_modal(t: Translator, page: ReviewPage, *, now: datetime) -> dict
 def self_check_modal(t: Translator, review: Review, check: SelfCheck | None) -> dict[str, Any]:
     _, blocks = self_check_message(t, review, check)
     return {
-        "type": "modal", "callback_id": CallbackId.SELF_CHECK,
+        "type": "modal",
+        "callback_id": CallbackId.SELF_CHECK,
         "private_metadata": json.dumps({"review": review.id}),
-        "title": plain(t._("Self-check"), 24), "close": plain(t._("Close"), 24), "blocks": blocks,
+        "title": plain(t._("Self-check"), 24),
+        "close": plain(t._("Close"), 24),
+        "blocks": blocks,
     }
 
 
@@ -432,8 +598,11 @@ def self_check_modal(t: Translator, review: Review, check: SelfCheck | None) -> 
 
 def win_modal(t: Translator) -> dict[str, Any]:
     return {
-        "type": "modal", "callback_id": CallbackId.WIN,
-        "title": plain(t._("Log a win"), 24), "submit": plain(t._("Save"), 24), "close": plain(t._("Cancel"), 24),
+        "type": "modal",
+        "callback_id": CallbackId.WIN,
+        "title": plain(t._("Log a win"), 24),
+        "submit": plain(t._("Save"), 24),
+        "close": plain(t._("Cancel"), 24),
         "blocks": [
             section(t._("Which deal did you win? I'll note how long it took from your last loss.")),
             input_block(BlockId.WIN_DEAL, t._("Deal / customer"), text_input(BlockId.WIN_DEAL, WIN_DEAL_MAX)),
@@ -455,16 +624,24 @@ def won_message(t: Translator, win: LoggedWin) -> tuple[str, list[dict[str, Any]
         if change:
             lines.append(t._("The one change you chose then: {change}", change=escape(change)))
         blocks.append(section("\n".join(lines)))
-        blocks.append(context(t._("Recovery is the point: the loss was structural, and you changed the structure. "
-                                  "Keep the one change, and keep the volume up.")))
+        blocks.append(
+            context(
+                t._(
+                    "Recovery is the point: the loss was structural, and you changed the structure. "
+                    "Keep the one change, and keep the volume up."
+                )
+            )
+        )
     else:
         blocks.append(context(t._("From your next loss on, I'll also tell you how long the way back took.")))
     return text, blocks
 
 
 def won_usage_text(t: Translator) -> str:
-    return t._("Tell me which deal you won, like `/lost won Acme renewal`. I'll note how many days it took from "
-               "your last loss.")
+    return t._(
+        "Tell me which deal you won, like `/lost won Acme renewal`. I'll note how many days it took from "
+        "your last loss."
+    )
 
 
 def win_too_long_text(t: Translator) -> str:

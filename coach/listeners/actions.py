@@ -5,7 +5,7 @@ never waits for a Slack API call.
 """
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -30,71 +30,125 @@ def _in_modal(body: dict) -> str | None:
 def handle_back(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(flows.go_back, coach, client, team_id=_team(body), user_id=body["user"]["id"],
-                       view=body["view"])
+    coach.later.submit(flows.go_back, coach, client, team_id=_team(body), user_id=body["user"]["id"], view=body["view"])
 
 
 def handle_resume(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(flows.show_draft, coach, client, team_id=_team(body), user_id=body["user"]["id"],
-                       view_id=_in_modal(body), trigger_id=body.get("trigger_id"), fresh=False)
+    coach.later.submit(
+        flows.show_draft,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        view_id=_in_modal(body),
+        trigger_id=body.get("trigger_id"),
+        fresh=False,
+    )
 
 
 def handle_start_fresh(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
     deal = parse_resume_meta((body.get("view") or {}).get("private_metadata"))
-    coach.later.submit(flows.show_draft, coach, client, team_id=_team(body), user_id=body["user"]["id"],
-                       view_id=_in_modal(body), trigger_id=body.get("trigger_id"), fresh=True, deal_name=deal)
+    coach.later.submit(
+        flows.show_draft,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        view_id=_in_modal(body),
+        trigger_id=body.get("trigger_id"),
+        fresh=True,
+        deal_name=deal,
+    )
 
 
 def handle_home_start(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(flows.open_review, coach, client, team_id=_team(body), user_id=body["user"]["id"],
-                       trigger_id=body["trigger_id"])
+    coach.later.submit(
+        flows.open_review, coach, client, team_id=_team(body), user_id=body["user"]["id"], trigger_id=body["trigger_id"]
+    )
 
 
 def handle_checklist_share(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(nudge_flows.share_from_checklist, coach, client, user_id=body["user"]["id"],
-                       value=action.get("value"), message=nudge_flows.message_of(body))
+    coach.later.submit(
+        nudge_flows.share_from_checklist,
+        coach,
+        client,
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        message=nudge_flows.message_of(body),
+    )
 
 
 def handle_meeting_done(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(nudge_flows.meeting_done, coach, client, user_id=body["user"]["id"],
-                       value=action.get("value"), message=nudge_flows.message_of(body))
+    coach.later.submit(
+        nudge_flows.meeting_done,
+        coach,
+        client,
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        message=nudge_flows.message_of(body),
+    )
 
 
 def handle_meeting_moved(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(nudge_flows.open_meeting_modal_for, coach, client, user_id=body["user"]["id"],
-                       value=action.get("value"), trigger_id=body["trigger_id"],
-                       message=nudge_flows.message_of(body))
+    coach.later.submit(
+        nudge_flows.open_meeting_modal_for,
+        coach,
+        client,
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        trigger_id=body["trigger_id"],
+        message=nudge_flows.message_of(body),
+    )
 
 
 def handle_self_check(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
     if _in_modal(body):  # answered in the modal opened from Home
-        coach.later.submit(home_flows.answer_self_check_in_modal, coach, client, team_id=_team(body),
-                           user_id=body["user"]["id"], action=action, view=body["view"])
+        coach.later.submit(
+            home_flows.answer_self_check_in_modal,
+            coach,
+            client,
+            team_id=_team(body),
+            user_id=body["user"]["id"],
+            action=action,
+            view=body["view"],
+        )
         return
-    coach.later.submit(nudge_flows.answer_self_check, coach, client, user_id=body["user"]["id"], action=action,
-                       message=nudge_flows.message_of(body))
+    coach.later.submit(
+        nudge_flows.answer_self_check,
+        coach,
+        client,
+        user_id=body["user"]["id"],
+        action=action,
+        message=nudge_flows.message_of(body),
+    )
 
 
 def handle_recontact_record(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(nudge_flows.open_recontact_modal, coach, client, user_id=body["user"]["id"],
-                       value=action.get("value"), trigger_id=body["trigger_id"],
-                       message=nudge_flows.message_of(body))
+    coach.later.submit(
+        nudge_flows.open_recontact_modal,
+        coach,
+        client,
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        trigger_id=body["trigger_id"],
+        message=nudge_flows.message_of(body),
+    )
 
 
 # The Home tab ---------------------------------------------------------------------------
@@ -103,36 +157,72 @@ def handle_recontact_record(ack: Ack, body: dict, action: dict, client: WebClien
 def handle_view_review(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(home_flows.open_review_detail, coach, client, team_id=_team(body), user_id=body["user"]["id"],
-                       value=action.get("value"), trigger_id=body.get("trigger_id"), view=body.get("view"))
+    coach.later.submit(
+        home_flows.open_review_detail,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        trigger_id=body.get("trigger_id"),
+        view=body.get("view"),
+    )
 
 
 def handle_review_page(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(home_flows.open_review_page, coach, client, team_id=_team(body), user_id=body["user"]["id"],
-                       value=action.get("value"), trigger_id=body.get("trigger_id"), view=body.get("view"))
+    coach.later.submit(
+        home_flows.open_review_page,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        trigger_id=body.get("trigger_id"),
+        view=body.get("view"),
+    )
 
 
 def handle_edit_meeting(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(nudge_flows.open_meeting_modal_for, coach, client, user_id=body["user"]["id"],
-                       value=action.get("value"), trigger_id=body["trigger_id"], message=None)
+    coach.later.submit(
+        nudge_flows.open_meeting_modal_for,
+        coach,
+        client,
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        trigger_id=body["trigger_id"],
+        message=None,
+    )
 
 
 def handle_log_win(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(home_flows.open_win_modal, coach, client, team_id=_team(body), user_id=body["user"]["id"],
-                       trigger_id=body["trigger_id"])
+    coach.later.submit(
+        home_flows.open_win_modal,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        trigger_id=body["trigger_id"],
+    )
 
 
 def handle_answer_self_check(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(home_flows.open_self_check, coach, client, team_id=_team(body), user_id=body["user"]["id"],
-                       value=action.get("value"), trigger_id=body["trigger_id"])
+    coach.later.submit(
+        home_flows.open_self_check,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        trigger_id=body["trigger_id"],
+    )
 
 
 def confirm_nudge_delivery(body: dict, context: dict, next: Callable[[], None]) -> None:  # noqa: A002 (Bolt's name)
@@ -153,8 +243,9 @@ def register(app: App) -> None:
     app.action(ActionId.CHECKLIST_SHARE)(handle_checklist_share)
     app.action(ActionId.MEETING_DONE)(handle_meeting_done)
     app.action(ActionId.MEETING_MOVED)(handle_meeting_moved)
-    self_check = "|".join(re.escape(a) for a in (ActionId.SELF_CHECK_REPEATED, ActionId.SELF_CHECK_KEPT,
-                                                 ActionId.SELF_CHECK_REACTION))
+    self_check = "|".join(
+        re.escape(a) for a in (ActionId.SELF_CHECK_REPEATED, ActionId.SELF_CHECK_KEPT, ActionId.SELF_CHECK_REACTION)
+    )
     app.action(re.compile(rf"^(?:{self_check}):"))(handle_self_check)
     app.action(ActionId.SELF_CHECK_MEETINGS)(handle_self_check)
     app.action(ActionId.RECONTACT_RECORD)(handle_recontact_record)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -145,13 +145,22 @@ def handle_lost(ack: Ack, command: dict, client: WebClient, context: dict) -> No
     elif sub == "meeting":
         _move_meeting(coach, ack, client, command)
     elif sub == "digest":
-        answer(coach, ack, command, lambda t, manager: digest_flows.digest_reply(coach, client, command, t, manager),
-               needs_manager=digest_flows.digest_needs_manager(coach))
+        answer(
+            coach,
+            ack,
+            command,
+            lambda t, manager: digest_flows.digest_reply(coach, client, command, t, manager),
+            needs_manager=digest_flows.digest_needs_manager(coach),
+        )
     elif sub == "export":
         text = f"export {arg}".strip()
-        answer(coach, ack, command,
-               lambda t, manager: digest_flows.export_reply(coach, client, command, t, manager, text),
-               needs_manager=digest_flows.export_needs_manager(text))
+        answer(
+            coach,
+            ack,
+            command,
+            lambda t, manager: digest_flows.export_reply(coach, client, command, t, manager, text),
+            needs_manager=digest_flows.export_needs_manager(text),
+        )
     elif sub == "won" and home_flows.won_deal_ok(arg):
         ack()
         home_flows.start_won(coach, client, command, arg)
@@ -159,8 +168,15 @@ def handle_lost(ack: Ack, command: dict, client: WebClient, context: dict) -> No
         answer(coach, ack, command, lambda t, _: home_flows.won_refusal_text(t, arg))
     else:  # a review: `/lost`, `/lost Acme renewal`, `/lost new help`
         ack()
-        coach.later.submit(flows.open_review, coach, client, team_id=team_id, user_id=user_id,
-                           trigger_id=command["trigger_id"], deal_name=arg or None)
+        coach.later.submit(
+            flows.open_review,
+            coach,
+            client,
+            team_id=team_id,
+            user_id=user_id,
+            trigger_id=command["trigger_id"],
+            deal_name=arg or None,
+        )
 
 
 def _move_meeting(coach: Coach, ack: Ack, client: WebClient, command: dict) -> None:
@@ -171,8 +187,15 @@ def _move_meeting(coach: Coach, ack: Ack, client: WebClient, command: dict) -> N
         answer(coach, ack, command, lambda t, _: no_review_text(t))
         return
     ack()
-    coach.later.submit(nudge_flows.open_meeting_modal, coach, client, team_id=team_id, user_id=user_id,
-                       trigger_id=command["trigger_id"], review=review)
+    coach.later.submit(
+        nudge_flows.open_meeting_modal,
+        coach,
+        client,
+        team_id=team_id,
+        user_id=user_id,
+        trigger_id=command["trigger_id"],
+        review=review,
+    )
 
 
 def register(app: App) -> None:

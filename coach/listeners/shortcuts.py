@@ -11,8 +11,14 @@ from coach.slack.ids import ShortcutId
 def handle_review_shortcut(ack: Ack, shortcut: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(flows.open_review, coach, client, team_id=(shortcut.get("team") or {}).get("id") or context.get("team_id"),
-                      user_id=shortcut["user"]["id"], trigger_id=shortcut["trigger_id"])
+    coach.later.submit(
+        flows.open_review,
+        coach,
+        client,
+        team_id=(shortcut.get("team") or {}).get("id") or context.get("team_id"),
+        user_id=shortcut["user"]["id"],
+        trigger_id=shortcut["trigger_id"],
+    )
 
 
 def register(app: App) -> None:

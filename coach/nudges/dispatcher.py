@@ -42,10 +42,11 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.client import HTTPException
-from typing import Any, Callable
+from typing import Any
 from urllib.error import URLError
 from zoneinfo import ZoneInfo
 
@@ -84,8 +85,12 @@ def instance_name() -> str:
 class RateLimiter:
     """At most `per_second` calls overall (0 = no cap), spaced evenly."""
 
-    def __init__(self, per_second: float, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self._next = 0.0
         self._monotonic, self._sleep = monotonic, sleep
@@ -111,18 +116,30 @@ class _Check:
     """What the rep's DM says about a nudge in doubt."""
 
     found: tuple[str, str] | None = None  # (channel, ts) of the message
-    absent: bool = False                  # searched the whole window: it is not there
-    undeliverable: str | None = None      # the rep cannot be reached at all (user_not_found...)
+    absent: bool = False  # searched the whole window: it is not there
+    undeliverable: str | None = None  # the rep cannot be reached at all (user_not_found...)
     # none of these: Slack could not tell (an error, a pause); look again later
 
 
 class Dispatcher:
-    def __init__(self, db: Database, client: WebClient, *, clock: Callable[[], datetime], batch_size: int,
-                 max_attempts: int, lease: timedelta, messages_per_second: float, locale_default: str,
-                 sharing_available: bool, quiet: QuietHours | None = None, lookups_per_minute: float = 50,
-                 instance: str | None = None,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        *,
+        clock: Callable[[], datetime],
+        batch_size: int,
+        max_attempts: int,
+        lease: timedelta,
+        messages_per_second: float,
+        locale_default: str,
+        sharing_available: bool,
+        quiet: QuietHours | None = None,
+        lookups_per_minute: float = 50,
+        instance: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         """`quiet`: the reps' quiet hours, checked again at send time (None: none)."""
         self.db, self.client, self.clock = db, client, clock
         self.batch_size, self.max_attempts, self.lease = batch_size, max_attempts, lease
@@ -180,12 +197,14 @@ class Dispatcher:
         for what in stopped:
             self._pause(what, until)
         self._app_paused = self._app_paused or during == SEND
-        log.error("Slack refused the app itself (%s) on %s: %s until it clears (check SLACK_BOT_TOKEN and the "
-                  "app's scopes, or Slack's status); pausing %s, nudges stay pending and none is failed for it",
-                  error,
-                  "chat.postMessage" if during == SEND else "conversations.history",
-                  "no nudge can be sent" if during == SEND else "nudges in doubt cannot be checked",
-                  delay)
+        log.error(
+            "Slack refused the app itself (%s) on %s: %s until it clears (check SLACK_BOT_TOKEN and the "
+            "app's scopes, or Slack's status); pausing %s, nudges stay pending and none is failed for it",
+            error,
+            "chat.postMessage" if during == SEND else "conversations.history",
+            "no nudge can be sent" if during == SEND else "nudges in doubt cannot be checked",
+            delay,
+        )
 
     # Sending ----------------------------------------------------------------------
 
@@ -194,9 +213,17 @@ class Dispatcher:
 
         Pending and in-doubt rows are released (no `claimed_by`): any instance may take them next.
         """
-        row = {"id": nudge.id, "status": status, "due_at": nudge.due_at, "attempts": nudge.attempts,
-               "last_error": nudge.last_error, "sent_at": None, "channel_id": None, "message_ts": None,
-               "claimed_by": None if status == NudgeStatus.PENDING else self.instance}
+        row = {
+            "id": nudge.id,
+            "status": status,
+            "due_at": nudge.due_at,
+            "attempts": nudge.attempts,
+            "last_error": nudge.last_error,
+            "sent_at": None,
+            "channel_id": None,
+            "message_ts": None,
+            "claimed_by": None if status == NudgeStatus.PENDING else self.instance,
+        }
         row.update(changes)
         return row
 
@@ -232,10 +259,16 @@ class Dispatcher:
                 result = self._handle(nudge, reviews, drafts, seen_users)
             except Exception as e:
                 # One broken message (a bug, bad data) must not cost the rest of the batch.
-                log.exception("nudge %s (%s) to %s failed while being built or sent: %s", nudge.id, nudge.kind,
-                              nudge.user_id, type(e).__name__)
-                result = self._row(nudge, NudgeStatus.FAILED, attempts=nudge.attempts + 1,
-                                   last_error=type(e).__name__[:200])
+                log.exception(
+                    "nudge %s (%s) to %s failed while being built or sent: %s",
+                    nudge.id,
+                    nudge.kind,
+                    nudge.user_id,
+                    type(e).__name__,
+                )
+                result = self._row(
+                    nudge, NudgeStatus.FAILED, attempts=nudge.attempts + 1, last_error=type(e).__name__[:200]
+                )
             stats.outcomes[_label(result)] += 1
             results.append(result)
         self._record(results)
@@ -250,19 +283,35 @@ class Dispatcher:
         review_ids = {n.review_id for n in nudges if n.review_id is not None}
         draft_ids = {n.draft_id for n in nudges if n.draft_id is not None}
         with self.db.session() as s:
-            reviews = {r.id: r for r in s.scalars(
-                select(Review).where(Review.id.in_(review_ids)).options(selectinload(Review.reasons)))} \
-                if review_ids else {}
-            drafts = {d.id: d for d in s.scalars(select(ReviewDraft).where(ReviewDraft.id.in_(draft_ids)))} \
-                if draft_ids else {}
+            reviews = (
+                {
+                    r.id: r
+                    for r in s.scalars(
+                        select(Review).where(Review.id.in_(review_ids)).options(selectinload(Review.reasons))
+                    )
+                }
+                if review_ids
+                else {}
+            )
+            drafts = (
+                {d.id: d for d in s.scalars(select(ReviewDraft).where(ReviewDraft.id.in_(draft_ids)))}
+                if draft_ids
+                else {}
+            )
         return reviews, drafts
 
-    def _handle(self, nudge: Nudge, reviews: dict[int, Review], drafts: dict[int, ReviewDraft],
-                seen_users: set[str]) -> dict[str, Any]:
+    def _handle(
+        self, nudge: Nudge, reviews: dict[int, Review], drafts: dict[int, ReviewDraft], seen_users: set[str]
+    ) -> dict[str, Any]:
         now = self.clock()
         if nudge.expires_at is not None and now >= nudge.expires_at:
-            log.info("nudge %s (%s) expired unsent: due %s, useful until %s", nudge.id, nudge.kind,
-                     nudge.due_at, nudge.expires_at)
+            log.info(
+                "nudge %s (%s) expired unsent: due %s, useful until %s",
+                nudge.id,
+                nudge.kind,
+                nudge.due_at,
+                nudge.expires_at,
+            )
             return self._row(nudge, NudgeStatus.EXPIRED, last_error="expired")
         built = self._content(nudge, reviews, drafts)
         if built is None:
@@ -271,11 +320,21 @@ class Dispatcher:
         (text, blocks), tz = built
         if self.quiet is not None:
             # Late (after downtime, a retry, a Retry-After) is no reason to wake the rep at 23:00.
-            allowed = rules.send_time(nudge.kind, now, tz, self.quiet,
-                                      meeting_at=nudge.expires_at if nudge.kind == NudgeKind.PRE_MEETING else None)
+            allowed = rules.send_time(
+                nudge.kind,
+                now,
+                tz,
+                self.quiet,
+                meeting_at=nudge.expires_at if nudge.kind == NudgeKind.PRE_MEETING else None,
+            )
             if allowed > now:
-                log.info("nudge %s (%s) is due in %s's quiet hours; held until %s", nudge.id, nudge.kind,
-                         nudge.user_id, allowed)
+                log.info(
+                    "nudge %s (%s) is due in %s's quiet hours; held until %s",
+                    nudge.id,
+                    nudge.kind,
+                    nudge.user_id,
+                    allowed,
+                )
                 return self._row(nudge, NudgeStatus.PENDING, due_at=allowed)
         # One message per rep per batch keeps within Slack's per-channel pace.
         last = self._last_sent_to.get(nudge.user_id)
@@ -285,7 +344,10 @@ class Dispatcher:
         self.limiter.wait()
         try:
             resp = self.client.chat_postMessage(
-                channel=nudge.user_id, text=text, blocks=blocks, unfurl_links=False,
+                channel=nudge.user_id,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
                 metadata={"event_type": METADATA_EVENT, "event_payload": _payload(nudge)},
             )
         except SlackApiError as e:
@@ -300,11 +362,24 @@ class Dispatcher:
         if resp.get("channel"):
             self._remember_dm(nudge.user_id, resp["channel"])
         log.info("nudge %s (%s) sent to %s", nudge.id, nudge.kind, nudge.user_id)
-        return self._row(nudge, NudgeStatus.SENT, sent_at=now, channel_id=resp.get("channel"),
-                         message_ts=resp.get("ts"), last_error=None)
+        return self._row(
+            nudge,
+            NudgeStatus.SENT,
+            sent_at=now,
+            channel_id=resp.get("channel"),
+            message_ts=resp.get("ts"),
+            last_error=None,
+        )
 
-    def _failed(self, nudge: Nudge, status: int | None, error: str | None, retry_after: str | None, *,
-                outcome: Outcome | None = None) -> dict[str, Any]:
+    def _failed(
+        self,
+        nudge: Nudge,
+        status: int | None,
+        error: str | None,
+        retry_after: str | None,
+        *,
+        outcome: Outcome | None = None,
+    ) -> dict[str, Any]:
         now = self.clock()
         outcome = outcome or rules.classify_failure(status, error)
         error_text = str(error or f"http_{status}")[:200]
@@ -320,21 +395,35 @@ class Dispatcher:
         attempts = nudge.attempts + 1
         if outcome is Outcome.UNKNOWN:
             delay = rules.backoff(attempts)
-            log.warning("nudge %s (%s) to %s: unclear whether Slack posted it (%s), attempt %d of %d; checking "
-                        "the DM in %s before any resend", nudge.id, nudge.kind, nudge.user_id, error_text,
-                        attempts, self.max_attempts, delay)
+            log.warning(
+                "nudge %s (%s) to %s: unclear whether Slack posted it (%s), attempt %d of %d; checking "
+                "the DM in %s before any resend",
+                nudge.id,
+                nudge.kind,
+                nudge.user_id,
+                error_text,
+                attempts,
+                self.max_attempts,
+                delay,
+            )
             return self._in_doubt(nudge, now + delay, attempts=attempts, last_error=error_text)
         if outcome is Outcome.BACKOFF and attempts < self.max_attempts:
             delay = rules.backoff(attempts)
-            log.warning("nudge %s failed (%s), attempt %d of %d; retrying in %s", nudge.id, error_text, attempts,
-                        self.max_attempts, delay)
-            return self._row(nudge, NudgeStatus.PENDING, attempts=attempts, due_at=now + delay,
-                             last_error=error_text)
+            log.warning(
+                "nudge %s failed (%s), attempt %d of %d; retrying in %s",
+                nudge.id,
+                error_text,
+                attempts,
+                self.max_attempts,
+                delay,
+            )
+            return self._row(nudge, NudgeStatus.PENDING, attempts=attempts, due_at=now + delay, last_error=error_text)
         log.error("nudge %s (%s) to %s failed for good: %s", nudge.id, nudge.kind, nudge.user_id, error_text)
         return self._row(nudge, NudgeStatus.FAILED, attempts=attempts, last_error=error_text)
 
-    def _content(self, nudge: Nudge, reviews: dict[int, Review],
-                 drafts: dict[int, ReviewDraft]) -> tuple[messages.Message, ZoneInfo] | None:
+    def _content(
+        self, nudge: Nudge, reviews: dict[int, Review], drafts: dict[int, ReviewDraft]
+    ) -> tuple[messages.Message, ZoneInfo] | None:
         if nudge.kind == NudgeKind.FINISH_REVIEW:
             draft = drafts.get(nudge.draft_id) if nudge.draft_id else None
             if draft is None:
@@ -382,13 +471,17 @@ class Dispatcher:
         now = self.clock()
         if check.found:
             channel, ts = check.found
-            log.warning("nudge %s is in %s's DM already (%s); recording it sent, not sending it again", nudge.id,
-                        nudge.user_id, ts)
-            return self._row(nudge, NudgeStatus.SENT, sent_at=now, channel_id=channel, message_ts=ts,
-                             last_error=None)
+            log.warning(
+                "nudge %s is in %s's DM already (%s); recording it sent, not sending it again",
+                nudge.id,
+                nudge.user_id,
+                ts,
+            )
+            return self._row(nudge, NudgeStatus.SENT, sent_at=now, channel_id=channel, message_ts=ts, last_error=None)
         if check.undeliverable:
-            log.error("nudge %s (%s) to %s failed for good: %s", nudge.id, nudge.kind, nudge.user_id,
-                      check.undeliverable)
+            log.error(
+                "nudge %s (%s) to %s failed for good: %s", nudge.id, nudge.kind, nudge.user_id, check.undeliverable
+            )
             return self._row(nudge, NudgeStatus.FAILED, last_error=check.undeliverable[:200])
         if not check.absent:
             # Slack could not tell: never risk a second copy. Look again when Slack said to (a 429), or later
@@ -399,19 +492,38 @@ class Dispatcher:
                 return self._in_doubt(nudge, self._resume_at(LOOKUP))
             tries = nudge.attempts + 1
             if tries >= self.max_attempts:
-                log.error("nudge %s (%s) to %s: whether it was sent could not be told after %d tries; not "
-                          "sending it again", nudge.id, nudge.kind, nudge.user_id, tries)
-                return self._row(nudge, NudgeStatus.FAILED, attempts=tries,
-                                 last_error=f"unverifiable: {nudge.last_error or 'no_answer'}"[:200])
+                log.error(
+                    "nudge %s (%s) to %s: whether it was sent could not be told after %d tries; not sending it again",
+                    nudge.id,
+                    nudge.kind,
+                    nudge.user_id,
+                    tries,
+                )
+                return self._row(
+                    nudge,
+                    NudgeStatus.FAILED,
+                    attempts=tries,
+                    last_error=f"unverifiable: {nudge.last_error or 'no_answer'}"[:200],
+                )
             return self._in_doubt(nudge, now + rules.backoff(tries), attempts=tries)
         if nudge.expires_at is not None and now >= nudge.expires_at:
             return self._row(nudge, NudgeStatus.EXPIRED, last_error="expired")
         if nudge.attempts >= self.max_attempts:
-            log.error("nudge %s (%s) to %s failed for good after %d attempts: %s", nudge.id, nudge.kind,
-                      nudge.user_id, nudge.attempts, nudge.last_error)
+            log.error(
+                "nudge %s (%s) to %s failed for good after %d attempts: %s",
+                nudge.id,
+                nudge.kind,
+                nudge.user_id,
+                nudge.attempts,
+                nudge.last_error,
+            )
             return self._row(nudge, NudgeStatus.FAILED, last_error=nudge.last_error or "no_answer")
-        log.warning("nudge %s is not in %s's DM (%s); sending it again", nudge.id, nudge.user_id,
-                    nudge.last_error or "its instance died mid-send")
+        log.warning(
+            "nudge %s is not in %s's DM (%s); sending it again",
+            nudge.id,
+            nudge.user_id,
+            nudge.last_error or "its instance died mid-send",
+        )
         return self._row(nudge, NudgeStatus.PENDING)  # due already: this run's next claim sends it
 
     def _find_sent(self, nudge: Nudge) -> _Check:
@@ -424,16 +536,25 @@ class Dispatcher:
             for _ in range(HISTORY_MAX_PAGES):
                 self.lookup_limiter.wait()
                 page = self.client.conversations_history(
-                    channel=channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True,
-                    limit=HISTORY_PAGE, **({"cursor": cursor} if cursor else {}))
+                    channel=channel,
+                    oldest=f"{since.timestamp():.6f}",
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE,
+                    **({"cursor": cursor} if cursor else {}),
+                )
                 for message in page.get("messages") or []:
                     if _is_message_of(message, nudge.id, plan):
                         return _Check(found=(channel, message["ts"]))
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not page.get("has_more") or not cursor:
                     return _Check(absent=True)
-            log.error("nudge %s: more than %d messages in %s's DM since %s; cannot tell whether it was sent",
-                      nudge.id, HISTORY_PAGE * HISTORY_MAX_PAGES, nudge.user_id, since)
+            log.error(
+                "nudge %s: more than %d messages in %s's DM since %s; cannot tell whether it was sent",
+                nudge.id,
+                HISTORY_PAGE * HISTORY_MAX_PAGES,
+                nudge.user_id,
+                since,
+            )
             return _Check()
         except SlackApiError as e:
             return self._lookup_failed(nudge, e)

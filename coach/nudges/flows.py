@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -84,8 +85,9 @@ def clicked_nudge(body: dict) -> ClickedNudge | None:
 
 def confirm_from_click(coach: Coach, *, user_id: str, clicked: ClickedNudge) -> None:
     """A button pressed on a nudge's DM proves the DM arrived."""
-    if coach.nudges.confirm_delivered(clicked.nudge_id, user_id, plan=clicked.plan, channel=clicked.channel,
-                                      ts=clicked.ts, now=coach.clock()):
+    if coach.nudges.confirm_delivered(
+        clicked.nudge_id, user_id, plan=clicked.plan, channel=clicked.channel, ts=clicked.ts, now=coach.clock()
+    ):
         log.info("nudge %s was in doubt; the rep pressed a button on it, so it is recorded as sent", clicked.nudge_id)
 
 
@@ -102,8 +104,11 @@ def share_from_checklist(coach: Coach, client: WebClient, *, user_id: str, value
         return
     review = share_review(coach, client, review)  # a double click shares once
     coach.nudges.mark_acted(review.id, user_id, NudgeKind.CHECKLIST, now=coach.clock())
-    _update_message(client, message, messages.checklist_message(
-        _t(review), review, sharing_available=bool(coach.settings.manager_channel)))
+    _update_message(
+        client,
+        message,
+        messages.checklist_message(_t(review), review, sharing_available=bool(coach.settings.manager_channel)),
+    )
 
 
 def meeting_done(coach: Coach, client: WebClient, *, user_id: str, value: str, message) -> None:
@@ -113,15 +118,31 @@ def meeting_done(coach: Coach, client: WebClient, *, user_id: str, value: str, m
         refresh_home(coach, client, review.team_id, user_id)
 
 
-def open_meeting_modal_for(coach: Coach, client: WebClient, *, user_id: str, value: str | None, trigger_id: str,
-                           message) -> None:
+def open_meeting_modal_for(
+    coach: Coach, client: WebClient, *, user_id: str, value: str | None, trigger_id: str, message
+) -> None:
     review = coach.nudges.review(_review_id(value) or 0, user_id)
-    open_meeting_modal(coach, client, team_id=review.team_id if review else None, user_id=user_id,
-                       trigger_id=trigger_id, review=review, message=message)
+    open_meeting_modal(
+        coach,
+        client,
+        team_id=review.team_id if review else None,
+        user_id=user_id,
+        trigger_id=trigger_id,
+        review=review,
+        message=message,
+    )
 
 
-def open_meeting_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str,
-                       review: Review | None, message=None) -> bool:
+def open_meeting_modal(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    trigger_id: str,
+    review: Review | None,
+    message=None,
+) -> bool:
     if review is None:
         return False
     client.views_open(trigger_id=trigger_id, view=messages.meeting_modal(_t(review), review, message=message))
@@ -172,25 +193,36 @@ def _confirm_meeting_moved(client: WebClient, t: Translator, review: Review, mes
 
 def answer_self_check(coach: Coach, client: WebClient, *, user_id: str, action: dict, message) -> None:
     action_id = action.get("action_id", "")
-    question = {"self_check_repeated": "repeated", "self_check_kept": "kept", "self_check_reaction": "reaction",
-                "self_check_meetings": "meetings"}.get(action_id.split(":")[0])
+    question = {
+        "self_check_repeated": "repeated",
+        "self_check_kept": "kept",
+        "self_check_reaction": "reaction",
+        "self_check_meetings": "meetings",
+    }.get(action_id.split(":")[0])
     # Buttons carry "review:answer" in value; the meetings select in its option value.
-    raw = (action.get("selected_option") or {}).get("value") if action.get("type") == "static_select" \
+    raw = (
+        (action.get("selected_option") or {}).get("value")
+        if action.get("type") == "static_select"
         else action.get("value")
+    )
     review_id, value = _review_id(raw), str(raw or "").partition(":")[2]
     if question is None or review_id is None or not value:
         return
     with _SELF_CHECK_LOCKS[review_id % len(_SELF_CHECK_LOCKS)]:
         state = coach.nudges.answer_self_check(review_id, user_id, question, value, now=coach.clock())
         if state is not None:
-            _update_message(client, message, messages.self_check_message(_t(state.review), state.review,
-                                                                         state.check, volume=state.volume))
+            _update_message(
+                client,
+                message,
+                messages.self_check_message(_t(state.review), state.review, state.check, volume=state.volume),
+            )
     if state is not None:
         refresh_home(coach, client, state.review.team_id, user_id)
 
 
-def open_recontact_modal(coach: Coach, client: WebClient, *, user_id: str, value: str, trigger_id: str,
-                         message) -> None:
+def open_recontact_modal(
+    coach: Coach, client: WebClient, *, user_id: str, value: str, trigger_id: str, message
+) -> None:
     review = coach.nudges.review(_review_id(value) or 0, user_id)
     if review is not None:
         client.views_open(trigger_id=trigger_id, view=messages.recontact_modal(_t(review), review, message=message))
@@ -211,13 +243,22 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
         ack(response_action="errors", errors={BlockId.CUSTOMER_SAID: t._("Please fill this in.")})
         return
     if len(said) > messages.CUSTOMER_SAID_MAX:
-        ack(response_action="errors", errors={BlockId.CUSTOMER_SAID: t._(
-            "Please keep this under {limit} characters.", limit=messages.CUSTOMER_SAID_MAX)})
+        ack(
+            response_action="errors",
+            errors={
+                BlockId.CUSTOMER_SAID: t._(
+                    "Please keep this under {limit} characters.", limit=messages.CUSTOMER_SAID_MAX
+                )
+            },
+        )
         return
     choice_raw = answers.get(Field.RECONTACT_CHOICE) or RecontactChoice.SIX_MONTHS
     values_for_rules = {Field.RECONTACT_CHOICE: choice_raw, Field.RECONTACT_ON: answers.get(Field.RECONTACT_ON)}
-    errors = [e for e in review_rules.validate_step(review_rules.Step.COMMIT, values_for_rules, now_utc=now, tz=tz)
-              if e.field in (Field.RECONTACT_CHOICE, Field.RECONTACT_ON)]
+    errors = [
+        e
+        for e in review_rules.validate_step(review_rules.Step.COMMIT, values_for_rules, now_utc=now, tz=tz)
+        if e.field in (Field.RECONTACT_CHOICE, Field.RECONTACT_ON)
+    ]
     if errors:
         ack(response_action="errors", errors=errors_payload(t, errors))
         return
@@ -228,5 +269,6 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
     if review is not None:
         refresh_home(coach, client, review.team_id, user_id)
     if review is not None and message:
-        coach.later.submit(_update_message, client, message, messages.recontact_message(t, review,
-                                                                                       recorded=(said, next_on)))
+        coach.later.submit(
+            _update_message, client, message, messages.recontact_message(t, review, recorded=(said, next_on))
+        )

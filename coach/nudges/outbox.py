@@ -32,7 +32,20 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    ColumnElement, Integer, Select, String, and_, bindparam, cast, column, func, literal, or_, select, text, update,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -50,12 +63,20 @@ class Policy:
     lead: timedelta
 
     @classmethod
-    def from_settings(cls, settings) -> "Policy":
+    def from_settings(cls, settings) -> Policy:
         return cls(QuietHours.parse(settings.quiet_hours), timedelta(minutes=settings.reminder_lead_minutes))
 
 
-def plan(session: Session, planned: Planned, *, team_id: str, user_id: str, now: datetime,
-         review_id: int | None = None, draft_id: int | None = None) -> Nudge:
+def plan(
+    session: Session,
+    planned: Planned,
+    *,
+    team_id: str,
+    user_id: str,
+    now: datetime,
+    review_id: int | None = None,
+    draft_id: int | None = None,
+) -> Nudge:
     """Insert or replace the one nudge of this kind for the review (or draft): back to pending.
 
     A nudge that went out already is replaced only for a new occasion (`rules.replaces`): a moved
@@ -67,8 +88,9 @@ def plan(session: Session, planned: Planned, *, team_id: str, user_id: str, now:
     if nudge is None:
         nudge = Nudge(kind=planned.kind, team_id=team_id, user_id=user_id, review_id=review_id, draft_id=draft_id)
         session.add(nudge)
-    elif not rules.replaces(nudge.kind, nudge.status, planned, expires_at=nudge.expires_at,
-                            settled_at=nudge.sent_at or nudge.updated_at):
+    elif not rules.replaces(
+        nudge.kind, nudge.status, planned, expires_at=nudge.expires_at, settled_at=nudge.sent_at or nudge.updated_at
+    ):
         return nudge
     nudge.due_at, nudge.expires_at = planned.due_at, planned.expires_at
     nudge.status, nudge.attempts, nudge.last_error = NudgeStatus.PENDING, 0, None
@@ -78,19 +100,29 @@ def plan(session: Session, planned: Planned, *, team_id: str, user_id: str, now:
     return nudge
 
 
-def cancel(session: Session, kind: NudgeKind, *, now: datetime, review_id: int | None = None,
-           draft_id: int | None = None) -> None:
+def cancel(
+    session: Session, kind: NudgeKind, *, now: datetime, review_id: int | None = None, draft_id: int | None = None
+) -> None:
     owner = Nudge.review_id == review_id if review_id is not None else Nudge.draft_id == draft_id
-    session.execute(update(Nudge).where(owner, Nudge.kind == kind, Nudge.status == NudgeStatus.PENDING)
-                    .values(status=NudgeStatus.CANCELLED, updated_at=now))
+    session.execute(
+        update(Nudge)
+        .where(owner, Nudge.kind == kind, Nudge.status == NudgeStatus.PENDING)
+        .values(status=NudgeStatus.CANCELLED, updated_at=now)
+    )
 
 
 def plan_review(session: Session, policy: Policy, *, review, now: datetime) -> None:
     """Everything a saved review schedules; the draft's reminder is no longer needed."""
     tz = ZoneInfo(review.timezone)
-    for planned in rules.plan_after_review(lost_at=review.lost_at, completed_at=review.completed_at,
-                                           meeting_at=review.next_meeting_at, recontact_on=review.recontact_on,
-                                           tz=tz, quiet=policy.quiet, lead=policy.lead):
+    for planned in rules.plan_after_review(
+        lost_at=review.lost_at,
+        completed_at=review.completed_at,
+        meeting_at=review.next_meeting_at,
+        recontact_on=review.recontact_on,
+        tz=tz,
+        quiet=policy.quiet,
+        lead=policy.lead,
+    ):
         plan(session, planned, team_id=review.team_id, user_id=review.user_id, review_id=review.id, now=now)
 
 
@@ -102,25 +134,40 @@ def _claim(session: Session, picked: Select, still: ColumnElement[bool], values:
     far more than the limit. `still` re-checks the state in the UPDATE itself.
     """
     chosen = picked.cte("chosen").prefix_with("MATERIALIZED")
-    return list(session.scalars(
-        update(Nudge).where(Nudge.id == chosen.c.id, still).values(**values).returning(Nudge),
-        execution_options={"synchronize_session": False},
-    ))
+    return list(
+        session.scalars(
+            update(Nudge).where(Nudge.id == chosen.c.id, still).values(**values).returning(Nudge),
+            execution_options={"synchronize_session": False},
+        )
+    )
 
 
 def claim_due(session: Session, *, now: datetime, limit: int, instance: str) -> list[Nudge]:
-    due = (select(Nudge.id).where(Nudge.status == NudgeStatus.PENDING, Nudge.due_at <= now)
-           .order_by(Nudge.due_at).limit(limit).with_for_update(skip_locked=True))
+    due = (
+        select(Nudge.id)
+        .where(Nudge.status == NudgeStatus.PENDING, Nudge.due_at <= now)
+        .order_by(Nudge.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     first_claim = func.coalesce(Nudge.claimed_at, literal(now, UTCDateTime()))
-    return _claim(session, due, Nudge.status == NudgeStatus.PENDING,
-                  dict(status=NudgeStatus.SENDING, claimed_by=instance, claimed_at=first_claim, updated_at=now))
+    return _claim(
+        session,
+        due,
+        Nudge.status == NudgeStatus.PENDING,
+        dict(status=NudgeStatus.SENDING, claimed_by=instance, claimed_at=first_claim, updated_at=now),
+    )
 
 
 def _needs_check(now: datetime, lease: timedelta) -> ColumnElement[bool]:
     """Claimed by an instance that went quiet for longer than the lease (it died mid-send), or in doubt and due."""
-    return and_(Nudge.status == NudgeStatus.SENDING,
-                or_(and_(Nudge.claimed_by.is_not(None), Nudge.updated_at < now - lease),
-                    and_(Nudge.claimed_by.is_(None), Nudge.due_at <= now)))
+    return and_(
+        Nudge.status == NudgeStatus.SENDING,
+        or_(
+            and_(Nudge.claimed_by.is_not(None), Nudge.updated_at < now - lease),
+            and_(Nudge.claimed_by.is_(None), Nudge.due_at <= now),
+        ),
+    )
 
 
 def claim_stale(session: Session, *, now: datetime, lease: timedelta, limit: int, instance: str) -> list[Nudge]:
@@ -128,15 +175,26 @@ def claim_stale(session: Session, *, now: datetime, lease: timedelta, limit: int
 
     `claimed_at` is left as it is: the DM is searched from the first claim, not from this takeover.
     """
-    stale = (select(Nudge.id).where(_needs_check(now, lease))
-             .order_by(Nudge.due_at).limit(limit).with_for_update(skip_locked=True))
+    stale = (
+        select(Nudge.id)
+        .where(_needs_check(now, lease))
+        .order_by(Nudge.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     return _claim(session, stale, _needs_check(now, lease), dict(claimed_by=instance, updated_at=now))
 
 
 # Written by `record`, in this order; the dispatcher gives every one of them for every row.
 OUTCOME_COLUMNS: tuple[tuple[str, object], ...] = (
-    ("status", String()), ("due_at", UTCDateTime()), ("attempts", Integer()), ("last_error", String()),
-    ("sent_at", UTCDateTime()), ("channel_id", String()), ("message_ts", String()), ("claimed_by", String()),
+    ("status", String()),
+    ("due_at", UTCDateTime()),
+    ("attempts", Integer()),
+    ("last_error", String()),
+    ("sent_at", UTCDateTime()),
+    ("channel_id", String()),
+    ("message_ts", String()),
+    ("claimed_by", String()),
 )
 
 
@@ -158,19 +216,27 @@ def record(session: Session, rows: list[dict], *, instance: str, now: datetime) 
             names.append(f":o{r}_{c}")
         tuples.append("(" + ", ".join(names) + ")")
     # VALUES names its columns column1, column2, ... on both SQLite and PostgreSQL.
-    outcomes = (text("VALUES " + ", ".join(tuples)).bindparams(*binds)
-                .columns(column("column1", Integer()),
-                         *(column(f"column{i}", t) for i, (_, t) in enumerate(OUTCOME_COLUMNS, start=2)))
-                .cte("outcomes"))
+    outcomes = (
+        text("VALUES " + ", ".join(tuples))
+        .bindparams(*binds)
+        .columns(
+            column("column1", Integer()),
+            *(column(f"column{i}", t) for i, (_, t) in enumerate(OUTCOME_COLUMNS, start=2)),
+        )
+        .cte("outcomes")
+    )
     # PostgreSQL types a VALUES column of only NULLs as text: say what each one is. (SQLite needs no
     # cast, and CAST(... AS DATETIME) there would turn the stored text into a number.)
     postgres = session.get_bind().dialect.name == "postgresql"
-    values = {name: cast(outcomes.c[f"column{i}"], type_) if postgres else outcomes.c[f"column{i}"]
-              for i, (name, type_) in enumerate(OUTCOME_COLUMNS, start=2)}
-    stmt = (update(table)
-            .where(table.c.id == outcomes.c.column1, table.c.claimed_by == instance,
-                   table.c.status == NudgeStatus.SENDING)
-            .values(**values, updated_at=now))
+    values = {
+        name: cast(outcomes.c[f"column{i}"], type_) if postgres else outcomes.c[f"column{i}"]
+        for i, (name, type_) in enumerate(OUTCOME_COLUMNS, start=2)
+    }
+    stmt = (
+        update(table)
+        .where(table.c.id == outcomes.c.column1, table.c.claimed_by == instance, table.c.status == NudgeStatus.SENDING)
+        .values(**values, updated_at=now)
+    )
     session.connection().execute(stmt)
 
 

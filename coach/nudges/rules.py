@@ -7,20 +7,20 @@ local rules (quiet hours, 10:00, weekends) use the rep's time zone.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from statistics import median
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 
 class NudgeKind(StrEnum):
-    FINISH_REVIEW = "finish_review"      # 24-hour reminder for an unfinished review
-    CHECKLIST = "checklist"              # 3-day checklist (三日以内)
-    PRE_MEETING = "pre_meeting"          # the one change, before the next meeting
-    SELF_CHECK = "self_check"            # one week after the loss (一週間後)
-    RECONTACT = "recontact"              # the lost deal as a future opportunity (将来案件)
+    FINISH_REVIEW = "finish_review"  # 24-hour reminder for an unfinished review
+    CHECKLIST = "checklist"  # 3-day checklist (三日以内)
+    PRE_MEETING = "pre_meeting"  # the one change, before the next meeting
+    SELF_CHECK = "self_check"  # one week after the loss (一週間後)
+    RECONTACT = "recontact"  # the lost deal as a future opportunity (将来案件)
 
 
 class NudgeStatus(StrEnum):
@@ -29,17 +29,17 @@ class NudgeStatus(StrEnum):
     # (a timeout, a 5xx), so the rep's DM is checked at due_at before it is ever sent again.
     SENDING = "sending"
     SENT = "sent"
-    FAILED = "failed"        # permanent Slack error, or retries spent
-    EXPIRED = "expired"      # came due too late to be useful (e.g. the meeting began)
+    FAILED = "failed"  # permanent Slack error, or retries spent
+    EXPIRED = "expired"  # came due too late to be useful (e.g. the meeting began)
     CANCELLED = "cancelled"  # no longer needed (e.g. the review was finished)
 
 
 FINISH_REVIEW_AFTER = timedelta(hours=20)
 FINISH_REVIEW_BY = timedelta(hours=24)  # 二十四時間以内に振り返る: the reminder lands before this
-BEFORE_QUIET = timedelta(hours=1)       # a reminder pulled before quiet hours leaves the rep an hour
-CHECKLIST_AFTER = timedelta(days=2)     # leaves a day of the three to act on it
+BEFORE_QUIET = timedelta(hours=1)  # a reminder pulled before quiet hours leaves the rep an hour
+CHECKLIST_AFTER = timedelta(days=2)  # leaves a day of the three to act on it
 SELF_CHECK_AFTER = timedelta(days=7)
-CONTACT_HOUR = time(10, 0)              # self-check and re-contact land at 10:00 local
+CONTACT_HOUR = time(10, 0)  # self-check and re-contact land at 10:00 local
 
 # After downtime a nudge is still sent late, until it stops being useful.
 USEFUL_FOR: dict[NudgeKind, timedelta | None] = {
@@ -57,7 +57,7 @@ class QuietHours:
     end: time
 
     @classmethod
-    def parse(cls, text: str) -> "QuietHours":
+    def parse(cls, text: str) -> QuietHours:
         m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text or "")
         if not m:
             raise ValueError("must look like 20:00-08:00")
@@ -100,7 +100,7 @@ def _local(instant: datetime, tz: ZoneInfo) -> datetime:
 
 
 def _utc(local: datetime) -> datetime:
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def contact_time(quiet: QuietHours) -> time:
@@ -140,8 +140,9 @@ def _expiry(kind: NudgeKind, due: datetime) -> datetime | None:
     return due + useful if useful else None
 
 
-def plan_finish_review(loss_at: datetime, started_at: datetime, now: datetime, tz: ZoneInfo,
-                       quiet: QuietHours) -> Planned:
+def plan_finish_review(
+    loss_at: datetime, started_at: datetime, now: datetime, tz: ZoneInfo, quiet: QuietHours
+) -> Planned:
     """Before 24 h run out: 20 h after the loss (a loss logged late: an hour after the rep began).
 
     Quiet hours. If that moment falls in them, the reminder goes when they end, as long as that is still
@@ -157,8 +158,7 @@ def plan_finish_review(loss_at: datetime, started_at: datetime, now: datetime, t
     return Planned(NudgeKind.FINISH_REVIEW, due, _expiry(NudgeKind.FINISH_REVIEW, due))
 
 
-def _within_deadline(ideal: datetime, floor: datetime, deadline: datetime, tz: ZoneInfo,
-                     quiet: QuietHours) -> datetime:
+def _within_deadline(ideal: datetime, floor: datetime, deadline: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
     local = _local(ideal, tz)
     if not quiet.contains(local.time()):
         return ideal
@@ -186,8 +186,9 @@ def hold_pre_meeting(instant: datetime, meeting_at: datetime, tz: ZoneInfo, quie
     return end if end < meeting_at else instant
 
 
-def plan_pre_meeting(meeting_at: datetime, now: datetime, lead: timedelta, *, tz: ZoneInfo,
-                     quiet: QuietHours) -> Planned | None:
+def plan_pre_meeting(
+    meeting_at: datetime, now: datetime, lead: timedelta, *, tz: ZoneInfo, quiet: QuietHours
+) -> Planned | None:
     """`lead` before the meeting, or at once if the meeting is sooner; quiet hours as `hold_pre_meeting`.
     Never held past its start: it expires then."""
     if meeting_at <= now:
@@ -196,8 +197,16 @@ def plan_pre_meeting(meeting_at: datetime, now: datetime, lead: timedelta, *, tz
     return Planned(NudgeKind.PRE_MEETING, due, meeting_at)
 
 
-def plan_after_review(*, lost_at: datetime, completed_at: datetime, meeting_at: datetime,
-                      recontact_on: date, tz: ZoneInfo, quiet: QuietHours, lead: timedelta) -> list[Planned]:
+def plan_after_review(
+    *,
+    lost_at: datetime,
+    completed_at: datetime,
+    meeting_at: datetime,
+    recontact_on: date,
+    tz: ZoneInfo,
+    quiet: QuietHours,
+    lead: timedelta,
+) -> list[Planned]:
     """Everything a saved review schedules (METHOD §3)."""
     checklist = out_of_quiet_hours(max(lost_at + CHECKLIST_AFTER, completed_at + timedelta(hours=1)), tz, quiet)
     self_check = next_contact_slot(max(lost_at + SELF_CHECK_AFTER, completed_at + timedelta(days=1)), tz, quiet)
@@ -217,8 +226,9 @@ def plan_recontact(on: date, tz: ZoneInfo, quiet: QuietHours) -> Planned:
     return Planned(NudgeKind.RECONTACT, due, None)
 
 
-def send_time(kind: str, now: datetime, tz: ZoneInfo, quiet: QuietHours, *,
-              meeting_at: datetime | None = None) -> datetime:
+def send_time(
+    kind: str, now: datetime, tz: ZoneInfo, quiet: QuietHours, *, meeting_at: datetime | None = None
+) -> datetime:
     """When a nudge that is due may actually go out: `now`, or the next moment its kind's quiet-hours rule allows.
 
     Checked again at send time because a nudge can go out later than planned (after downtime, a retry,
@@ -238,8 +248,9 @@ def send_time(kind: str, now: datetime, tz: ZoneInfo, quiet: QuietHours, *,
 ONCE_ONLY = frozenset({NudgeKind.FINISH_REVIEW, NudgeKind.CHECKLIST, NudgeKind.SELF_CHECK})
 
 
-def replaces(kind: str, status: str, planned: Planned, *, expires_at: datetime | None,
-             settled_at: datetime | None) -> bool:
+def replaces(
+    kind: str, status: str, planned: Planned, *, expires_at: datetime | None, settled_at: datetime | None
+) -> bool:
     """Does a new plan replace the stored nudge of its kind (back to pending), or leave it as it is?
 
     Nothing went out yet (pending, cancelled): the new plan replaces it. Otherwise only a new occasion
@@ -279,43 +290,91 @@ MAX_MEETINGS_CHOICE = 30  # the select offers 0..30
 
 # Slack failures --------------------------------------------------------------
 
+
 class Outcome(StrEnum):
     RETRY_AFTER = "retry_after"  # 429: Slack did nothing; every send waits Retry-After, no attempt used up
-    APP_WIDE = "app_wide"        # the token or the app's setup: nothing can go out until an operator fixes it
-    UNKNOWN = "unknown"          # Slack may have posted it anyway (5xx, internal/fatal error, no answer)
-    BACKOFF = "backoff"          # not posted; retry later, attempts counted
-    PERMANENT = "permanent"      # this message to this rep can never be delivered as it is
+    APP_WIDE = "app_wide"  # the token or the app's setup: nothing can go out until an operator fixes it
+    UNKNOWN = "unknown"  # Slack may have posted it anyway (5xx, internal/fatal error, no answer)
+    BACKOFF = "backoff"  # not posted; retry later, attempts counted
+    PERMANENT = "permanent"  # this message to this rep can never be delivered as it is
 
 
 RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited", "message_limit_exceeded"})
 
 # The token or the app's configuration is wrong: a failure for every nudge, not for this one. Sending
 # stops (and is retried with backoff, logged at ERROR) until it is fixed; no nudge is failed for it.
-APP_WIDE_ERRORS = frozenset({
-    "invalid_auth", "not_authed", "token_revoked", "token_expired", "missing_scope", "no_permission",
-    "not_allowed_token_type", "access_denied", "ekm_access_denied", "org_login_required",
-    "team_access_not_granted", "two_factor_setup_required", "accesslimited", "enterprise_is_restricted",
-    "app_missing_action_url", "unknown_method", "method_deprecated", "deprecated_endpoint", "invalid_arg_name",
-    "team_added_to_org", "service_unavailable",
-})
+APP_WIDE_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "no_permission",
+        "not_allowed_token_type",
+        "access_denied",
+        "ekm_access_denied",
+        "org_login_required",
+        "team_access_not_granted",
+        "two_factor_setup_required",
+        "accesslimited",
+        "enterprise_is_restricted",
+        "app_missing_action_url",
+        "unknown_method",
+        "method_deprecated",
+        "deprecated_endpoint",
+        "invalid_arg_name",
+        "team_added_to_org",
+        "service_unavailable",
+    }
+)
 
 # Slack's own words for these: "it's possible some aspect of the operation succeeded".
 UNKNOWN_OUTCOME_ERRORS = frozenset({"internal_error", "fatal_error"})
 
 # This rep cannot be reached: fail the nudge, no retry loop.
-RECIPIENT_ERRORS = frozenset({
-    "user_not_found", "account_inactive", "channel_not_found", "cannot_dm_bot", "user_disabled", "is_archived",
-    "channel_is_archived", "not_in_channel", "messages_tab_disabled", "user_is_restricted", "restricted_action",
-    "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
-    "restricted_action_non_threadable_channel", "restricted_action_thread_locked",
-})
+RECIPIENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "account_inactive",
+        "channel_not_found",
+        "cannot_dm_bot",
+        "user_disabled",
+        "is_archived",
+        "channel_is_archived",
+        "not_in_channel",
+        "messages_tab_disabled",
+        "user_is_restricted",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "restricted_action_thread_locked",
+    }
+)
 # This message can never be posted as it is.
-MESSAGE_ERRORS = frozenset({
-    "invalid_blocks", "invalid_blocks_format", "invalid_arguments", "invalid_metadata_format",
-    "invalid_metadata_schema", "metadata_too_large", "metadata_must_be_sent_from_app", "msg_too_long", "no_text",
-    "too_many_attachments", "invalid_attachments", "as_user_not_supported", "invalid_json", "json_not_object",
-    "invalid_charset", "invalid_form_data", "invalid_post_type", "missing_post_type",
-})
+MESSAGE_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_arguments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+        "invalid_attachments",
+        "as_user_not_supported",
+        "invalid_json",
+        "json_not_object",
+        "invalid_charset",
+        "invalid_form_data",
+        "invalid_post_type",
+        "missing_post_type",
+    }
+)
 PERMANENT_ERRORS = RECIPIENT_ERRORS | MESSAGE_ERRORS
 
 

@@ -11,6 +11,7 @@ the `digest_runs` claim makes each period's digest happen once.
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,8 +27,14 @@ log = logging.getLogger(__name__)
 DIGEST_RECOVERY_SECONDS = 60
 
 
-def start_scheduler(dispatcher: Dispatcher, tick_seconds: float, *, digester: "Digester | None" = None,
-                    digest_cron: str | None = None, team_timezone: str = "UTC") -> BackgroundScheduler:
+def start_scheduler(
+    dispatcher: Dispatcher,
+    tick_seconds: float,
+    *,
+    digester: Digester | None = None,
+    digest_cron: str | None = None,
+    team_timezone: str = "UTC",
+) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
 
     def tick() -> None:
@@ -41,8 +48,9 @@ def start_scheduler(dispatcher: Dispatcher, tick_seconds: float, *, digester: "D
             log.info("nudges: claimed %d, outcomes %s", stats.claimed, dict(stats.outcomes))
 
     # One run at a time; a late tick is merged, not queued.
-    scheduler.add_job(tick, "interval", seconds=tick_seconds, id="dispatch_nudges", max_instances=1,
-                      coalesce=True, next_run_time=None)
+    scheduler.add_job(
+        tick, "interval", seconds=tick_seconds, id="dispatch_nudges", max_instances=1, coalesce=True, next_run_time=None
+    )
     if digester is not None and digest_cron:
         add_digest_jobs(scheduler, digester, digest_cron, team_timezone)
     scheduler.start()
@@ -54,8 +62,7 @@ def digest_trigger(digest_cron: str, team_timezone: str) -> CronTrigger:
     return CronTrigger.from_crontab(digest_cron, timezone=team_timezone)
 
 
-def add_digest_jobs(scheduler: BackgroundScheduler, digester: "Digester", digest_cron: str,
-                    team_timezone: str) -> None:
+def add_digest_jobs(scheduler: BackgroundScheduler, digester: Digester, digest_cron: str, team_timezone: str) -> None:
     def post_digest() -> None:
         try:
             result = digester.run_scheduled()
@@ -73,13 +80,25 @@ def add_digest_jobs(scheduler: BackgroundScheduler, digester: "Digester", digest
 
     # misfire_grace_time: a fire a little late (a busy worker) still runs; longer outages are the
     # recovery tick's, which knows from digest_runs whether the period was posted.
-    scheduler.add_job(post_digest, digest_trigger(digest_cron, team_timezone), id="managers_digest",
-                      max_instances=1, coalesce=True, misfire_grace_time=300)
-    scheduler.add_job(recover_digest, "interval", seconds=DIGEST_RECOVERY_SECONDS, id="digest_recovery",
-                      max_instances=1, coalesce=True)
+    scheduler.add_job(
+        post_digest,
+        digest_trigger(digest_cron, team_timezone),
+        id="managers_digest",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=300,
+    )
+    scheduler.add_job(
+        recover_digest,
+        "interval",
+        seconds=DIGEST_RECOVERY_SECONDS,
+        id="digest_recovery",
+        max_instances=1,
+        coalesce=True,
+    )
 
 
 def _now():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

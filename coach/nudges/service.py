@@ -65,22 +65,28 @@ class NudgeService:
             if review is None:
                 return None
             review.next_meeting_at = meeting_at
-            planned = rules.plan_pre_meeting(meeting_at, now, self.policy.lead, tz=ZoneInfo(review.timezone),
-                                             quiet=self.policy.quiet)
+            planned = rules.plan_pre_meeting(
+                meeting_at, now, self.policy.lead, tz=ZoneInfo(review.timezone), quiet=self.policy.quiet
+            )
             if planned:
                 outbox.plan(s, planned, team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
             return review
 
-    def confirm_delivered(self, nudge_id: int, user_id: str, *, plan: int | None, channel: str, ts: str,
-                          now: datetime) -> bool:
+    def confirm_delivered(
+        self, nudge_id: int, user_id: str, *, plan: int | None, channel: str, ts: str, now: datetime
+    ) -> bool:
         """The rep pressed a button on this nudge's DM, so it was posted: a nudge still 'sending' (in doubt
         after a timeout or a 5xx, or claimed by an instance that died before writing down the send) is sent,
         and is never checked for, or sent, again. An instance still sending it finds it settled. A button on
         the message of an earlier plan (the reminder before the meeting moved) settles nothing."""
         with self.db.session() as s:
             nudge = s.get(Nudge, nudge_id, with_for_update=True)
-            if (nudge is None or nudge.user_id != user_id or nudge.status != rules.NudgeStatus.SENDING
-                    or (plan is not None and outbox.plan_marker(nudge) != plan)):
+            if (
+                nudge is None
+                or nudge.user_id != user_id
+                or nudge.status != rules.NudgeStatus.SENDING
+                or (plan is not None and outbox.plan_marker(nudge) != plan)
+            ):
                 return False
             nudge.status, nudge.channel_id, nudge.message_ts = rules.NudgeStatus.SENT, channel, ts
             nudge.sent_at, nudge.last_error, nudge.updated_at = now, None, now
@@ -92,20 +98,25 @@ class NudgeService:
             review = self._own_review(s, review_id, user_id)
             if review is None:
                 return None
-            s.execute(update(Nudge).where(Nudge.review_id == review_id, Nudge.kind == kind, Nudge.acted_at.is_(None))
-                      .values(acted_at=now, updated_at=now))
+            s.execute(
+                update(Nudge)
+                .where(Nudge.review_id == review_id, Nudge.kind == kind, Nudge.acted_at.is_(None))
+                .values(acted_at=now, updated_at=now)
+            )
             return review
 
-    def answer_self_check(self, review_id: int, user_id: str, question: str, value: str, *,
-                          now: datetime) -> SelfCheckState | None:
+    def answer_self_check(
+        self, review_id: int, user_id: str, question: str, value: str, *, now: datetime
+    ) -> SelfCheckState | None:
         try:
             return self._answer_self_check(review_id, user_id, question, value, now=now)
         except IntegrityError:
             # A double click raced us to create the row: it exists now, so update it.
             return self._answer_self_check(review_id, user_id, question, value, now=now)
 
-    def _answer_self_check(self, review_id: int, user_id: str, question: str, value: str, *,
-                           now: datetime) -> SelfCheckState | None:
+    def _answer_self_check(
+        self, review_id: int, user_id: str, question: str, value: str, *, now: datetime
+    ) -> SelfCheckState | None:
         with self.db.session() as s:
             review = self._own_review(s, review_id, user_id)
             if review is None:
@@ -141,14 +152,24 @@ class NudgeService:
         self-check late never compares it with the weeks that came after it.
         """
         earlier = or_(Review.lost_at < review.lost_at, and_(Review.lost_at == review.lost_at, Review.id < review.id))
-        return list(s.scalars(
-            select(SelfCheck.meetings).join(Review, Review.id == SelfCheck.review_id)
-            .where(SelfCheck.team_id == review.team_id, SelfCheck.user_id == review.user_id,
-                   SelfCheck.meetings.is_not(None), earlier)
-            .order_by(Review.lost_at.desc(), Review.id.desc()).limit(rules.BASELINE_CHECKS)))
+        return list(
+            s.scalars(
+                select(SelfCheck.meetings)
+                .join(Review, Review.id == SelfCheck.review_id)
+                .where(
+                    SelfCheck.team_id == review.team_id,
+                    SelfCheck.user_id == review.user_id,
+                    SelfCheck.meetings.is_not(None),
+                    earlier,
+                )
+                .order_by(Review.lost_at.desc(), Review.id.desc())
+                .limit(rules.BASELINE_CHECKS)
+            )
+        )
 
-    def record_recontact(self, review_id: int, user_id: str, *, said: str, next_on: date,
-                         now: datetime) -> Review | None:
+    def record_recontact(
+        self, review_id: int, user_id: str, *, said: str, next_on: date, now: datetime
+    ) -> Review | None:
         """What the customer said, beside the rep's analysis; the next re-contact is planned.
 
         Idempotent: the same form submitted again (a double click, Slack retrying the submission) records
@@ -163,13 +184,25 @@ class NudgeService:
             # Writing the review first takes its lock (PostgreSQL's row lock, SQLite's write lock): a second
             # submission racing this one waits here, then sees this one's note below.
             s.flush()
-            already = s.scalar(select(RecontactNote.id).where(
-                RecontactNote.review_id == review_id, RecontactNote.customer_said == said,
-                RecontactNote.next_recontact_on == next_on,
-                RecontactNote.recorded_at >= now - RECONTACT_RESUBMIT_WINDOW).limit(1))
+            already = s.scalar(
+                select(RecontactNote.id)
+                .where(
+                    RecontactNote.review_id == review_id,
+                    RecontactNote.customer_said == said,
+                    RecontactNote.next_recontact_on == next_on,
+                    RecontactNote.recorded_at >= now - RECONTACT_RESUBMIT_WINDOW,
+                )
+                .limit(1)
+            )
             if already is not None:
                 return review
             s.add(RecontactNote(review_id=review_id, customer_said=said, next_recontact_on=next_on, recorded_at=now))
-            outbox.plan(s, rules.plan_recontact(next_on, ZoneInfo(review.timezone), self.policy.quiet),
-                        team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
+            outbox.plan(
+                s,
+                rules.plan_recontact(next_on, ZoneInfo(review.timezone), self.policy.quiet),
+                team_id=review.team_id,
+                user_id=user_id,
+                review_id=review.id,
+                now=now,
+            )
             return review

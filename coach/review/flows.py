@@ -7,7 +7,8 @@ service (storage), the rules and the Slack client.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
@@ -23,7 +24,12 @@ from coach.review.messages import manager_share_message, sharing_not_configured_
 from coach.review.rules import Field, Step
 from coach.review.service import Incomplete
 from coach.review.views import (
-    error_view, errors_payload, parse_meta, parse_meta_locale, resume_view, review_step_view,
+    error_view,
+    errors_payload,
+    parse_meta,
+    parse_meta_locale,
+    resume_view,
+    review_step_view,
 )
 from coach.services import Coach
 from coach.slack.client import Posted, post_message
@@ -35,8 +41,14 @@ log = logging.getLogger(__name__)
 Ack = Callable[..., Any]
 
 
-def _step_view(coach: Coach, profile: Profile, step: Step, draft_id: int, answers: dict[Field, Any],
-               errors: list[rules.FieldError] | None = None) -> dict:
+def _step_view(
+    coach: Coach,
+    profile: Profile,
+    step: Step,
+    draft_id: int,
+    answers: dict[Field, Any],
+    errors: list[rules.FieldError] | None = None,
+) -> dict:
     today = rules.local_today(coach.clock(), profile.tz)
     return review_step_view(profile.t, step, draft_id, answers, today=today, errors=errors or ())
 
@@ -61,12 +73,14 @@ def modal_profile(coach: Coach, team_id: str | None, user_id: str, view: dict, d
     return coach.profiles.cached(team_id, user_id)
 
 
-def open_review(coach: Coach, client: WebClient, *, team_id: str, user_id: str, trigger_id: str,
-                deal_name: str | None = None) -> None:
+def open_review(
+    coach: Coach, client: WebClient, *, team_id: str, user_id: str, trigger_id: str, deal_name: str | None = None
+) -> None:
     """`/lost`, the shortcut and the Home button: offer the open draft, or start one."""
     profile = coach.profiles.get(team_id, user_id)
-    draft, created = coach.reviews.open_or_start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name,
-                                                       locale=profile.locale, tz=profile.tz)
+    draft, created = coach.reviews.open_or_start_draft(
+        team_id, user_id, now=coach.clock(), deal_name=deal_name, locale=profile.locale, tz=profile.tz
+    )
     if created:
         view = _step_view(coach, profile, Step.FACTS, draft.id, answer_codec.from_json(draft.answers))
     else:
@@ -82,21 +96,34 @@ def open_review(coach: Coach, client: WebClient, *, team_id: str, user_id: str, 
             # Usually the 3-second trigger window passed while Slack or we were busy.
             # The rep must not be left wondering: say so, and keep the draft.
             log.warning("views.open for %s failed: %s", user_id, e.response.get("error"))
-            post_message(client, user_id, text=profile.t._(
-                "Sorry, the review form didn't open in time. Type `/lost` again: your draft is kept."))
+            post_message(
+                client,
+                user_id,
+                text=profile.t._("Sorry, the review form didn't open in time. Type `/lost` again: your draft is kept."),
+            )
     if created:
         refresh_home(coach, client, team_id, user_id)  # the new draft shows on Home, with its resume button
 
 
-def show_draft(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view_id: str | None,
-               trigger_id: str | None, fresh: bool, deal_name: str | None = None) -> None:
+def show_draft(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str,
+    user_id: str,
+    view_id: str | None,
+    trigger_id: str | None,
+    fresh: bool,
+    deal_name: str | None = None,
+) -> None:
     """Resume the draft at its step, or replace it with a fresh one; in the open modal or a new one."""
     profile = coach.profiles.get(team_id, user_id)
     draft = None if fresh else coach.reviews.open_draft(team_id, user_id)
     started = draft is None
     if draft is None:
-        draft = coach.reviews.start_draft(team_id, user_id, now=coach.clock(), deal_name=deal_name,
-                                          locale=profile.locale, tz=profile.tz)
+        draft = coach.reviews.start_draft(
+            team_id, user_id, now=coach.clock(), deal_name=deal_name, locale=profile.locale, tz=profile.tz
+        )
     view = _step_view(coach, profile, Step(draft.step), draft.id, answer_codec.from_json(draft.answers))
     if view_id:
         client.views_update(view_id=view_id, view=view)
@@ -117,8 +144,11 @@ def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user
     profile = modal_profile(coach, team_id, user_id, view, draft_id)  # no Slack call before the ack
     t = profile.t
     now = coach.clock()
-    values = {f: v for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
-              if f in rules.STEP_FIELDS[step]}
+    values = {
+        f: v
+        for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
+        if f in rules.STEP_FIELDS[step]
+    }
     errors = rules.validate_step(step, values, now_utc=now, tz=profile.tz)
     index = rules.STEPS.index(step)
     last = index == len(rules.STEPS) - 1
@@ -133,16 +163,22 @@ def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user
         ack(response_action="errors", errors=errors_payload(t, errors))
         return
     if not last:
-        ack(response_action="update", view=_step_view(coach, profile, next_step, draft_id,
-                                                       answer_codec.from_json(draft.answers)))
+        ack(
+            response_action="update",
+            view=_step_view(coach, profile, next_step, draft_id, answer_codec.from_json(draft.answers)),
+        )
         return
     result = coach.reviews.complete(draft_id, user_id, locale=profile.locale, tz=profile.tz, now=now)
     if isinstance(result, Incomplete):
         # An earlier step changed since it was checked (e.g. edited in the modal on another device):
         # take the rep back there, with what to fix shown on it, and resume there next time.
         back = coach.reviews.save_answers(draft_id, user_id, result.step, {}, now=now) or draft
-        ack(response_action="update", view=_step_view(coach, profile, result.step, draft_id,
-                                                       answer_codec.from_json(back.answers), errors=result.errors))
+        ack(
+            response_action="update",
+            view=_step_view(
+                coach, profile, result.step, draft_id, answer_codec.from_json(back.answers), errors=result.errors
+            ),
+        )
         return
     ack()
     if isinstance(result, Review):
@@ -158,14 +194,18 @@ def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view
     step, draft_id = meta
     index = rules.STEPS.index(step)
     previous = rules.STEPS[max(index - 1, 0)]
-    values = {f: v for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
-              if f in rules.STEP_FIELDS[step]}
+    values = {
+        f: v
+        for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
+        if f in rules.STEP_FIELDS[step]
+    }
     draft = coach.reviews.save_answers(draft_id, user_id, previous, values, now=coach.clock())
     if draft is None:
         return
     profile = modal_profile(coach, team_id, user_id, view, draft_id)  # the language the modal speaks
-    client.views_update(view_id=view["id"],
-                        view=_step_view(coach, profile, previous, draft_id, answer_codec.from_json(draft.answers)))
+    client.views_update(
+        view_id=view["id"], view=_step_view(coach, profile, previous, draft_id, answer_codec.from_json(draft.answers))
+    )
 
 
 def keep_closed_draft(coach: Coach, *, user_id: str, view: dict) -> None:
@@ -174,8 +214,11 @@ def keep_closed_draft(coach: Coach, *, user_id: str, view: dict) -> None:
     if meta is None:
         return
     step, draft_id = meta
-    values = {f: v for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
-              if f in rules.STEP_FIELDS[step]}
+    values = {
+        f: v
+        for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()
+        if f in rules.STEP_FIELDS[step]
+    }
     coach.reviews.save_answers(draft_id, user_id, step, values, now=coach.clock())
     coach.reviews.discard_if_empty(draft_id, user_id)
     refresh_home(coach, coach.client, view.get("team_id"), user_id)  # kept (or dropped if empty): Home shows which
@@ -209,8 +252,12 @@ def share_review(coach: Coach, client: WebClient, review: Review) -> Review:
     share = post_message(client, channel, text=text, blocks=blocks)
     # A share that Slack may have posted keeps its claim (IN_DOUBT), so no click posts a second copy.
     shared_ts = share.ts or (coach.reviews.IN_DOUBT if share.in_doubt else None)
-    coach.reviews.record_delivery(review.id, shared_ts=shared_ts, share_error=_delivery_error(share),
-                                  **({"share_with_manager": True} if share.ts else {}))
+    coach.reviews.record_delivery(
+        review.id,
+        shared_ts=shared_ts,
+        share_error=_delivery_error(share),
+        **({"share_with_manager": True} if share.ts else {}),
+    )
     return coach.reviews.get(review.id) or review
 
 

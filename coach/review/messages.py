@@ -5,13 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from coach.blockkit import (
-    context, divider, escape, fits_header, header, long_sections, long_text_sections, section, titled,
+    context,
+    divider,
+    escape,
+    fits_header,
+    header,
+    long_sections,
+    long_text_sections,
+    section,
+    titled,
 )
 from coach.i18n import Translator
 from coach.models import Review
 from coach.review.rules import Lens
 from coach.review.views import (
-    change_label, lens_label, self_denial_reframe, surface_label, underlying_label, verdict_label,
+    change_label,
+    lens_label,
+    self_denial_reframe,
+    surface_label,
+    underlying_label,
+    verdict_label,
 )
 
 VERDICT_MARK = {"held": ":large_green_circle:", "partly": ":large_yellow_circle:", "missed": ":red_circle:"}
@@ -31,9 +44,7 @@ def one_change(t: Translator, review: Review) -> str:
 
 
 def _reasons(t: Translator, review: Review) -> str:
-    return "\n".join(
-        f"• {underlying_label(t, r.code) if r.code else escape(r.text or '')}" for r in review.reasons
-    )
+    return "\n".join(f"• {underlying_label(t, r.code) if r.code else escape(r.text or '')}" for r in review.reasons)
 
 
 def _surface(t: Translator, review: Review) -> str:
@@ -57,8 +68,9 @@ def _final_call(t: Translator, review: Review, lens: Lens) -> str | None:
 def lens_sections(t: Translator, review: Review, *, with_notes: bool) -> list[dict[str, Any]]:
     """The four lenses: one line each; with notes, each lens its own section(s), so no note is ever cut."""
     if not with_notes:
-        lines = [" · ".join(filter(None, [_verdict_line(t, review, lens), _final_call(t, review, lens)]))
-                 for lens in Lens]
+        lines = [
+            " · ".join(filter(None, [_verdict_line(t, review, lens), _final_call(t, review, lens)])) for lens in Lens
+        ]
         return [titled(t._("The four lenses"), "\n".join(lines))]
     blocks: list[dict[str, Any]] = []
     for i, lens in enumerate(Lens):
@@ -106,13 +118,17 @@ def summary_message(t: Translator, review: Review) -> tuple[str, list[dict[str, 
         titled(t._("Your next meeting"), t.datetime(review.next_meeting_at)),
         titled(t._("Re-contact this customer"), t.date(review.recontact_on)),
         divider(),
-        titled(t._("Three questions for your follow-up call"),
-               t._("Thank them first, then ask to learn, without defending price or features:") + "\n"
-                + "\n".join(f"{i}. {q}" for i, q in enumerate(interview_questions(t), 1))),
+        titled(
+            t._("Three questions for your follow-up call"),
+            t._("Thank them first, then ask to learn, without defending price or features:")
+            + "\n"
+            + "\n".join(f"{i}. {q}" for i, q in enumerate(interview_questions(t), 1)),
+        ),
         context(_timing(t, review)),
     ]
-    text = t._("Your review of {deal} is saved. Your one change: {change}", deal=deal,
-               change=escape(one_change(t, review)))
+    text = t._(
+        "Your review of {deal} is saved. Your one change: {change}", deal=deal, change=escape(one_change(t, review))
+    )
     return text, blocks
 
 
@@ -141,10 +157,18 @@ def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict
     """
     rep = f"<@{review.user_id}>"
     size = f" · {t.amount(review.deal_size)}" if review.deal_size is not None else ""
-    blocks: list[dict[str, Any]] = _heading(t, t._("Lost deal review: {deal}", deal=review.deal_name),
-                                            review.deal_name)
-    blocks.append(context(t._("{rep} · lost {date}{size} · reviewed {hours} h after the loss",
-                              rep=rep, date=t.date(review.lost_on), size=size, hours=review.review_hours)))
+    blocks: list[dict[str, Any]] = _heading(t, t._("Lost deal review: {deal}", deal=review.deal_name), review.deal_name)
+    blocks.append(
+        context(
+            t._(
+                "{rep} · lost {date}{size} · reviewed {hours} h after the loss",
+                rep=rep,
+                date=t.date(review.lost_on),
+                size=size,
+                hours=review.review_hours,
+            )
+        )
+    )
     blocks += full_review_blocks(t, review)
     blocks.append(context(t._("Re-contact: {date}", date=t.date(review.recontact_on))))
     text = t._("{rep} reviewed the lost deal {deal}", rep=rep, deal=escape(review.deal_name))
@@ -153,18 +177,21 @@ def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict
 
 def help_text(t: Translator) -> str:
     # Escaped: Slack would read the "<deal>" placeholders as links and hide them.
-    return "\n".join(escape(line) for line in [
-        t._("*Lost-Deal Coach*: turn a lost deal into analysis, not self-reproach."),
-        t._("• `/lost`: review a lost deal (facts, four lenses, underlying reasons, one change)"),
-        t._("• `/lost Acme renewal`: start a review with the deal name filled in"),
-        t._("• `/lost new <deal>`: the same, for a deal whose name looks like a command"),
-        t._("• `/lost meeting`: set or move your next meeting (for the reminder of your one change)"),
-        t._("• `/lost won <deal>`: log a win, and see how long recovery took"),
-        t._("• `/lost export`: your reviews as a CSV (managers: the team's; `/lost export 90` for 90 days)"),
-        t._("• `/lost digest`: managers: post the team digest to the managers' channel now"),
-        t._("• `/lost help`: this message"),
-        t._("An unfinished review is kept as a draft; `/lost` offers to resume it."),
-    ])
+    return "\n".join(
+        escape(line)
+        for line in [
+            t._("*Lost-Deal Coach*: turn a lost deal into analysis, not self-reproach."),
+            t._("• `/lost`: review a lost deal (facts, four lenses, underlying reasons, one change)"),
+            t._("• `/lost Acme renewal`: start a review with the deal name filled in"),
+            t._("• `/lost new <deal>`: the same, for a deal whose name looks like a command"),
+            t._("• `/lost meeting`: set or move your next meeting (for the reminder of your one change)"),
+            t._("• `/lost won <deal>`: log a win, and see how long recovery took"),
+            t._("• `/lost export`: your reviews as a CSV (managers: the team's; `/lost export 90` for 90 days)"),
+            t._("• `/lost digest`: managers: post the team digest to the managers' channel now"),
+            t._("• `/lost help`: this message"),
+            t._("An unfinished review is kept as a draft; `/lost` offers to resume it."),
+        ]
+    )
 
 
 def unknown_subcommand_text(t: Translator, word: str) -> str:
@@ -176,5 +203,7 @@ def something_went_wrong_text(t: Translator) -> str:
 
 
 def sharing_not_configured_text(t: Translator) -> str:
-    return t._("Sharing is on, but no managers' channel is set up yet, so the review was not shared. "
-               "Ask your Slack admin to set MANAGER_CHANNEL.")
+    return t._(
+        "Sharing is on, but no managers' channel is set up yet, so the review was not shared. "
+        "Ask your Slack admin to set MANAGER_CHANNEL."
+    )

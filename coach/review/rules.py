@@ -7,11 +7,12 @@ Pure Python: no Slack, no database. Values are plain Python objects keyed by
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -157,8 +158,9 @@ RECONTACT_AFTER: dict[RecontactChoice, relativedelta] = {
 }
 
 
-def recontact_date(choice: RecontactChoice, lost_on: date, chosen: date | None, *,
-                   today: date | None = None) -> date | None:
+def recontact_date(
+    choice: RecontactChoice, lost_on: date, chosen: date | None, *, today: date | None = None
+) -> date | None:
     """When to get back in touch.
 
     "Six months" and "one year" count from the date lost, which is what they mean for a fresh loss (a
@@ -196,26 +198,53 @@ MAX_DEAL_SIZE = Decimal("1e13")
 
 STEP_FIELDS: dict[Step, tuple[Field, ...]] = {
     Step.FACTS: (
-        Field.DEAL_NAME, Field.DEAL_SIZE, Field.LOST_ON, Field.SURFACE_REASON, Field.COMPETITOR,
-        Field.TIMELINE, Field.CUSTOMER_WORDS, Field.REACTION_CHANGE, Field.FAILED_QUESTION,
+        Field.DEAL_NAME,
+        Field.DEAL_SIZE,
+        Field.LOST_ON,
+        Field.SURFACE_REASON,
+        Field.COMPETITOR,
+        Field.TIMELINE,
+        Field.CUSTOMER_WORDS,
+        Field.REACTION_CHANGE,
+        Field.FAILED_QUESTION,
     ),
     Step.LENSES: (
-        Field.PROBLEM_VERDICT, Field.PROBLEM_NOTE, Field.VALUE_VERDICT, Field.VALUE_NOTE,
-        Field.RELATIONSHIP_VERDICT, Field.RELATIONSHIP_NOTE,
-        Field.DECISION_VERDICT, Field.DECISION_NOTE, Field.DECISION_MAKER,
+        Field.PROBLEM_VERDICT,
+        Field.PROBLEM_NOTE,
+        Field.VALUE_VERDICT,
+        Field.VALUE_NOTE,
+        Field.RELATIONSHIP_VERDICT,
+        Field.RELATIONSHIP_NOTE,
+        Field.DECISION_VERDICT,
+        Field.DECISION_NOTE,
+        Field.DECISION_MAKER,
     ),
     Step.REASONS: (Field.UNDERLYING_CODES, Field.UNDERLYING_OWN),
     Step.COMMIT: (
-        Field.CHANGE_CODE, Field.CHANGE_OWN, Field.NEXT_MEETING_AT,
-        Field.RECONTACT_CHOICE, Field.RECONTACT_ON, Field.SHARE_WITH_MANAGER,
+        Field.CHANGE_CODE,
+        Field.CHANGE_OWN,
+        Field.NEXT_MEETING_AT,
+        Field.RECONTACT_CHOICE,
+        Field.RECONTACT_ON,
+        Field.SHARE_WITH_MANAGER,
     ),
 }
 
-REQUIRED: frozenset[Field] = frozenset({
-    Field.DEAL_NAME, Field.LOST_ON, Field.SURFACE_REASON, Field.TIMELINE, Field.CUSTOMER_WORDS,
-    Field.PROBLEM_VERDICT, Field.VALUE_VERDICT, Field.RELATIONSHIP_VERDICT, Field.DECISION_VERDICT,
-    Field.NEXT_MEETING_AT, Field.RECONTACT_CHOICE,
-})
+REQUIRED: frozenset[Field] = frozenset(
+    {
+        Field.DEAL_NAME,
+        Field.LOST_ON,
+        Field.SURFACE_REASON,
+        Field.TIMELINE,
+        Field.CUSTOMER_WORDS,
+        Field.PROBLEM_VERDICT,
+        Field.VALUE_VERDICT,
+        Field.RELATIONSHIP_VERDICT,
+        Field.DECISION_VERDICT,
+        Field.NEXT_MEETING_AT,
+        Field.RECONTACT_CHOICE,
+    }
+)
 
 MIN_UNDERLYING_REASONS = 3
 
@@ -264,8 +293,8 @@ _BEFORE_MARKER = r"(?:^|(?<=[\s\u3000-\u9fff\uff00-\uffef]))"  # start, a space,
 _BULLET = re.compile(r"(?:^|(?<=\s))[・•●○◦▪■□◆◇‣](?=\s*\S)")
 _DASH_ITEM = re.compile(r"^[-*+–—]\s+\S.*\s[-*+–—]\s+\S")  # "- ask budget - smile more"
 _NUMBER = re.compile(
-    r"[(（](?P<p>[0-9０-９]{1,2})[)）]"                                     # (1) （１）
-    r"|(?P<c>[①-⑳])"                                                     # ①
+    r"[(（](?P<p>[0-9０-９]{1,2})[)）]"  # (1) （１）
+    r"|(?P<c>[①-⑳])"  # ①
     rf"|{_BEFORE_MARKER}(?P<n>[0-9０-９]{{1,2}})(?:[.)．）、])(?![0-9０-９])"  # 1. 1) １．
 )
 _SEMICOLON = re.compile(r"[;；]")
@@ -393,7 +422,9 @@ def parse_amount(value: Any) -> Decimal | None:
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, list, tuple, set)) and not (value.strip() if isinstance(value, str) else value))
+    return value is None or (
+        isinstance(value, (str, list, tuple, set)) and not (value.strip() if isinstance(value, str) else value)
+    )
 
 
 # Self-denial (自己否定) is not self-responsibility (自責). A verdict on oneself (first person, about the self
@@ -416,8 +447,10 @@ _SELF_DENIAL_JA = [
 ]
 _SELF = r"i(?:'m|\s+am|m)\s+"
 # One loop (articles included), so a long run of qualifiers costs linear time, not quadratic.
-_QUALIFIER = (r"(?:(?:just|such|so|really|totally|completely|simply|clearly|obviously|complete|total|an?"
-              r"|the\s+worst)\s+)*")
+_QUALIFIER = (
+    r"(?:(?:just|such|so|really|totally|completely|simply|clearly|obviously|complete|total|an?"
+    r"|the\s+worst)\s+)*"
+)
 _SELF_DENIAL_EN = [
     rf"\b{_SELF}{_QUALIFIER}(?:idiot|failure|loser|fraud|moron|joke|disaster|useless|"
     r"hopeless|worthless|incompetent|pathetic|stupid|no\s+good|terrible(?:\s+at\s+(?:this|sales|selling|my\s+job))?"
@@ -456,7 +489,7 @@ def loss_moment(lost_on: date, started_at_utc: datetime, tz: ZoneInfo) -> dateti
     started_local = started_at_utc.astimezone(tz)
     if lost_on >= started_local.date():
         return started_at_utc
-    end_of_day = datetime.combine(lost_on, time(18, 0), tzinfo=tz).astimezone(timezone.utc)
+    end_of_day = datetime.combine(lost_on, time(18, 0), tzinfo=tz).astimezone(UTC)
     return min(end_of_day, started_at_utc)
 
 

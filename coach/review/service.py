@@ -6,20 +6,21 @@ detached objects, so callers never hold a session across Slack calls.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 
 from coach.db import Database
+from coach.models import Review, ReviewDraft, UnderlyingReasonRow
 from coach.nudges import outbox
 from coach.nudges import rules as nudge_rules
 from coach.nudges.outbox import Policy
 from coach.nudges.rules import NudgeKind
-from coach.models import Review, ReviewDraft, UnderlyingReasonRow
 from coach.review import answers as answer_codec
 from coach.review import rules
 from coach.review.rules import Field, FieldError, Step
@@ -50,30 +51,47 @@ class ReviewService:
         with self.db.session() as s:
             return s.scalar(select(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
 
-    def start_draft(self, team_id: str, user_id: str, *, now: datetime, locale: str, tz: ZoneInfo,
-                    deal_name: str | None = None) -> ReviewDraft:
+    def start_draft(
+        self, team_id: str, user_id: str, *, now: datetime, locale: str, tz: ZoneInfo, deal_name: str | None = None
+    ) -> ReviewDraft:
         """A fresh draft, replacing any open one (the rep chose to start over), with its 24-hour reminder."""
         answers = {str(Field.DEAL_NAME): deal_name[: rules.MAX_LENGTH[Field.DEAL_NAME]]} if deal_name else {}
         with self.db.session() as s:
             s.execute(delete(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
-            draft = ReviewDraft(team_id=team_id, user_id=user_id, step=Step.FACTS, answers=answers, started_at=now,
-                                updated_at=now, locale=locale, timezone=tz.key)
+            draft = ReviewDraft(
+                team_id=team_id,
+                user_id=user_id,
+                step=Step.FACTS,
+                answers=answers,
+                started_at=now,
+                updated_at=now,
+                locale=locale,
+                timezone=tz.key,
+            )
             s.add(draft)
             s.flush()
             self._plan_finish_reminder(s, draft, loss_at=now, now=now)
         return draft
 
-    def open_or_start_draft(self, team_id: str, user_id: str, *, now: datetime, locale: str, tz: ZoneInfo,
-                            deal_name: str | None = None) -> tuple[ReviewDraft, bool]:
+    def open_or_start_draft(
+        self, team_id: str, user_id: str, *, now: datetime, locale: str, tz: ZoneInfo, deal_name: str | None = None
+    ) -> tuple[ReviewDraft, bool]:
         """The rep's open draft, or a new one: (draft, created). One transaction, as `/lost` is hot."""
         with self.db.session() as s:
-            draft = s.scalar(select(ReviewDraft).where(ReviewDraft.team_id == team_id,
-                                                       ReviewDraft.user_id == user_id))
+            draft = s.scalar(select(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
             if draft is not None:
                 return draft, False
             answers = {str(Field.DEAL_NAME): deal_name[: rules.MAX_LENGTH[Field.DEAL_NAME]]} if deal_name else {}
-            draft = ReviewDraft(team_id=team_id, user_id=user_id, step=Step.FACTS, answers=answers, started_at=now,
-                                updated_at=now, locale=locale, timezone=tz.key)
+            draft = ReviewDraft(
+                team_id=team_id,
+                user_id=user_id,
+                step=Step.FACTS,
+                answers=answers,
+                started_at=now,
+                updated_at=now,
+                locale=locale,
+                timezone=tz.key,
+            )
             s.add(draft)
             s.flush()
             self._plan_finish_reminder(s, draft, loss_at=now, now=now)
@@ -84,7 +102,9 @@ class ReviewService:
         planned = nudge_rules.plan_finish_review(loss_at, draft.started_at, now, tz, self.policy.quiet)
         outbox.plan(s, planned, team_id=draft.team_id, user_id=draft.user_id, draft_id=draft.id, now=now)
 
-    def save_answers(self, draft_id: int, user_id: str, step: Step, values: Mapping[Field, Any], *, now: datetime) -> ReviewDraft | None:
+    def save_answers(
+        self, draft_id: int, user_id: str, step: Step, values: Mapping[Field, Any], *, now: datetime
+    ) -> ReviewDraft | None:
         """Merge one step's answers into the rep's draft and remember the step."""
         with self.db.session() as s:
             draft = s.get(ReviewDraft, draft_id, with_for_update=True)
@@ -116,8 +136,15 @@ class ReviewService:
             if problems:
                 step = next(st for st in rules.STEPS if st in problems)
                 return Incomplete(step, problems[step])
-            review = build_review(values, team_id=draft.team_id, user_id=user_id, locale=locale, tz=tz,
-                                  started_at=draft.started_at, now=now)
+            review = build_review(
+                values,
+                team_id=draft.team_id,
+                user_id=user_id,
+                locale=locale,
+                tz=tz,
+                started_at=draft.started_at,
+                now=now,
+            )
             s.add(review)
             outbox.cancel(s, NudgeKind.FINISH_REVIEW, draft_id=draft.id, now=now)
             s.delete(draft)
@@ -132,8 +159,11 @@ class ReviewService:
             draft = s.get(ReviewDraft, draft_id)
             if draft is None or draft.user_id != user_id:
                 return False
-            if any(v not in (None, "", [], False) for k, v in draft.answers.items()
-                   if k not in (Field.LOST_ON, Field.SHARE_WITH_MANAGER, Field.RECONTACT_CHOICE)):
+            if any(
+                v not in (None, "", [], False)
+                for k, v in draft.answers.items()
+                if k not in (Field.LOST_ON, Field.SHARE_WITH_MANAGER, Field.RECONTACT_CHOICE)
+            ):
                 return False
             s.delete(draft)
         return True
@@ -144,8 +174,9 @@ class ReviewService:
     def claim_share(self, review_id: int) -> bool:
         """Only one of two concurrent clicks on "share" gets to post."""
         with self.db.session() as s:
-            claimed = s.execute(update(Review).where(Review.id == review_id, Review.shared_ts.is_(None))
-                                .values(shared_ts=self.SHARING))
+            claimed = s.execute(
+                update(Review).where(Review.id == review_id, Review.shared_ts.is_(None)).values(shared_ts=self.SHARING)
+            )
             return claimed.rowcount == 1
 
     def record_delivery(self, review_id: int, **fields: str | bool | None) -> None:
@@ -165,14 +196,26 @@ class ReviewService:
 
     def recent(self, team_id: str, user_id: str, limit: int = 5) -> list[Review]:
         with self.db.session() as s:
-            return list(s.scalars(
-                select(Review).where(Review.team_id == team_id, Review.user_id == user_id)
-                .order_by(Review.completed_at.desc()).limit(limit)
-            ))
+            return list(
+                s.scalars(
+                    select(Review)
+                    .where(Review.team_id == team_id, Review.user_id == user_id)
+                    .order_by(Review.completed_at.desc())
+                    .limit(limit)
+                )
+            )
 
 
-def build_review(values: Mapping[Field, Any], *, team_id: str, user_id: str, locale: str, tz: ZoneInfo,
-                 started_at: datetime, now: datetime) -> Review:
+def build_review(
+    values: Mapping[Field, Any],
+    *,
+    team_id: str,
+    user_id: str,
+    locale: str,
+    tz: ZoneInfo,
+    started_at: datetime,
+    now: datetime,
+) -> Review:
     surface = rules.SurfaceReason(values[Field.SURFACE_REASON])
     lost_on = values[Field.LOST_ON]
     lost_at = rules.loss_moment(lost_on, started_at, tz)
@@ -192,22 +235,40 @@ def build_review(values: Mapping[Field, Any], *, team_id: str, user_id: str, loc
         return v.strip() if isinstance(v, str) and v.strip() else None
 
     return Review(
-        team_id=team_id, user_id=user_id, locale=locale, timezone=tz.key,
-        deal_name=text(Field.DEAL_NAME), deal_size=size.quantize(Decimal("0.01")) if size is not None else None,
-        lost_on=lost_on, lost_at=lost_at, surface_reason=surface,
-        competitor=text(Field.COMPETITOR), timeline=text(Field.TIMELINE), customer_words=text(Field.CUSTOMER_WORDS),
-        reaction_change=text(Field.REACTION_CHANGE), failed_question=text(Field.FAILED_QUESTION),
-        problem_verdict=values[Field.PROBLEM_VERDICT], problem_note=text(Field.PROBLEM_NOTE),
-        value_verdict=values[Field.VALUE_VERDICT], value_note=text(Field.VALUE_NOTE),
-        relationship_verdict=values[Field.RELATIONSHIP_VERDICT], relationship_note=text(Field.RELATIONSHIP_NOTE),
-        decision_verdict=values[Field.DECISION_VERDICT], decision_note=text(Field.DECISION_NOTE),
+        team_id=team_id,
+        user_id=user_id,
+        locale=locale,
+        timezone=tz.key,
+        deal_name=text(Field.DEAL_NAME),
+        deal_size=size.quantize(Decimal("0.01")) if size is not None else None,
+        lost_on=lost_on,
+        lost_at=lost_at,
+        surface_reason=surface,
+        competitor=text(Field.COMPETITOR),
+        timeline=text(Field.TIMELINE),
+        customer_words=text(Field.CUSTOMER_WORDS),
+        reaction_change=text(Field.REACTION_CHANGE),
+        failed_question=text(Field.FAILED_QUESTION),
+        problem_verdict=values[Field.PROBLEM_VERDICT],
+        problem_note=text(Field.PROBLEM_NOTE),
+        value_verdict=values[Field.VALUE_VERDICT],
+        value_note=text(Field.VALUE_NOTE),
+        relationship_verdict=values[Field.RELATIONSHIP_VERDICT],
+        relationship_note=text(Field.RELATIONSHIP_NOTE),
+        decision_verdict=values[Field.DECISION_VERDICT],
+        decision_note=text(Field.DECISION_NOTE),
         decision_maker=text(Field.DECISION_MAKER),
-        change_code=change_code, change_text="" if change_code else text(Field.CHANGE_OWN) or "",
+        change_code=change_code,
+        change_text="" if change_code else text(Field.CHANGE_OWN) or "",
         next_meeting_at=values[Field.NEXT_MEETING_AT],
-        recontact_choice=choice, recontact_on=rules.recontact_date(choice, lost_on, values.get(Field.RECONTACT_ON),
-                                                                today=rules.local_today(now, tz)),
+        recontact_choice=choice,
+        recontact_on=rules.recontact_date(
+            choice, lost_on, values.get(Field.RECONTACT_ON), today=rules.local_today(now, tz)
+        ),
         share_with_manager=bool(values.get(Field.SHARE_WITH_MANAGER, True)),
         self_denial_flagged=rules.reads_as_self_denial(*(values.get(f) for f in rules.FREE_TEXT_FIELDS)),
-        started_at=started_at, completed_at=now, review_hours=rules.hours_between(lost_at, now),
+        started_at=started_at,
+        completed_at=now,
+        review_hours=rules.hours_between(lost_at, now),
         reasons=reasons,
     )

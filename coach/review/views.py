@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from coach.blockkit import button, context, escape, input_block, option, plain, section, text_input
 from coach.i18n import Translator
 from coach.review import rules
 from coach.review.rules import (
-    ChangeSuggestion, Field, Lens, RecontactChoice, Step, SurfaceReason, UnderlyingReason, Verdict,
+    ChangeSuggestion,
+    Field,
+    Lens,
+    RecontactChoice,
+    Step,
+    SurfaceReason,
+    UnderlyingReason,
+    Verdict,
 )
 from coach.slack.ids import ActionId, BlockId, CallbackId
 
@@ -111,14 +119,18 @@ def problem_text(t: Translator, error: rules.FieldError) -> str:
         P.COMPETITOR_REQUIRED: t._("Which competitor won? Name them so the comparison can be reviewed."),
         P.FEWER_THAN_THREE_REASONS: t._(
             "Name at least {limit} underlying reasons (ticked here plus your own, one per line). "
-            "A loss is never down to one thing.", limit=error.limit),
+            "A loss is never down to one thing.",
+            limit=error.limit,
+        ),
         P.NO_CHANGE: t._("Choose the one thing you will change, or write it in your own words."),
         P.OWN_WORDS_REQUIRED: t._("Write your one change here, or pick one of the suggestions above."),
         P.SUGGESTION_AND_OWN_WORDS: t._(
             "You picked a suggestion above. To use your own words instead, choose “In my own words "
-            "(below)”; to keep the suggestion, clear this text."),
+            "(below)”; to keep the suggestion, clear this text."
+        ),
         P.MORE_THAN_ONE_CHANGE: t._(
-            "Exactly one change, please: one item, not a list. Trying to fix everything changes nothing."),
+            "Exactly one change, please: one item, not a list. Trying to fix everything changes nothing."
+        ),
         P.MEETING_IN_PAST: t._("Your next meeting must be in the future."),
         P.RECONTACT_DATE_REQUIRED: t._("Pick the re-contact date."),
         P.RECONTACT_NOT_IN_FUTURE: t._("The re-contact date must be in the future."),
@@ -160,8 +172,15 @@ def parse_meta_locale(private_metadata: str | None) -> tuple[str, ZoneInfo] | No
         return None
 
 
-def review_step_view(t: Translator, step: Step, draft_id: int, answers: Mapping[Field, Any], *,
-                     today: date, errors: Sequence[rules.FieldError] = ()) -> dict[str, Any]:
+def review_step_view(
+    t: Translator,
+    step: Step,
+    draft_id: int,
+    answers: Mapping[Field, Any],
+    *,
+    today: date,
+    errors: Sequence[rules.FieldError] = (),
+) -> dict[str, Any]:
     """One step of the review. `errors` (from a final check) are shown in the view itself, under their fields."""
     index = rules.STEPS.index(step)
     last = index == len(rules.STEPS) - 1
@@ -169,8 +188,9 @@ def review_step_view(t: Translator, step: Step, draft_id: int, answers: Mapping[
         context(t._("Step {n} of {total} · *{title}*", n=index + 1, total=len(rules.STEPS), title=step_title(t, step))),
     ]
     if errors:
-        blocks.append(section(":warning: " + t._(
-            "Before the review can be saved, please fix what is marked below on this step.")))
+        blocks.append(
+            section(":warning: " + t._("Before the review can be saved, please fix what is marked below on this step."))
+        )
     if step is not Step.FACTS and rules.reads_as_self_denial(*(answers.get(f) for f in rules.FREE_TEXT_FIELDS)):
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
     step_blocks = _STEP_BLOCKS[step](t, answers, today)
@@ -178,8 +198,13 @@ def review_step_view(t: Translator, step: Step, draft_id: int, answers: Mapping[
         step_blocks = _with_errors(t, step_blocks, errors)
     blocks += step_blocks
     if index > 0:
-        blocks.append({"type": "actions", "block_id": BlockId.NAVIGATION,
-                       "elements": [button(t._("Back"), ActionId.BACK, value=str(step))]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.NAVIGATION,
+                "elements": [button(t._("Back"), ActionId.BACK, value=str(step))],
+            }
+        )
     return {
         "type": "modal",
         "callback_id": CallbackId.REVIEW_STEP,
@@ -192,8 +217,9 @@ def review_step_view(t: Translator, step: Step, draft_id: int, answers: Mapping[
     }
 
 
-def _with_errors(t: Translator, blocks: list[dict[str, Any]],
-                 errors: Sequence[rules.FieldError]) -> list[dict[str, Any]]:
+def _with_errors(
+    t: Translator, blocks: list[dict[str, Any]], errors: Sequence[rules.FieldError]
+) -> list[dict[str, Any]]:
     """A context line with each problem right under its input (a view update can't show Slack's inline errors)."""
     by_block = {str(e.field): problem_text(t, e) for e in errors}
     out: list[dict[str, Any]] = []
@@ -207,11 +233,17 @@ def _with_errors(t: Translator, blocks: list[dict[str, Any]],
     return out
 
 
-def _text(field: Field, answers: Mapping[Field, Any], *, multiline: bool = False,
-          placeholder: str | None = None) -> dict[str, Any]:
+def _text(
+    field: Field, answers: Mapping[Field, Any], *, multiline: bool = False, placeholder: str | None = None
+) -> dict[str, Any]:
     value = answers.get(field)
-    return text_input(field, rules.MAX_LENGTH[field], initial=value if isinstance(value, str) else None,
-                      multiline=multiline, placeholder=placeholder)
+    return text_input(
+        field,
+        rules.MAX_LENGTH[field],
+        initial=value if isinstance(value, str) else None,
+        multiline=multiline,
+        placeholder=placeholder,
+    )
 
 
 def _radio(field: Field, options: list[dict[str, Any]], selected: str | None) -> dict[str, Any]:
@@ -224,38 +256,73 @@ def _radio(field: Field, options: list[dict[str, Any]], selected: str | None) ->
 
 def _facts_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[dict[str, Any]]:
     surface_options = [option(surface_label(t, r), r) for r in SurfaceReason]
-    select: dict[str, Any] = {"type": "static_select", "action_id": Field.SURFACE_REASON,
-                              "placeholder": plain(t._("What the customer gave as the reason")),
-                              "options": surface_options}
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": Field.SURFACE_REASON,
+        "placeholder": plain(t._("What the customer gave as the reason")),
+        "options": surface_options,
+    }
     chosen = next((o for o in surface_options if o["value"] == a.get(Field.SURFACE_REASON)), None)
     if chosen:
         select["initial_option"] = chosen
-    size: dict[str, Any] = {"type": "number_input", "action_id": Field.DEAL_SIZE, "is_decimal_allowed": True,
-                            "min_value": "0"}
+    size: dict[str, Any] = {
+        "type": "number_input",
+        "action_id": Field.DEAL_SIZE,
+        "is_decimal_allowed": True,
+        "min_value": "0",
+    }
     if a.get(Field.DEAL_SIZE) not in (None, ""):
         size["initial_value"] = str(a[Field.DEAL_SIZE])
     lost_on = a.get(Field.LOST_ON) or today
     return [
-        section(t._("Write down only what happened: no feelings, no verdicts. Memory fades fast, "
-                    "so the first 24 hours count.")),
+        section(
+            t._(
+                "Write down only what happened: no feelings, no verdicts. Memory fades fast, "
+                "so the first 24 hours count."
+            )
+        ),
         input_block(Field.DEAL_NAME, t._("Deal / customer"), _text(Field.DEAL_NAME, a)),
         input_block(Field.DEAL_SIZE, t._("Deal size"), size, optional=True),
-        input_block(Field.LOST_ON, t._("Date lost"),
-                    {"type": "datepicker", "action_id": Field.LOST_ON, "initial_date": lost_on.isoformat()}),
-        input_block(Field.SURFACE_REASON, t._("Surface reason"), select,
-                    hint=t._("The reason as reported. The underlying reasons come later.")),
-        input_block(Field.COMPETITOR, t._("Competitor that won"), _text(Field.COMPETITOR, a), optional=True,
-                    hint=t._("Only if the customer went with a competitor.")),
-        input_block(Field.TIMELINE, t._("Timeline of the deal"),
-                    _text(Field.TIMELINE, a, multiline=True,
-                          placeholder=t._("Each meeting and step in order, with dates")),),
-        input_block(Field.CUSTOMER_WORDS, t._("The customer's words"),
-                    _text(Field.CUSTOMER_WORDS, a, multiline=True,
-                          placeholder=t._("As close to verbatim as you can recall")),),
-        input_block(Field.REACTION_CHANGE, t._("Where did the customer's reaction change?"),
-                    _text(Field.REACTION_CHANGE, a, multiline=True), optional=True),
-        input_block(Field.FAILED_QUESTION, t._("Which question failed to draw out the real need?"),
-                    _text(Field.FAILED_QUESTION, a, multiline=True), optional=True),
+        input_block(
+            Field.LOST_ON,
+            t._("Date lost"),
+            {"type": "datepicker", "action_id": Field.LOST_ON, "initial_date": lost_on.isoformat()},
+        ),
+        input_block(
+            Field.SURFACE_REASON,
+            t._("Surface reason"),
+            select,
+            hint=t._("The reason as reported. The underlying reasons come later."),
+        ),
+        input_block(
+            Field.COMPETITOR,
+            t._("Competitor that won"),
+            _text(Field.COMPETITOR, a),
+            optional=True,
+            hint=t._("Only if the customer went with a competitor."),
+        ),
+        input_block(
+            Field.TIMELINE,
+            t._("Timeline of the deal"),
+            _text(Field.TIMELINE, a, multiline=True, placeholder=t._("Each meeting and step in order, with dates")),
+        ),
+        input_block(
+            Field.CUSTOMER_WORDS,
+            t._("The customer's words"),
+            _text(Field.CUSTOMER_WORDS, a, multiline=True, placeholder=t._("As close to verbatim as you can recall")),
+        ),
+        input_block(
+            Field.REACTION_CHANGE,
+            t._("Where did the customer's reaction change?"),
+            _text(Field.REACTION_CHANGE, a, multiline=True),
+            optional=True,
+        ),
+        input_block(
+            Field.FAILED_QUESTION,
+            t._("Which question failed to draw out the real need?"),
+            _text(Field.FAILED_QUESTION, a, multiline=True),
+            optional=True,
+        ),
     ]
 
 
@@ -263,13 +330,27 @@ def _lenses_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[d
     blocks: list[dict[str, Any]] = [section(t._("Break the loss down. Judge each lens on the facts you wrote."))]
     verdicts = [option(verdict_label(t, v), v) for v in Verdict]
     for lens, (verdict_field, note_field) in rules.LENS_FIELDS.items():
-        blocks.append(input_block(verdict_field, f"{lens_label(t, lens)}: {lens_question(t, lens)}",
-                                  _radio(verdict_field, verdicts, a.get(verdict_field))))
+        blocks.append(
+            input_block(
+                verdict_field,
+                f"{lens_label(t, lens)}: {lens_question(t, lens)}",
+                _radio(verdict_field, verdicts, a.get(verdict_field)),
+            )
+        )
         if lens is Lens.DECISION:
-            blocks.append(input_block(Field.DECISION_MAKER, t._("Who made the final call?"),
-                                      _text(Field.DECISION_MAKER, a), optional=True))
-        blocks.append(input_block(note_field, t._("{lens}: note", lens=lens_label(t, lens)),
-                                  _text(note_field, a, multiline=True), optional=True))
+            blocks.append(
+                input_block(
+                    Field.DECISION_MAKER, t._("Who made the final call?"), _text(Field.DECISION_MAKER, a), optional=True
+                )
+            )
+        blocks.append(
+            input_block(
+                note_field,
+                t._("{lens}: note", lens=lens_label(t, lens)),
+                _text(note_field, a, multiline=True),
+                optional=True,
+            )
+        )
     return blocks
 
 
@@ -285,15 +366,27 @@ def _reasons_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[
     selected = [o for o in options if o["value"] in (a.get(Field.UNDERLYING_CODES) or [])]
     if selected:
         checkboxes["initial_options"] = selected
-    intro = t._("Surface reason: *{reason}*. Never sum a loss up in one line: name at least three things that "
-                "may lie underneath.", reason=surface_label(t, surface) if surface else "-")
+    intro = t._(
+        "Surface reason: *{reason}*. Never sum a loss up in one line: name at least three things that "
+        "may lie underneath.",
+        reason=surface_label(t, surface) if surface else "-",
+    )
     return [
         section(intro),
-        input_block(Field.UNDERLYING_CODES, t._("Underlying reasons"), checkboxes, optional=True,
-                    hint=t._("Suggestions for your surface reason come first. You decide.")),
-        input_block(Field.UNDERLYING_OWN, t._("Your own underlying reasons"),
-                    _text(Field.UNDERLYING_OWN, a, multiline=True, placeholder=t._("One per line")),
-                    optional=True, hint=t._("Ticked plus your own must make at least three.")),
+        input_block(
+            Field.UNDERLYING_CODES,
+            t._("Underlying reasons"),
+            checkboxes,
+            optional=True,
+            hint=t._("Suggestions for your surface reason come first. You decide."),
+        ),
+        input_block(
+            Field.UNDERLYING_OWN,
+            t._("Your own underlying reasons"),
+            _text(Field.UNDERLYING_OWN, a, multiline=True, placeholder=t._("One per line")),
+            optional=True,
+            hint=t._("Ticked plus your own must make at least three."),
+        ),
     ]
 
 
@@ -306,7 +399,9 @@ def _commit_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[d
     if a.get(Field.NEXT_MEETING_AT):
         meeting["initial_date_time"] = int(a[Field.NEXT_MEETING_AT].timestamp())
     surface = a.get(Field.SURFACE_REASON)
-    default_choice = rules.default_recontact(SurfaceReason(surface) if surface in SurfaceReason.__members__.values() else None)
+    default_choice = rules.default_recontact(
+        SurfaceReason(surface) if surface in SurfaceReason.__members__.values() else None
+    )
     recontact = [option(recontact_label(t, c), c) for c in RecontactChoice]
     recontact_on: dict[str, Any] = {"type": "datepicker", "action_id": Field.RECONTACT_ON}
     if a.get(Field.RECONTACT_ON):
@@ -316,21 +411,41 @@ def _commit_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[d
     if a.get(Field.SHARE_WITH_MANAGER, True):
         share["initial_options"] = [share_option]
     return [
-        section(t._("Trying to fix everything changes nothing. Choose *exactly one* thing to change in your "
-                    "next meeting.")),
-        input_block(Field.CHANGE_CODE, t._("The one change"), _radio(Field.CHANGE_CODE, changes, chosen_change),
-                    optional=True),
-        input_block(Field.CHANGE_OWN, t._("…or in your own words"), _text(Field.CHANGE_OWN, a), optional=True,
-                    hint=t._("Choose “In my own words (below)” above and write one change here, "
-                             "in one line.")),
-        input_block(Field.NEXT_MEETING_AT, t._("Your next sales meeting (any customer)"), meeting,
-                    hint=t._("You'll get a reminder of your one change shortly before it.")),
-        input_block(Field.RECONTACT_CHOICE, t._("Re-contact this customer"),
-                    _radio(Field.RECONTACT_CHOICE, recontact, a.get(Field.RECONTACT_CHOICE) or default_choice),
-                    hint=t._("A lost deal is a future opportunity. Keep the door open. Six months and one year "
-                             "count from the date lost, or from today if that date has already passed.")),
-        input_block(Field.RECONTACT_ON, t._("Re-contact date"), recontact_on, optional=True,
-                    hint=t._("Only when you chose a date.")),
+        section(
+            t._("Trying to fix everything changes nothing. Choose *exactly one* thing to change in your next meeting.")
+        ),
+        input_block(
+            Field.CHANGE_CODE, t._("The one change"), _radio(Field.CHANGE_CODE, changes, chosen_change), optional=True
+        ),
+        input_block(
+            Field.CHANGE_OWN,
+            t._("…or in your own words"),
+            _text(Field.CHANGE_OWN, a),
+            optional=True,
+            hint=t._("Choose “In my own words (below)” above and write one change here, in one line."),
+        ),
+        input_block(
+            Field.NEXT_MEETING_AT,
+            t._("Your next sales meeting (any customer)"),
+            meeting,
+            hint=t._("You'll get a reminder of your one change shortly before it."),
+        ),
+        input_block(
+            Field.RECONTACT_CHOICE,
+            t._("Re-contact this customer"),
+            _radio(Field.RECONTACT_CHOICE, recontact, a.get(Field.RECONTACT_CHOICE) or default_choice),
+            hint=t._(
+                "A lost deal is a future opportunity. Keep the door open. Six months and one year "
+                "count from the date lost, or from today if that date has already passed."
+            ),
+        ),
+        input_block(
+            Field.RECONTACT_ON,
+            t._("Re-contact date"),
+            recontact_on,
+            optional=True,
+            hint=t._("Only when you chose a date."),
+        ),
         input_block(Field.SHARE_WITH_MANAGER, t._("Share"), share, optional=True),
     ]
 
@@ -343,8 +458,9 @@ _STEP_BLOCKS = {
 }
 
 
-def resume_view(t: Translator, draft_id: int, deal_name: str | None, started: str,
-                prefill: str | None = None) -> dict[str, Any]:
+def resume_view(
+    t: Translator, draft_id: int, deal_name: str | None, started: str, prefill: str | None = None
+) -> dict[str, Any]:
     """Resume or start fresh; `prefill` is the deal named in `/lost <deal>`, kept for a fresh start."""
     deal = escape(deal_name) if deal_name else t._("an unnamed deal")
     meta: dict[str, Any] = {"draft": draft_id}
@@ -357,12 +473,21 @@ def resume_view(t: Translator, draft_id: int, deal_name: str | None, started: st
         "title": plain(t._("Lost deal review"), 24),
         "close": plain(t._("Cancel"), 24),
         "blocks": [
-            section(t._("You have an unfinished review of *{deal}*, started {started}. Nothing you typed was lost.",
-                        deal=deal, started=started)),
-            {"type": "actions", "block_id": BlockId.RESUME, "elements": [
-                button(t._("Resume"), ActionId.RESUME_DRAFT, value=str(draft_id), style="primary"),
-                button(t._("Start fresh"), ActionId.START_FRESH, value=str(draft_id)),
-            ]},
+            section(
+                t._(
+                    "You have an unfinished review of *{deal}*, started {started}. Nothing you typed was lost.",
+                    deal=deal,
+                    started=started,
+                )
+            ),
+            {
+                "type": "actions",
+                "block_id": BlockId.RESUME,
+                "elements": [
+                    button(t._("Resume"), ActionId.RESUME_DRAFT, value=str(draft_id), style="primary"),
+                    button(t._("Start fresh"), ActionId.START_FRESH, value=str(draft_id)),
+                ],
+            },
         ],
     }
 
@@ -378,8 +503,9 @@ def parse_resume_meta(private_metadata: str | None) -> str | None:
 
 def submission_failed_text(t: Translator) -> str:
     """Shown on the open modal when answering its submission failed on our side: what was typed stays."""
-    return t._("Sorry, something went wrong on our side. Nothing you typed is lost: please press the button "
-               "again in a moment.")
+    return t._(
+        "Sorry, something went wrong on our side. Nothing you typed is lost: please press the button again in a moment."
+    )
 
 
 def error_view(t: Translator) -> dict[str, Any]:
@@ -388,7 +514,12 @@ def error_view(t: Translator) -> dict[str, Any]:
         "callback_id": CallbackId.ERROR,
         "title": plain(t._("Lost deal review"), 24),
         "close": plain(t._("Close"), 24),
-        "blocks": [section(t._(
-            "Sorry, something went wrong on our side. Your answers are kept as a draft: type `/lost` to "
-            "pick up where you left off."))],
+        "blocks": [
+            section(
+                t._(
+                    "Sorry, something went wrong on our side. Your answers are kept as a draft: type `/lost` to "
+                    "pick up where you left off."
+                )
+            )
+        ],
     }

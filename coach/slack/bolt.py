@@ -7,8 +7,8 @@ import logging
 
 from slack_bolt import App, BoltResponse
 
-from coach.listeners import register_listeners
 from coach.i18n import Translator
+from coach.listeners import register_listeners
 from coach.review.messages import something_went_wrong_text
 from coach.review.views import error_view, parse_meta_locale, submission_failed_text
 from coach.services import Coach
@@ -20,8 +20,12 @@ def _first_input(view: dict) -> str | None:
     """The block id of the submitted view's first input block (where an inline error can be shown)."""
     blocks = view.get("blocks")
     for block in blocks if isinstance(blocks, list) else []:
-        if isinstance(block, dict) and block.get("type") == "input" and isinstance(block.get("block_id"), str) \
-                and block["block_id"]:
+        if (
+            isinstance(block, dict)
+            and block.get("type") == "input"
+            and isinstance(block.get("block_id"), str)
+            and block["block_id"]
+        ):
             return block["block_id"]
     return None
 
@@ -66,8 +70,11 @@ def build_bolt_app(coach: Coach) -> App:
             return BoltResponse(status=200, body=json.dumps(body_json), headers={"content-type": "application/json"})
         if kind == "slash_command":
             text = something_went_wrong_text(t)
-            return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
-                                headers={"content-type": "application/json"})
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_type": "ephemeral", "text": text}),
+                headers={"content-type": "application/json"},
+            )
         return BoltResponse(status=200, body="")
 
     register_listeners(app)

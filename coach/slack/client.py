@@ -22,9 +22,10 @@ import logging
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Literal
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
@@ -49,24 +50,26 @@ RetryMode = Literal["safe", "none"]
 
 # Methods a 5xx or a dropped connection may repeat: reads, and calls whose repeat changes nothing
 # (the same DM is opened, a view or message is set to the same content, a second unused upload URL).
-RETRY_SAFE_METHODS = frozenset({
-    "auth.test",
-    "users.info",
-    "conversations.info",
-    "conversations.members",
-    "conversations.history",
-    "conversations.open",
-    "views.open",      # a repeat after Slack opened it fails with exchanged_trigger_id: never two modals
-    "views.push",
-    "views.update",
-    "views.publish",
-    "chat.update",
-    "chat.delete",
-    "files.getUploadURLExternal",
-})
+RETRY_SAFE_METHODS = frozenset(
+    {
+        "auth.test",
+        "users.info",
+        "conversations.info",
+        "conversations.members",
+        "conversations.history",
+        "conversations.open",
+        "views.open",  # a repeat after Slack opened it fails with exchanged_trigger_id: never two modals
+        "views.push",
+        "views.update",
+        "views.publish",
+        "chat.update",
+        "chat.delete",
+        "files.getUploadURLExternal",
+    }
+)
 
 POST_MARKER_EVENT = "lost_deal_coach_post"
-POST_ATTEMPTS = 3               # first try plus two after checking the message is not there
+POST_ATTEMPTS = 3  # first try plus two after checking the message is not there
 POST_CHECK_DELAY_SECONDS = 1.0  # let a message Slack did post show in the history before looking
 WEBHOOK_TIMEOUT_SECONDS = 5
 
@@ -86,17 +89,30 @@ def never_reached_slack(error: Exception | None) -> bool:
 class SafeServerErrorRetryHandler(ServerErrorRetryHandler):
     """Retries 500/503 only for methods in RETRY_SAFE_METHODS."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: Optional[HttpResponse] = None,
-                   error: Optional[Exception] = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return api_method(request.url) in RETRY_SAFE_METHODS and super()._can_retry(
-            state=state, request=request, response=response, error=error)
+            state=state, request=request, response=response, error=error
+        )
 
 
 class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
     """Retries a dropped connection for safe methods, a refused one for any."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: Optional[HttpResponse] = None,
-                   error: Optional[Exception] = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
         return api_method(request.url) in RETRY_SAFE_METHODS or never_reached_slack(error)
@@ -105,20 +121,30 @@ class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
 class RefusedConnectionRetryHandler(ConnectionErrorRetryHandler):
     """For a webhook (`response_url`): only a connection that was never made is tried again."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: Optional[HttpResponse] = None,
-                   error: Optional[Exception] = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return never_reached_slack(error) and super()._can_retry(
-            state=state, request=request, response=response, error=error)
+            state=state, request=request, response=response, error=error
+        )
 
 
 def retry_handlers(mode: RetryMode = "safe") -> list[RetryHandler]:
-    """"safe" (default): see the module docstring; "none": no retries, the caller handles failures (the
+    """ "safe" (default): see the module docstring; "none": no retries, the caller handles failures (the
     nudge dispatcher, the managers' channel lookup on the request path)."""
     if mode == "none":
         return []
     if mode == "safe":
-        return [SafeConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3),
-                SafeServerErrorRetryHandler(max_retry_count=2)]
+        return [
+            SafeConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            SafeServerErrorRetryHandler(max_retry_count=2),
+        ]
     raise ValueError(f"unknown retry mode {mode!r}")
 
 
@@ -128,9 +154,14 @@ def make_client(token: str, base_url: str, *, retries: RetryMode = "safe", timeo
 
 def make_webhook(url: str) -> WebhookClient:
     """A client for a `response_url`: a 429 waits for Retry-After; nothing that may have arrived is re-sent."""
-    return WebhookClient(url=url, timeout=WEBHOOK_TIMEOUT_SECONDS,
-                         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2),
-                                         RefusedConnectionRetryHandler(max_retry_count=2)])
+    return WebhookClient(
+        url=url,
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            RefusedConnectionRetryHandler(max_retry_count=2),
+        ],
+    )
 
 
 # Posting -----------------------------------------------------------------------------------
@@ -174,8 +205,13 @@ def post_message(client: WebClient, channel: str, *, text: str, blocks: list[dic
     error = "not_sent"
     for attempt in range(1, POST_ATTEMPTS + 1):
         try:
-            resp = client.chat_postMessage(channel=channel, text=text, unfurl_links=False, metadata=metadata,
-                                           **({"blocks": blocks} if blocks else {}))
+            resp = client.chat_postMessage(
+                channel=channel,
+                text=text,
+                unfurl_links=False,
+                metadata=metadata,
+                **({"blocks": blocks} if blocks else {}),
+            )
             return Posted(resp.get("ts"))
         except Exception as e:  # SlackApiError, or a connection refused / dropped / timed out
             error = _error_of(e)
@@ -183,16 +219,26 @@ def post_message(client: WebClient, channel: str, *, text: str, blocks: list[dic
                 break
             log.warning("chat.postMessage to %s failed (%s); checking whether it was posted", channel, error)
             time.sleep(POST_CHECK_DELAY_SECONDS * attempt)
-            found = find_by_metadata(client, channel, since=started - 60, matches=lambda meta: (
-                meta.get("event_type") == POST_MARKER_EVENT
-                and (meta.get("event_payload") or {}).get("post_id") == marker))
+            found = find_by_metadata(
+                client,
+                channel,
+                since=started - 60,
+                matches=lambda meta: (
+                    meta.get("event_type") == POST_MARKER_EVENT
+                    and (meta.get("event_payload") or {}).get("post_id") == marker
+                ),
+            )
             if found is UNKNOWN:
-                log.error("chat.postMessage to %s failed (%s) and whether it was posted is unknown; "
-                          "not posting again", channel, error)
+                log.error(
+                    "chat.postMessage to %s failed (%s) and whether it was posted is unknown; not posting again",
+                    channel,
+                    error,
+                )
                 return Posted(None, error, in_doubt=True)
             if found:
-                log.info("chat.postMessage to %s answered %s but the message is there (%s)", channel, error,
-                         found[0]["ts"])
+                log.info(
+                    "chat.postMessage to %s answered %s but the message is there (%s)", channel, error, found[0]["ts"]
+                )
                 return Posted(found[0]["ts"])
     log.error("chat.postMessage to %s failed: %s", channel, error)
     return Posted(None, error)
@@ -203,8 +249,9 @@ HISTORY_PAGE = 200
 HISTORY_PAGES = 50
 
 
-def find_by_metadata(client: WebClient, channel: str, *, since: float,
-                     matches: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+def find_by_metadata(
+    client: WebClient, channel: str, *, since: float, matches: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
     """The app's messages in `channel` since `since` (Unix time) whose metadata `matches`, newest first;
     UNKNOWN if the history could not be read whole. A DM may be given by user id."""
     try:
@@ -214,8 +261,13 @@ def find_by_metadata(client: WebClient, channel: str, *, since: float,
         found: list[dict[str, Any]] = []
         cursor = None
         for _ in range(HISTORY_PAGES):
-            page = client.conversations_history(channel=conversation, oldest=f"{since:.6f}", limit=HISTORY_PAGE,
-                                                include_all_metadata=True, cursor=cursor)
+            page = client.conversations_history(
+                channel=conversation,
+                oldest=f"{since:.6f}",
+                limit=HISTORY_PAGE,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
             found += [m for m in page.get("messages") or [] if matches(m.get("metadata") or {})]
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not page.get("has_more") or not cursor:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 from coach.review.rules import Field
 
@@ -24,7 +25,7 @@ def element_value(element: Mapping[str, Any]) -> Any:
     if kind == "datetimepicker":
         raw = element.get("selected_date_time")
         try:
-            return datetime.fromtimestamp(int(raw), tz=timezone.utc) if raw is not None else None
+            return datetime.fromtimestamp(int(raw), tz=UTC) if raw is not None else None
         except (TypeError, ValueError, OverflowError):
             return None
     return None
