@@ -1,6 +1,6 @@
-"""Start Lost-Deal Coach: `python app.py` (see README). Wiring lives in coach/main.py."""
+"""Start Lost-Deal Coach: `python app.py` (see README). Wiring lives in coach/app/."""
 
-from coach.main import main
+from coach.app.main import main
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -104,3 +107,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def instance_name() -> str:
+    """This process, for the leases it holds on shared rows (nudge claims, digest runs)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

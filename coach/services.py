@@ -1,4 +1,8 @@
-"""The app's services, built once and handed to every listener through Bolt's context."""
+"""Coach: the services a flow may use, built once by the composition root (`coach.app.wiring`).
+
+Listeners find it in Bolt's context (`context["coach"]`) and hand it to the
+flows. It holds no logic of its own.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ from coach.background import BackgroundWork
 from coach.config import Settings
 from coach.db import Database
 from coach.digest.service import Digester
-from coach.home.publish import HomeRefresher
+from coach.events import Events
+from coach.home.refresher import HomeRefresher
 from coach.home.service import HomeService
-from coach.managers import ManagerDirectory
-from coach.nudges.outbox import Policy
 from coach.nudges.service import NudgeService
 from coach.review.service import ReviewService
+from coach.slack.managers import ManagerDirectory
 from coach.slack.profiles import Profiles
+from coach.wins.service import WinService
 
 
 def utcnow() -> datetime:
@@ -33,27 +38,11 @@ class Coach:
     profiles: Profiles
     reviews: ReviewService
     nudges: NudgeService
+    wins: WinService
     later: BackgroundWork
     home: HomeService
     managers: ManagerDirectory
+    digests: Digester
+    events: Events = field(default_factory=Events)
     home_refresh: HomeRefresher = field(default_factory=HomeRefresher)
     clock: Callable[[], datetime] = field(default=utcnow)
-    digests: Digester = field(init=False)
-
-    @classmethod
-    def build(cls, settings: Settings, db: Database, client: WebClient) -> Coach:
-        policy = Policy.from_settings(settings)
-        coach = cls(
-            settings=settings,
-            db=db,
-            client=client,
-            profiles=Profiles(client, default_locale=settings.default_locale, default_tz=settings.default_timezone),
-            reviews=ReviewService(db, policy),
-            nudges=NudgeService(db, policy),
-            later=BackgroundWork(),
-            home=HomeService(db),
-            managers=ManagerDirectory(client, manager_ids=settings.manager_ids, channel=settings.manager_channel),
-        )
-        # The same Digester serves the cron job and `/lost digest`; it reads the coach's clock.
-        coach.digests = Digester.from_settings(settings, db, client, clock=lambda: coach.clock())
-        return coach

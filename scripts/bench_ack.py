@@ -60,7 +60,7 @@ P99_GOAL_MS = 100.0
 RATIO_GOAL = 1.5
 
 # The baseline: Bolt + SlackRequestHandler + waitress(threads=16), like
-# coach/main.py, with a `/lost` listener that only acks. `/healthz` is
+# coach/app/main.py, with a `/lost` listener that only acks. `/healthz` is
 # routed the way coach/web.py does it, so both servers are polled alike.
 BARE_BOLT_PROGRAM = """
 import os

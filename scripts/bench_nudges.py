@@ -11,7 +11,7 @@ into SQLite (a temp file) and, with `--database-url`, also into that
 database (it must be empty of reviews and nudges; `--empty-first` truncates
 the app's tables there instead: only for a throwaway database). It starts a
 fake Slack Web API in this process (tests/fakeslack.py) with one user per
-rep, builds a Dispatcher the way coach/main.py does but with
+rep, builds a Dispatcher the way coach/app/wiring.py does but with
 messages_per_second=0 (no overall cap) pointed at the fake, and calls
 run_once() until nothing is pending.
 
@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from coach.config import Settings  # noqa: E402
 from coach.db import Base, Database, normalise_url, upgrade_database  # noqa: E402
 from coach.models import Nudge, Review  # noqa: E402
-from coach.nudges.dispatcher import METADATA_EVENT, PER_CHANNEL_SPACING, Dispatcher  # noqa: E402
+from coach.nudges.delivery import METADATA_EVENT, PER_CHANNEL_SPACING  # noqa: E402
+from coach.nudges.dispatcher import Dispatcher, DispatchPolicy  # noqa: E402
 from coach.nudges.rules import NudgeStatus  # noqa: E402
 from coach.slack.client import make_client  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
@@ -84,20 +85,13 @@ def settings_for(fake: FakeSlack, database_url: str, **overrides) -> Settings:
 
 
 def build_dispatcher(settings: Settings, db: Database) -> Dispatcher:
-    """As coach/main.py builds it (a client without retry handlers, the settings' limits), except that
-    quiet hours are off (the bench runs at any hour of the day, on reps in Tokyo and New York)."""
+    """As coach/app/wiring.py builds it (a client without retry handlers, the settings' limits), except
+    that quiet hours are off (the bench runs at any hour of the day, on reps in Tokyo and New York)."""
     return Dispatcher(
         db,
         make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries="none"),
+        DispatchPolicy.from_settings(settings, quiet=None),
         clock=utcnow,
-        batch_size=settings.nudge_batch_size,
-        max_attempts=settings.nudge_max_attempts,
-        lease=timedelta(seconds=settings.nudge_lease_seconds),
-        messages_per_second=settings.slack_messages_per_second,
-        locale_default=settings.default_locale,
-        sharing_available=bool(settings.manager_channel),
-        quiet=None,
-        lookups_per_minute=settings.slack_lookups_per_minute,
     )
 
 

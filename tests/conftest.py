@@ -19,9 +19,9 @@ import requests
 from sqlalchemy import text
 from waitress.server import create_server
 
+from coach.app.wiring import Application, create_application
 from coach.config import Settings
 from coach.db import Base, Database, upgrade_database
-from coach.main import Application, create_application
 from tests.fakeslack import FakeSlack
 from tests.slack_signing import (
     TEAM_ID,

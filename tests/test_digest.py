@@ -16,6 +16,8 @@ import time_machine
 from sqlalchemy import select
 
 from coach import i18n
+from coach.app.jobs import start_scheduler
+from coach.app.wiring import create_application
 from coach.config import Settings
 from coach.digest import blocks
 from coach.digest import period as periods
@@ -24,9 +26,7 @@ from coach.digest.data import DigestData, Repeat
 from coach.digest.runs import Kind, claim, take_over
 from coach.digest.service import METADATA_EVENT
 from coach.i18n import Translator
-from coach.main import create_application
 from coach.models import DigestRun
-from coach.nudges.scheduler import start_scheduler
 from tests.blockkit import message_problems
 from tests.conftest import MANAGER_CHANNEL, RunningApp
 from tests.review_seed import insert, insert_win, review
@@ -684,11 +684,11 @@ def test_without_a_managers_channel_the_command_explains(running_app: RunningApp
 @pytest.mark.parametrize("private, warned", [(False, True), (True, False)], ids=["public", "private"])
 def test_a_public_managers_channel_is_warned_about_once(running_app: RunningApp, caplog, private, warned):
     running_app.slack.fake.channel_info[MANAGER_CHANNEL] = {"is_private": private}
-    with caplog.at_level("WARNING", logger="coach.managers"):
+    with caplog.at_level("WARNING", logger="coach.slack.managers"):
         for _ in range(2):
             running_app.slack.answer("digest", user_id="U2")
             running_app.coach.managers.forget()  # the next lookup reads the channel again
-    warnings = [r for r in caplog.records if r.name == "coach.managers" and r.levelname == "WARNING"]
+    warnings = [r for r in caplog.records if r.name == "coach.slack.managers" and r.levelname == "WARNING"]
     assert len(warnings) == (1 if warned else 0)
     if warned:
         message = warnings[0].getMessage()

@@ -28,12 +28,12 @@ import requests
 import time_machine
 from sqlalchemy import func, select
 
+from coach.app.wiring import Application, create_application
 from coach.config import Settings
 from coach.db import Database, upgrade_database
-from coach.main import Application, create_application
 from coach.models import Nudge
 from coach.nudges import outbox, rules
-from coach.nudges.dispatcher import METADATA_EVENT
+from coach.nudges.delivery import METADATA_EVENT
 from coach.nudges.rules import NudgeKind, NudgeStatus
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningApp
 from tests.fakeslack import FakeSlack

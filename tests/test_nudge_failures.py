@@ -19,7 +19,9 @@ from sqlalchemy import select, update
 from coach.db import Database
 from coach.models import Nudge, Review
 from coach.nudges import outbox, rules
-from coach.nudges.dispatcher import APP_PAUSE_CAP, METADATA_EVENT, Dispatcher
+from coach.nudges.delivery import METADATA_EVENT
+from coach.nudges.dispatcher import Dispatcher, DispatchPolicy
+from coach.nudges.pacing import APP_PAUSE_CAP
 from coach.nudges.rules import NudgeKind, NudgeStatus
 from coach.slack.client import make_client
 from tests import review_input as ri
@@ -369,14 +371,16 @@ def test_checking_dms_after_a_crash_keeps_to_slacks_tier_3_pace(running_app: Run
     dispatcher = Dispatcher(
         db,
         make_client(BOT_TOKEN, settings.slack_api_url, retries="none"),
+        DispatchPolicy(
+            batch_size=settings.nudge_batch_size,
+            max_attempts=settings.nudge_max_attempts,
+            lease=timedelta(seconds=settings.nudge_lease_seconds),
+            messages_per_second=0,
+            locale_default="en",
+            sharing_available=True,
+            lookups_per_minute=50,
+        ),
         clock=utcnow,
-        batch_size=settings.nudge_batch_size,
-        max_attempts=settings.nudge_max_attempts,
-        lease=timedelta(seconds=settings.nudge_lease_seconds),
-        messages_per_second=0,
-        locale_default="en",
-        sharing_available=True,
-        lookups_per_minute=50,
         monotonic=lambda: clock_s[0],
         sleep=sleep,
     )

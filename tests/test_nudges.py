@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import select
 
 from coach.models import Nudge, RecontactNote, Review, SelfCheck
-from coach.nudges.dispatcher import RateLimiter
+from coach.nudges.pacing import RateLimiter
 from tests import review_input as ri
 from tests.blockkit import message_problems, view_problems
 from tests.conftest import MANAGER_CHANNEL, RunningApp

@@ -16,10 +16,10 @@ from typing import Any
 from coach.blockkit import clip, clip_escaped, context, divider, header, mrkdwn, section
 from coach.digest.data import UNANSWERED, DigestData
 from coach.i18n import Translator
-from coach.nudges.messages import kept_label
+from coach.nudges.labels import KEPT_MARK, kept_label
 from coach.nudges.rules import KeptChange
+from coach.review.labels import change_label, lens_label, surface_label, underlying_label, verdict_label
 from coach.review.rules import Lens, Verdict
-from coach.review.views import change_label, lens_label, surface_label, underlying_label, verdict_label
 
 MAX_BLOCKS = 50
 LINES_PER_BLOCK = 12
@@ -31,12 +31,7 @@ SQUARE = {
     Verdict.MISSED: ":large_red_square:",
 }
 QUOTE_MARKS = ("“", "「", "『", '"', "'")
-KEPT_MARK = {
-    KeptChange.YES: ":white_check_mark:",
-    KeptChange.PARTLY: ":large_yellow_circle:",
-    KeptChange.NO: ":x:",
-    UNANSWERED: ":grey_question:",
-}
+KEPT_MARKS = {**KEPT_MARK, UNANSWERED: ":grey_question:"}  # and one for a check not answered
 
 Message = tuple[str, list[dict[str, Any]]]
 
@@ -242,7 +237,7 @@ def commitments_section(t: Translator, data: DigestData) -> Section:
         if checked:
             no_answer = t._("No answer")
             parts = [
-                f"{KEPT_MARK[k]} {kept_label(t, k) if k != UNANSWERED else no_answer} {data.kept.get(str(k), 0)}"
+                f"{KEPT_MARKS[k]} {kept_label(t, k) if k != UNANSWERED else no_answer} {data.kept.get(str(k), 0)}"
                 for k in (*KeptChange, UNANSWERED)
             ]
             kept = data.kept.get(str(KeptChange.YES), 0)

@@ -19,7 +19,7 @@ from pathlib import Path
 from coach.digest.blocks import period_label, reason_label
 from coach.digest.data import DigestData
 from coach.i18n import Translator
-from coach.review.views import surface_label
+from coach.review.labels import surface_label
 
 log = logging.getLogger(__name__)
 

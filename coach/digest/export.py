@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, selectinload
 from coach.digest.period import Period
 from coach.i18n import Translator
 from coach.models import Review, SelfCheck
-from coach.nudges.messages import kept_label, reaction_label, repeated_label
-from coach.review.views import change_label, surface_label, underlying_label, verdict_label
+from coach.nudges.labels import kept_label, reaction_label, repeated_label
+from coach.review.labels import change_label, surface_label, underlying_label, verdict_label
 
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -51,7 +51,7 @@ def reviews_in(session: Session, period: Period, scope: Scope) -> Iterable[tuple
         .options(selectinload(Review.reasons))
         .execution_options(yield_per=BATCH)
     )
-    yield from session.execute(stmt).tuples()
+    yield from session.execute(stmt)
 
 
 def _safe(value: object) -> str:

@@ -20,15 +20,14 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from coach.db import Database
+from coach.db import Database, instance_name
 from coach.digest import blocks, chart, data, runs
 from coach.digest.period import CATCH_UP, Period, recontact_window, scheduled_period
 from coach.digest.runs import Kind, RunStatus
 from coach.i18n import Translator
 from coach.models import DigestRun
-from coach.nudges.dispatcher import instance_name
-from coach.nudges.rules import Outcome, classify_failure
-from coach.slack.client import UNKNOWN, find_by_metadata
+from coach.slack.errors import Outcome, classify_failure
+from coach.slack.history import UNKNOWN, find_by_metadata
 
 log = logging.getLogger(__name__)
 

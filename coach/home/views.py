@@ -25,26 +25,25 @@ from coach.blockkit import (
     titled,
 )
 from coach.home.service import (
-    LoggedWin,
     ReasonCount,
-    Recovery,
     RepHome,
     ReviewDetail,
     ReviewLine,
     ReviewPage,
     TeamHome,
-    WinLine,
 )
 from coach.i18n import Translator
 from coach.models import Review, SelfCheck
-from coach.nudges.messages import kept_label, reaction_label, repeated_label, self_check_message
+from coach.nudges.labels import KEPT_MARK, kept_label, reaction_label, repeated_label
+from coach.nudges.messages import self_check_message
+from coach.review.labels import change_label, surface_label, underlying_label
 from coach.review.messages import full_review_blocks, interview_questions
 from coach.review.rules import MAX_LENGTH, Field
-from coach.review.views import change_label, self_denial_reframe, surface_label, underlying_label
+from coach.review.views import self_denial_reframe
 from coach.slack.ids import ActionId, BlockId, CallbackId
+from coach.wins.service import LoggedWin, Recovery, WinLine
 
 MAX_HOME_BLOCKS = 100
-KEPT_MARK = {"yes": ":white_check_mark:", "partly": ":large_yellow_circle:", "no": ":x:"}
 WIN_DEAL_MAX = MAX_LENGTH[Field.DEAL_NAME]
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from coach.home import flows as home_flows
-from coach.nudges import flows as nudge_flows
-from coach.review import flows
+from coach.flows import home as home_flows
+from coach.flows import nudges as nudge_flows
+from coach.flows import review as review_flows
 from coach.review.views import parse_resume_meta
 from coach.services import Coach
 from coach.slack.ids import ActionId
@@ -30,14 +30,16 @@ def _in_modal(body: dict) -> str | None:
 def handle_back(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(flows.go_back, coach, client, team_id=_team(body), user_id=body["user"]["id"], view=body["view"])
+    coach.later.submit(
+        review_flows.go_back, coach, client, team_id=_team(body), user_id=body["user"]["id"], view=body["view"]
+    )
 
 
 def handle_resume(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
     coach.later.submit(
-        flows.show_draft,
+        review_flows.show_draft,
         coach,
         client,
         team_id=_team(body),
@@ -53,7 +55,7 @@ def handle_start_fresh(ack: Ack, body: dict, client: WebClient, context: dict) -
     coach: Coach = context["coach"]
     deal = parse_resume_meta((body.get("view") or {}).get("private_metadata"))
     coach.later.submit(
-        flows.show_draft,
+        review_flows.show_draft,
         coach,
         client,
         team_id=_team(body),
@@ -69,7 +71,12 @@ def handle_home_start(ack: Ack, body: dict, client: WebClient, context: dict) ->
     ack()
     coach: Coach = context["coach"]
     coach.later.submit(
-        flows.open_review, coach, client, team_id=_team(body), user_id=body["user"]["id"], trigger_id=body["trigger_id"]
+        review_flows.open_review,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        trigger_id=body["trigger_id"],
     )
 
 

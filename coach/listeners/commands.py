@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from coach.digest import flows as digest_flows
-from coach.home import flows as home_flows
+from coach.flows import digest as digest_flows
+from coach.flows import home as home_flows
+from coach.flows import nudges as nudge_flows
+from coach.flows import review as review_flows
 from coach.i18n import Translator
-from coach.nudges import flows as nudge_flows
 from coach.nudges.messages import no_review_text
-from coach.review import flows
 from coach.review.messages import help_text, something_went_wrong_text, unknown_subcommand_text
 from coach.services import Coach
 from coach.slack.client import make_webhook
@@ -169,7 +169,7 @@ def handle_lost(ack: Ack, command: dict, client: WebClient, context: dict) -> No
     else:  # a review: `/lost`, `/lost Acme renewal`, `/lost new help`
         ack()
         coach.later.submit(
-            flows.open_review,
+            review_flows.open_review,
             coach,
             client,
             team_id=team_id,

@@ -1,9 +1,9 @@
-"""Events: the Home tab is published when a rep opens it (coach/home/publish.py builds it)."""
+"""Events: the Home tab is published when a rep opens it (coach/flows/home.py builds it)."""
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from coach.home.publish import refresh_home
+from coach.flows.home import refresh_home
 from coach.services import Coach
 
 

@@ -3,7 +3,7 @@
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from coach.review import flows
+from coach.flows import review as review_flows
 from coach.services import Coach
 from coach.slack.ids import ShortcutId
 
@@ -12,7 +12,7 @@ def handle_review_shortcut(ack: Ack, shortcut: dict, client: WebClient, context:
     ack()
     coach: Coach = context["coach"]
     coach.later.submit(
-        flows.open_review,
+        review_flows.open_review,
         coach,
         client,
         team_id=(shortcut.get("team") or {}).get("id") or context.get("team_id"),

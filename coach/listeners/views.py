@@ -3,9 +3,9 @@
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from coach.home import flows as home_flows
-from coach.nudges import flows as nudge_flows
-from coach.review import flows
+from coach.flows import home as home_flows
+from coach.flows import nudges as nudge_flows
+from coach.flows import review as review_flows
 from coach.services import Coach
 from coach.slack.ids import CallbackId
 
@@ -15,13 +15,13 @@ def _team(body: dict) -> str | None:
 
 
 def handle_step_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:
-    flows.submit_step(context["coach"], ack, client, team_id=_team(body), user_id=body["user"]["id"], view=view)
+    review_flows.submit_step(context["coach"], ack, client, team_id=_team(body), user_id=body["user"]["id"], view=view)
 
 
 def handle_step_closed(ack: Ack, body: dict, view: dict, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    flows.keep_closed_draft(coach, user_id=body["user"]["id"], view=view)
+    review_flows.keep_closed_draft(coach, user_id=body["user"]["id"], view=view)
 
 
 def handle_meeting_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:

@@ -22,10 +22,11 @@ from coach.blockkit import (
 )
 from coach.i18n import Translator
 from coach.models import Review, SelfCheck
+from coach.nudges.labels import kept_label, reaction_label, repeated_label
 from coach.nudges.rules import MAX_MEETINGS_CHOICE, KeptChange, Reaction, RepeatedMistake
+from coach.review.labels import recontact_label, surface_label, underlying_label
 from coach.review.messages import interview_questions, one_change
 from coach.review.rules import Field, RecontactChoice
-from coach.review.views import recontact_label, surface_label, underlying_label
 from coach.slack.ids import ActionId, BlockId, CallbackId
 
 CUSTOMER_SAID_MAX = 3000
@@ -132,24 +133,6 @@ def _choice_buttons(action_id: str, review_id: int, choices: list[tuple[str, str
             b["style"] = "primary"
         elements.append(b)
     return {"type": "actions", "block_id": action_id, "elements": elements}
-
-
-def repeated_label(t: Translator, value: str) -> str:
-    return {RepeatedMistake.YES: t._("Yes, I did"), RepeatedMistake.NO: t._("No, I didn't")}.get(value, value)
-
-
-def kept_label(t: Translator, value: str) -> str:
-    return {
-        KeptChange.YES: t._("Kept it"),
-        KeptChange.PARTLY: t._("Partly kept it"),
-        KeptChange.NO: t._("Not yet"),
-    }.get(value, value)
-
-
-def reaction_label(t: Translator, value: str) -> str:
-    return {Reaction.BETTER: t._("Better"), Reaction.SAME: t._("No change"), Reaction.WORSE: t._("Worse")}.get(
-        value, value
-    )
 
 
 def self_check_message(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -243,3 +244,54 @@ def record(session: Session, rows: list[dict], *, instance: str, now: datetime) 
 def plan_marker(nudge: Nudge) -> int | None:
     """When this plan of the nudge was first claimed (whole seconds): tells its message from an earlier plan's."""
     return int(nudge.claimed_at.timestamp()) if nudge.claimed_at is not None else None
+
+
+def outcome(nudge: Nudge, status: str, *, instance: str, **changes: Any) -> dict[str, Any]:
+    """A complete outcome row for `record`: the nudge as it was, with `changes`.
+
+    Pending rows are released (no `claimed_by`): any instance may take them next.
+    """
+    row = {
+        "id": nudge.id,
+        "status": status,
+        "due_at": nudge.due_at,
+        "attempts": nudge.attempts,
+        "last_error": nudge.last_error,
+        "sent_at": None,
+        "channel_id": None,
+        "message_ts": None,
+        "claimed_by": None if status == NudgeStatus.PENDING else instance,
+    }
+    row.update(changes)
+    return row
+
+
+def in_doubt(nudge: Nudge, due_at: datetime, *, instance: str, **changes: Any) -> dict[str, Any]:
+    """Slack may have posted it: released, and checked for in the DM at `due_at` before any resend."""
+    return outcome(nudge, NudgeStatus.SENDING, instance=instance, due_at=due_at, claimed_by=None, **changes)
+
+
+class ReviewNudgePlanner:
+    """What a review's life plans in the outbox, inside the review's own transaction.
+
+    `ReviewService` is handed one (by the composition root), so a saved
+    review and its nudges commit together, and `coach.review` never imports
+    the nudges package.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def draft_started(self, session: Session, draft, *, loss_at: datetime, now: datetime) -> None:
+        """The reminder to finish the review within 24 hours of the loss (moved when the loss date is)."""
+        tz = ZoneInfo(draft.timezone or "UTC")
+        planned = rules.plan_finish_review(loss_at, draft.started_at, now, tz, self.policy.quiet)
+        plan(session, planned, team_id=draft.team_id, user_id=draft.user_id, draft_id=draft.id, now=now)
+
+    def draft_finished(self, session: Session, draft, *, now: datetime) -> None:
+        """The draft became a review: its 24-hour reminder is no longer needed."""
+        cancel(session, NudgeKind.FINISH_REVIEW, draft_id=draft.id, now=now)
+
+    def review_saved(self, session: Session, review, *, now: datetime) -> None:
+        """Everything the saved review schedules."""
+        plan_review(session, self.policy, review=review, now=now)

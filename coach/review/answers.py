@@ -1,4 +1,4 @@
-"""Review answers as JSON for the draft table, and back to Python values."""
+"""Review answers: read from a modal's state, stored as JSON in the draft table, and back."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from coach.review.rules import Field
+from coach.slack.state import values_by_block
 
 DATE_FIELDS = frozenset({Field.LOST_ON, Field.RECONTACT_ON})
 DATETIME_FIELDS = frozenset({Field.NEXT_MEETING_AT})
@@ -34,3 +35,15 @@ def from_json(answers: Mapping[str, Any]) -> dict[Field, Any]:
             value = datetime.fromisoformat(value)
         out[field] = value
     return out
+
+
+def answers_from_state(state_values: Mapping[str, Any]) -> dict[Field, Any]:
+    """A modal's answers by field (block ids are field names); anything else in a payload is ignored."""
+    answers: dict[Field, Any] = {}
+    for block_id, value in values_by_block(state_values).items():
+        try:
+            field = Field(block_id)
+        except ValueError:
+            continue
+        answers[field] = bool(value) if field is Field.SHARE_WITH_MANAGER else value
+    return answers

@@ -17,17 +17,9 @@ from coach.blockkit import (
 )
 from coach.i18n import Translator
 from coach.models import Review
+from coach.review.labels import VERDICT_MARK, change_label, lens_label, surface_label, underlying_label, verdict_label
 from coach.review.rules import Lens
-from coach.review.views import (
-    change_label,
-    lens_label,
-    self_denial_reframe,
-    surface_label,
-    underlying_label,
-    verdict_label,
-)
-
-VERDICT_MARK = {"held": ":large_green_circle:", "partly": ":large_yellow_circle:", "missed": ":red_circle:"}
+from coach.review.views import self_denial_reframe
 
 
 def interview_questions(t: Translator) -> list[str]:

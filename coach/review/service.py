@@ -10,20 +10,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from coach.db import Database
 from coach.models import Review, ReviewDraft, UnderlyingReasonRow
-from coach.nudges import outbox
-from coach.nudges import rules as nudge_rules
-from coach.nudges.outbox import Policy
-from coach.nudges.rules import NudgeKind
 from coach.review import answers as answer_codec
 from coach.review import rules
 from coach.review.rules import Field, FieldError, Step
+
+
+class NudgePlanner(Protocol):
+    """Plans a draft's and a review's nudges in the same transaction (`coach.nudges.outbox.ReviewNudgePlanner`)."""
+
+    def draft_started(self, session: Session, draft: ReviewDraft, *, loss_at: datetime, now: datetime) -> None: ...
+
+    def draft_finished(self, session: Session, draft: ReviewDraft, *, now: datetime) -> None: ...
+
+    def review_saved(self, session: Session, review: Review, *, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -35,9 +42,9 @@ class Incomplete:
 
 
 class ReviewService:
-    def __init__(self, db: Database, policy: Policy) -> None:
+    def __init__(self, db: Database, planner: NudgePlanner) -> None:
         self.db = db
-        self.policy = policy
+        self.planner = planner
 
     # Drafts ---------------------------------------------------------------
 
@@ -97,10 +104,8 @@ class ReviewService:
             self._plan_finish_reminder(s, draft, loss_at=now, now=now)
         return draft, True
 
-    def _plan_finish_reminder(self, s, draft: ReviewDraft, *, loss_at: datetime, now: datetime) -> None:
-        tz = ZoneInfo(draft.timezone or "UTC")
-        planned = nudge_rules.plan_finish_review(loss_at, draft.started_at, now, tz, self.policy.quiet)
-        outbox.plan(s, planned, team_id=draft.team_id, user_id=draft.user_id, draft_id=draft.id, now=now)
+    def _plan_finish_reminder(self, s: Session, draft: ReviewDraft, *, loss_at: datetime, now: datetime) -> None:
+        self.planner.draft_started(s, draft, loss_at=loss_at, now=now)
 
     def save_answers(
         self, draft_id: int, user_id: str, step: Step, values: Mapping[Field, Any], *, now: datetime
@@ -146,10 +151,10 @@ class ReviewService:
                 now=now,
             )
             s.add(review)
-            outbox.cancel(s, NudgeKind.FINISH_REVIEW, draft_id=draft.id, now=now)
+            self.planner.draft_finished(s, draft, now=now)
             s.delete(draft)
             s.flush()
-            outbox.plan_review(s, self.policy, review=review, now=now)
+            self.planner.review_saved(s, review, now=now)
             s.refresh(review, ["reasons"])
         return review
 

@@ -11,6 +11,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from coach.blockkit import button, context, escape, input_block, option, plain, section, text_input
 from coach.i18n import Translator
 from coach.review import rules
+from coach.review.labels import (
+    change_label,
+    lens_label,
+    recontact_label,
+    surface_label,
+    underlying_label,
+    verdict_label,
+)
 from coach.review.rules import (
     ChangeSuggestion,
     Field,
@@ -18,42 +26,9 @@ from coach.review.rules import (
     RecontactChoice,
     Step,
     SurfaceReason,
-    UnderlyingReason,
     Verdict,
 )
 from coach.slack.ids import ActionId, BlockId, CallbackId
-
-
-def surface_label(t: Translator, reason: str) -> str:
-    return {
-        SurfaceReason.PRICE: t._("Price was too high"),
-        SurfaceReason.TIMING: t._("Bad timing"),
-        SurfaceReason.COMPETITOR: t._("Went with a competitor"),
-        SurfaceReason.STILL_CONSIDERING: t._("Still considering"),
-        SurfaceReason.NO_DECISION: t._("No decision was made"),
-        SurfaceReason.OTHER: t._("Other"),
-    }.get(reason, reason)
-
-
-def underlying_label(t: Translator, code: str) -> str:
-    return {
-        UnderlyingReason.VALUE_NOT_CONVEYED: t._("Our value did not come across"),
-        UnderlyingReason.LOW_PRIORITY: t._("It was a low priority for the customer"),
-        UnderlyingReason.NO_COMPARISON_AXIS: t._("We never set the axis of comparison"),
-        UnderlyingReason.REAL_PROBLEM_NOT_HEARD: t._("We didn't hear the customer's real problem out"),
-        UnderlyingReason.PRODUCT_BEFORE_PROBLEM: t._("We explained the product before the problem"),
-        UnderlyingReason.DECISION_PROCESS_UNKNOWN: t._("We didn't know the decision process"),
-        UnderlyingReason.NOT_IN_COMPARISON: t._("We never made it onto the comparison table"),
-    }.get(code, code)
-
-
-def lens_label(t: Translator, lens: Lens) -> str:
-    return {
-        Lens.PROBLEM: t._("Problem"),
-        Lens.VALUE: t._("Value"),
-        Lens.RELATIONSHIP: t._("Relationship"),
-        Lens.DECISION: t._("Decision"),
-    }[lens]
 
 
 def lens_question(t: Translator, lens: Lens) -> str:
@@ -63,31 +38,6 @@ def lens_question(t: Translator, lens: Lens) -> str:
         Lens.RELATIONSHIP: t._("Had we built trust?"),
         Lens.DECISION: t._("Who made the final call, and did we know the process?"),
     }[lens]
-
-
-def verdict_label(t: Translator, verdict: str) -> str:
-    return {
-        Verdict.HELD: t._("Held"),
-        Verdict.PARTLY: t._("Partly"),
-        Verdict.MISSED: t._("Missed"),
-    }.get(verdict, verdict)
-
-
-def change_label(t: Translator, code: str) -> str:
-    return {
-        ChangeSuggestion.QUESTION_ORDER: t._("Change only the order of my questions"),
-        ChangeSuggestion.FIRST_FIVE_MINUTES: t._("Change how the first five minutes go"),
-        ChangeSuggestion.CONFIRM_DECISION_MAKER: t._("Always confirm the decision maker"),
-        rules.OWN_WORDS: t._("In my own words (below)"),
-    }.get(code, code)
-
-
-def recontact_label(t: Translator, choice: str) -> str:
-    return {
-        RecontactChoice.SIX_MONTHS: t._("In six months"),
-        RecontactChoice.ONE_YEAR: t._("In one year"),
-        RecontactChoice.DATE: t._("On a date I choose"),
-    }.get(choice, choice)
 
 
 def step_title(t: Translator, step: Step) -> str:

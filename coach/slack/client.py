@@ -22,10 +22,9 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any, Literal
+from typing import Literal
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
@@ -42,7 +41,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
-from coach.nudges.rules import UNKNOWN_OUTCOME_ERRORS
+from coach.slack.errors import UNKNOWN_OUTCOME_ERRORS
+from coach.slack.history import UNKNOWN, error_name, find_by_metadata
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +167,6 @@ def make_webhook(url: str) -> WebhookClient:
 # Posting -----------------------------------------------------------------------------------
 
 
-def _error_of(e: Exception) -> str:
-    if isinstance(e, SlackApiError):
-        return str(e.response.get("error") or f"http_{e.response.status_code}")
-    return type(e).__name__
-
-
 def maybe_posted(e: Exception) -> bool:
     """After this failure Slack may or may not have posted the message."""
     if isinstance(e, SlackApiError):
@@ -214,7 +208,7 @@ def post_message(client: WebClient, channel: str, *, text: str, blocks: list[dic
             )
             return Posted(resp.get("ts"))
         except Exception as e:  # SlackApiError, or a connection refused / dropped / timed out
-            error = _error_of(e)
+            error = error_name(e)
             if not maybe_posted(e):
                 break
             log.warning("chat.postMessage to %s failed (%s); checking whether it was posted", channel, error)
@@ -242,37 +236,3 @@ def post_message(client: WebClient, channel: str, *, text: str, blocks: list[dic
                 return Posted(found[0]["ts"])
     log.error("chat.postMessage to %s failed: %s", channel, error)
     return Posted(None, error)
-
-
-UNKNOWN: Any = object()  # find_by_metadata: Slack could not be asked
-HISTORY_PAGE = 200
-HISTORY_PAGES = 50
-
-
-def find_by_metadata(
-    client: WebClient, channel: str, *, since: float, matches: Callable[[dict[str, Any]], bool]
-) -> list[dict[str, Any]]:
-    """The app's messages in `channel` since `since` (Unix time) whose metadata `matches`, newest first;
-    UNKNOWN if the history could not be read whole. A DM may be given by user id."""
-    try:
-        conversation = channel
-        if channel[:1] in ("U", "W"):  # a DM addressed by user id: history needs the DM's channel id
-            conversation = client.conversations_open(users=channel)["channel"]["id"]
-        found: list[dict[str, Any]] = []
-        cursor = None
-        for _ in range(HISTORY_PAGES):
-            page = client.conversations_history(
-                channel=conversation,
-                oldest=f"{since:.6f}",
-                limit=HISTORY_PAGE,
-                include_all_metadata=True,
-                cursor=cursor,
-            )
-            found += [m for m in page.get("messages") or [] if matches(m.get("metadata") or {})]
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not page.get("has_more") or not cursor:
-                return found
-    except Exception as e:
-        log.error("could not read the history of %s: %s", channel, _error_of(e))
-        return UNKNOWN
-    return UNKNOWN  # longer than we read: better unknown than a second copy

@@ -1,12 +1,10 @@
-"""Slack view state → review answers (plain Python values keyed by Field)."""
+"""Slack view state → plain Python values (text, option values, dates), keyed by block id."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
-
-from coach.review.rules import Field
 
 
 def element_value(element: Mapping[str, Any]) -> Any:
@@ -31,25 +29,18 @@ def element_value(element: Mapping[str, Any]) -> Any:
     return None
 
 
-def answers_from_state(state_values: Mapping[str, Any]) -> dict[Field, Any]:
-    """Only known fields are read; anything else in a payload is ignored."""
-    answers: dict[Field, Any] = {}
+def values_by_block(state_values: Mapping[str, Any]) -> dict[str, Any]:
+    """Each input block's value (its first element's), keyed by block id; malformed parts are skipped."""
+    values: dict[str, Any] = {}
     if not isinstance(state_values, Mapping):
-        return answers
+        return values
     for block_id, actions in state_values.items():
-        try:
-            field = Field(block_id)
-        except ValueError:
-            continue
         if not isinstance(actions, Mapping):
             continue
         for element in actions.values():
             if isinstance(element, Mapping):
-                value = element_value(element)
-                if field is Field.SHARE_WITH_MANAGER:
-                    value = bool(value)
-                answers[field] = value
-    return answers
+                values[block_id] = element_value(element)
+    return values
 
 
 def _parse_date(raw: Any) -> date | None:

@@ -1,67 +1,20 @@
-"""Wiring: settings → database (upgraded) → Slack client → services → Bolt → server."""
+"""The process: settings, the database upgraded, the app wired (`wiring`), served, its jobs started."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import NoReturn
 
-from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from coach.config import ConfigError, Settings, load_settings
-from coach.db import Database, upgrade_database
-from coach.digest.service import Digester
+from coach.app.wiring import Application, create_application
+from coach.config import ConfigError, load_settings
+from coach.db import upgrade_database
 from coach.logs import configure_logging
-from coach.nudges.dispatcher import Dispatcher
-from coach.nudges.scheduler import start_scheduler
-from coach.services import Coach
-from coach.slack.bolt import build_bolt_app
-from coach.slack.client import make_client
-from coach.web import build_wsgi_app
 
 log = logging.getLogger("coach")
-
-
-@dataclass
-class Application:
-    coach: Coach
-    bolt: App
-    wsgi: Callable
-    dispatcher: Dispatcher
-    digester: Digester
-
-
-def create_application(settings: Settings, *, upgrade: bool = True) -> Application:
-    """Everything wired, on a database upgraded to the latest revision."""
-    if upgrade:
-        upgrade_database(settings.database_url)
-    db = Database(settings.database_url)
-    client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    coach = Coach.build(settings, db, client)
-    bolt = build_bolt_app(coach)
-    # The dispatcher handles 429s, 5xx and timeouts itself, so its client has no retry handlers.
-    dispatcher = Dispatcher(
-        db,
-        make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, retries="none"),
-        clock=lambda: coach.clock(),
-        batch_size=settings.nudge_batch_size,
-        max_attempts=settings.nudge_max_attempts,
-        lease=timedelta(seconds=settings.nudge_lease_seconds),
-        messages_per_second=settings.slack_messages_per_second,
-        locale_default=settings.default_locale,
-        sharing_available=bool(settings.manager_channel),
-        quiet=coach.nudges.policy.quiet,
-        lookups_per_minute=settings.slack_lookups_per_minute,
-    )
-    # The managers' digest: the same Digester serves the cron job and `/lost digest`.
-    return Application(
-        coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher, digester=coach.digests
-    )
 
 
 def http_server(application: Application, host: str, port: int):
@@ -115,13 +68,7 @@ def main() -> None:
         log.info("connected to Slack in Socket Mode")
     else:
         log.info("serving Slack requests on http://%s:%d/slack/events", settings.host, settings.port)
-    scheduler = start_scheduler(
-        application.dispatcher,
-        settings.scheduler_tick_seconds,
-        digester=application.digester,
-        digest_cron=settings.digest_cron,
-        team_timezone=settings.team_timezone,
-    )
+    scheduler = application.start_jobs()
     try:
         if server is not None:
             # In Socket Mode, Slack's requests come over the socket; HTTP still answers /healthz.

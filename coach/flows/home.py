@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from coach.home.publish import publish_home, refresh_home
-from coach.home.service import LoggedWin
+from coach.flows import nudges as nudge_flows
 from coach.home.views import (
     WIN_DEAL_MAX,
+    home_view,
     not_available_modal,
     parse_page_ref,
     review_list_modal,
@@ -29,15 +30,14 @@ from coach.home.views import (
     won_usage_text,
 )
 from coach.i18n import Translator
-from coach.nudges import flows as nudge_flows
 from coach.services import Coach
 from coach.slack.client import post_message
 from coach.slack.ids import BlockId, CallbackId
 from coach.slack.state import element_value
+from coach.wins.service import LoggedWin
 
 log = logging.getLogger(__name__)
 
-Ack = Callable[..., Any]
 
 __all__ = [
     "publish_home",
@@ -53,6 +53,29 @@ __all__ = [
     "open_self_check",
     "answer_self_check_in_modal",
 ]
+
+
+def publish_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str) -> dict | None:
+    """Render the rep's Home (and the team view for a manager) and publish it."""
+    profile = coach.profiles.get(team_id, user_id)
+    now = coach.clock()
+    rep = coach.home.rep_home(team_id, user_id, now=now, tz=profile.tz)
+    team = coach.home.team_home(team_id, now=now) if coach.managers.is_manager(user_id) is True else None
+    view = home_view(profile.t, rep, now=now, team=team)
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as e:
+        log.error("views.publish of %s's Home failed: %s", user_id, e.response.get("error"))
+        return None
+    return view
+
+
+def refresh_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str | None) -> None:
+    if not user_id:
+        return
+    coach.home_refresh.request(
+        coach.later.submit, (team_id or "", user_id), publish_home, coach, client, team_id, user_id
+    )
 
 
 def _int(value: Any) -> int | None:
@@ -208,12 +231,12 @@ def submit_win(coach: Coach, ack: Ack, client: WebClient, *, team_id: str | None
 def log_win(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, deal_name: str) -> LoggedWin:
     """Record the win (once), tell the rep how long the way back took, refresh Home."""
     profile = coach.profiles.get(team_id, user_id)
-    win = coach.home.log_win(team_id, user_id, deal_name, now=coach.clock(), tz=profile.tz)
+    win = coach.wins.log_win(team_id, user_id, deal_name, now=coach.clock(), tz=profile.tz)
     if win.created:
         log.info("win %s logged for %s: %s days since the last loss", win.id, user_id, win.days_since_loss)
         text, blocks = won_message(profile.t, win)
         post_message(client, user_id, text=text, blocks=blocks)
-        refresh_home(coach, client, team_id, user_id)
+        coach.events.rep_changed(team_id, user_id)
     else:
         log.info("win %s for %s was logged already (double submit); nothing sent again", win.id, user_id)
     return win

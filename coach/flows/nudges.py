@@ -4,31 +4,29 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from coach.home.publish import refresh_home
+from coach.flows.review import share_review
 from coach.i18n import Translator
 from coach.models import Review
 from coach.nudges import messages
-from coach.nudges.dispatcher import METADATA_EVENT
+from coach.nudges.delivery import METADATA_EVENT
 from coach.nudges.rules import NudgeKind
 from coach.review import rules as review_rules
-from coach.review.flows import share_review
+from coach.review.answers import answers_from_state
 from coach.review.rules import Field, RecontactChoice
 from coach.review.views import errors_payload
 from coach.services import Coach
 from coach.slack.ids import BlockId
-from coach.slack.state import answers_from_state, element_value
+from coach.slack.state import element_value
 
 log = logging.getLogger(__name__)
 
-Ack = Callable[..., Any]
 
 # Quick taps on one self-check run in parallel after their acks. Within this instance, saving an answer and
 # showing the message happen under a lock per review (striped), so each update shows every answer saved
@@ -115,7 +113,7 @@ def meeting_done(coach: Coach, client: WebClient, *, user_id: str, value: str, m
     review = coach.nudges.mark_acted(_review_id(value) or 0, user_id, NudgeKind.PRE_MEETING, now=coach.clock())
     if review is not None:
         _update_message(client, message, messages.pre_meeting_message(_t(review), review, done=True))
-        refresh_home(coach, client, review.team_id, user_id)
+        coach.events.rep_changed(review.team_id, user_id)
 
 
 def open_meeting_modal_for(
@@ -176,7 +174,7 @@ def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, v
     ack()
     if review is not None:
         coach.later.submit(_confirm_meeting_moved, client, t, review, message)
-        refresh_home(coach, client, review.team_id, user_id)
+        coach.events.rep_changed(review.team_id, user_id)
 
 
 def _confirm_meeting_moved(client: WebClient, t: Translator, review: Review, message) -> None:
@@ -217,7 +215,7 @@ def answer_self_check(coach: Coach, client: WebClient, *, user_id: str, action: 
                 messages.self_check_message(_t(state.review), state.review, state.check, volume=state.volume),
             )
     if state is not None:
-        refresh_home(coach, client, state.review.team_id, user_id)
+        coach.events.rep_changed(state.review.team_id, user_id)
 
 
 def open_recontact_modal(
@@ -267,7 +265,7 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
     review = coach.nudges.record_recontact(review.id, user_id, said=said.strip(), next_on=next_on, now=now)
     ack()
     if review is not None:
-        refresh_home(coach, client, review.team_id, user_id)
+        coach.events.rep_changed(review.team_id, user_id)
     if review is not None and message:
         coach.later.submit(
             _update_message, client, message, messages.recontact_message(t, review, recorded=(said, next_on))

@@ -7,19 +7,19 @@ service (storage), the rules and the Slack client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from coach.blockkit import context
-from coach.home.publish import refresh_home
 from coach.i18n import Translator
 from coach.models import Review
 from coach.review import answers as answer_codec
 from coach.review import rules
+from coach.review.answers import answers_from_state
 from coach.review.messages import manager_share_message, sharing_not_configured_text, summary_message
 from coach.review.rules import Field, Step
 from coach.review.service import Incomplete
@@ -34,11 +34,8 @@ from coach.review.views import (
 from coach.services import Coach
 from coach.slack.client import Posted, post_message
 from coach.slack.profiles import Profile
-from coach.slack.state import answers_from_state
 
 log = logging.getLogger(__name__)
-
-Ack = Callable[..., Any]
 
 
 def _step_view(
@@ -102,7 +99,7 @@ def open_review(
                 text=profile.t._("Sorry, the review form didn't open in time. Type `/lost` again: your draft is kept."),
             )
     if created:
-        refresh_home(coach, client, team_id, user_id)  # the new draft shows on Home, with its resume button
+        coach.events.rep_changed(team_id, user_id)  # the new draft shows on Home, with its resume button
 
 
 def show_draft(
@@ -130,7 +127,7 @@ def show_draft(
     elif trigger_id:
         client.views_open(trigger_id=trigger_id, view=view)
     if started:
-        refresh_home(coach, client, team_id, user_id)
+        coach.events.rep_changed(team_id, user_id)
 
 
 def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
@@ -184,7 +181,7 @@ def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user
     if isinstance(result, Review):
         log.info("review %s saved for %s (%.1f h after the loss)", result.id, user_id, result.review_hours)
         coach.later.submit(deliver_review, coach, client, result)
-        refresh_home(coach, client, result.team_id, user_id)
+        coach.events.rep_changed(result.team_id, user_id)
 
 
 def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
@@ -221,7 +218,7 @@ def keep_closed_draft(coach: Coach, *, user_id: str, view: dict) -> None:
     }
     coach.reviews.save_answers(draft_id, user_id, step, values, now=coach.clock())
     coach.reviews.discard_if_empty(draft_id, user_id)
-    refresh_home(coach, coach.client, view.get("team_id"), user_id)  # kept (or dropped if empty): Home shows which
+    coach.events.rep_changed(view.get("team_id"), user_id)  # kept (or dropped if empty): Home shows which
 
 
 def deliver_review(coach: Coach, client: WebClient, review: Review) -> None:
@@ -240,6 +237,7 @@ def deliver_review(coach: Coach, client: WebClient, review: Review) -> None:
     coach.reviews.record_delivery(review.id, summary_ts=summary.ts, summary_error=_delivery_error(summary))
     if review.share_with_manager and channel:
         share_review(coach, client, review)
+    coach.events.review_finished(review)
 
 
 def share_review(coach: Coach, client: WebClient, review: Review) -> Review:

@@ -1,0 +1,1 @@
+"""Orchestration per surface: each flow takes the services (`Coach`) and a Slack client, and does one thing a rep or manager asked for."""

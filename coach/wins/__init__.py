@@ -1,0 +1,1 @@
+"""Wins and recovery time (復活)."""
