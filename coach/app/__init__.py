@@ -1,1 +1,4 @@
-"""The composition root: wiring (`wiring`), the Bolt app (`bolt`), scheduled jobs (`jobs`), the process (`main`)."""
+"""The composition root.
+
+`wiring` builds the app, `bolt` the Bolt app, `jobs` the scheduled jobs, `main` runs the process.
+"""
