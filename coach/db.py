@@ -69,6 +69,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
+            # The driver's own transaction handling starts a transaction only at the first write, so two
+            # units of work can both read a row and then both act on it (two "Save review" clicks saving
+            # two reviews): `SELECT ... FOR UPDATE` does not exist on SQLite. We begin transactions
+            # ourselves instead (below), as SQLAlchemy documents for pysqlite.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
@@ -76,6 +81,13 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin_immediate(conn) -> None:
+            # Every unit of work takes SQLite's one write lock when it begins (waiting up to busy_timeout),
+            # so what it reads cannot change under it: the SQLite counterpart of PostgreSQL's row locks.
+            # Units of work are short and never span a Slack call, so waiting for the lock costs little.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

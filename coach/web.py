@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
 
 from coach.db import Database
 
@@ -17,6 +20,18 @@ log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1_000_000  # Slack payloads are far smaller
+
+# The server's limits. Slack sends each request whole within milliseconds; anything slower or bigger is
+# not Slack, and must not hold the door shut for Slack (see README, "In production").
+SERVER_THREADS = 16
+# waitress reads requests on one event loop and hands only whole ones to the threads, so a slow client
+# costs a socket, not a thread: room for many of them beside Slack (waitress's default is 100).
+CONNECTION_LIMIT = 2000
+# A request must arrive whole within this (waitress's own timeout only counts silence, so one byte a
+# second would keep a connection forever).
+REQUEST_DEADLINE_SECONDS = 10
+IDLE_SECONDS = 30  # a keep-alive connection with nothing to say is closed after this
+MAX_HEADER_BYTES = 64 * 1024
 
 
 def build_wsgi_app(app: App, db: Database) -> Callable:
@@ -56,3 +71,56 @@ def build_wsgi_app(app: App, db: Database) -> Callable:
             return reply(start_response, "400 Bad Request", {"ok": False, "error": "bad_request"})
 
     return wsgi
+
+
+def create_http_server(wsgi: Callable, host: str, port: int, *, threads: int = SERVER_THREADS):
+    """waitress, bound to host:port, with the limits above (an OSError here: the port is taken or not ours).
+
+    - A body over MAX_BODY_BYTES is refused (413) as soon as its headers say so, before any of it is
+      read; a chunked one once MAX_BODY_BYTES of it arrived. (waitress's default lets 1 GiB in, spooled
+      to disk, before the app could say no.)
+    - A request that has not arrived whole within REQUEST_DEADLINE_SECONDS is dropped.
+    - Up to CONNECTION_LIMIT open connections, watched with poll() (select() stops at 1024 descriptors).
+    """
+    server = create_server(
+        wsgi,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="lost-deal-coach",
+        max_request_body_size=MAX_BODY_BYTES + 1,  # waitress refuses a length >= this
+        max_request_header_size=MAX_HEADER_BYTES,
+        connection_limit=CONNECTION_LIMIT,
+        asyncore_use_poll=True,
+        channel_timeout=IDLE_SECONDS,
+        cleanup_interval=min(IDLE_SECONDS, 10),
+    )
+    # One listening socket (a host/port) or several (a name with IPv4 and IPv6 addresses).
+    listeners = [server] if isinstance(server, BaseWSGIServer) else list(server.map.values())
+    for listener in listeners:
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = DeadlineChannel
+    return server
+
+
+class DeadlineChannel(HTTPChannel):
+    """waitress's HTTP connection, closed when its request is not whole in time."""
+
+    request_started: float | None = None
+
+    def received(self, data: bytes) -> bool:
+        if data and self.request is None:  # the first bytes of a new request
+            self.request_started = time.monotonic()
+        return super().received(data)
+
+    def readable(self) -> bool:
+        # Asked on every turn of the event loop (at least once a second).
+        if (
+            self.request is not None
+            and self.request_started is not None
+            and time.monotonic() - self.request_started > REQUEST_DEADLINE_SECONDS
+        ):
+            log.info("dropped a request still arriving after %d s", REQUEST_DEADLINE_SECONDS)
+            self.will_close = True  # closed on the loop's next write turn
+            return False
+        return super().readable()

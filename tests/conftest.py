@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import text
-from waitress.server import create_server
 
 from coach.app.wiring import Application, create_application
 from coach.config import Settings
 from coach.db import Base, Database, upgrade_database
+from coach.web import create_http_server
 from tests.fakeslack import FakeSlack
 from tests.slack_signing import (
     TEAM_ID,
@@ -191,7 +191,7 @@ def running_app(settings_env, fake_slack) -> Iterator[RunningApp]:
 def serve_app(settings_env: dict[str, Any], fake_slack: FakeSlack, *, threads: int = 8) -> Iterator[RunningApp]:
     """The real app, served by waitress on a free loopback port (another instance if called again)."""
     application = create_application(Settings(**settings_env))
-    server = create_server(application.wsgi, host="127.0.0.1", port=0, threads=threads)
+    server = create_http_server(application.wsgi, "127.0.0.1", 0, threads=threads)
     stopping = threading.Event()
 
     def serve() -> None:
