@@ -5,9 +5,12 @@ which keeps acks off the listener thread pool; whatever comes after the ack
 (Slack calls, deliveries) is submitted here. Failures are logged, never lost
 silently.
 
-Work that carries a `trigger_id` goes ahead of the queue: its modal must open
-within Slack's 3 seconds of the click, while a Home refresh or a summary DM
-can wait a moment. Otherwise work runs in the order it came.
+Opening a modal is not queued behind anything: a trigger_id works for Slack's
+3 seconds from the click, so `open_modal` runs on threads of its own that do
+nothing else (one `views.open`, no database or `users.info` before it), and a
+trigger already too old when its turn comes is not spent on a doomed call: its
+`too_late` runs instead. Everything else (filling the modal in, Home, DMs) runs
+in the order it came.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -24,17 +28,33 @@ log = logging.getLogger(__name__)
 
 URGENT, NORMAL, STOP = 0, 1, 2
 
+TRIGGER_WINDOW_SECONDS = 3.0  # Slack: a trigger_id must be used within 3 s of the click
+# Past this age (from the request's arrival) a views.open would likely reach Slack too late; the request
+# itself reached us some time after the click.
+TRIGGER_BUDGET_SECONDS = 2.5
+
+
+def trigger_too_old(received_at: float, now: float | None = None) -> bool:
+    """Whether a trigger that arrived at `received_at` (time.monotonic()) is past its budget."""
+    return (time.monotonic() if now is None else now) - received_at > TRIGGER_BUDGET_SECONDS
+
 
 class BackgroundWork:
-    def __init__(self, workers: int = 8) -> None:
+    def __init__(self, workers: int = 8, openers: int = 8) -> None:
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._openers: queue.PriorityQueue = queue.PriorityQueue()
         self._order = itertools.count()  # FIFO within a priority
         self._idle = threading.Condition()
         self._running = 0
         self._threads = [
-            threading.Thread(target=self._work, name=f"after-ack-{i}", daemon=True) for i in range(workers)
+            threading.Thread(target=self._work, args=(self._queue,), name=f"after-ack-{i}", daemon=True)
+            for i in range(workers)
         ]
-        for thread in self._threads:
+        self._opener_threads = [
+            threading.Thread(target=self._work, args=(self._openers,), name=f"modal-opener-{i}", daemon=True)
+            for i in range(openers)
+        ]
+        for thread in self._threads + self._opener_threads:
             thread.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -45,9 +65,39 @@ class BackgroundWork:
         self._queue.put((priority, next(self._order), fn, args, kwargs, future))
         return future
 
-    def _work(self) -> None:
+    def open_modal(
+        self,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        received_at: float,
+        too_late: Callable[[], Any] | None = None,
+        **kwargs: Any,
+    ) -> Future:
+        """Run `fn` (which opens a modal with a trigger_id) at once on the openers' threads.
+
+        `received_at` is when the interaction reached us (time.monotonic()). If the trigger is past its
+        budget when a thread picks the job up, `too_late()` runs instead, in the ordinary queue.
+        """
+
+        def run() -> Any:
+            if trigger_too_old(received_at):
+                log.warning("a trigger_id waited %.1f s: not opening a modal with it", time.monotonic() - received_at)
+                if too_late is not None:
+                    self.submit(too_late)
+                return None
+            return fn(*args, **kwargs)
+
+        run.__qualname__ = getattr(fn, "__qualname__", "open_modal")
+        future: Future = Future()
+        with self._idle:
+            self._running += 1
+        self._openers.put((URGENT, next(self._order), run, (), {}, future))
+        return future
+
+    def _work(self, jobs: queue.PriorityQueue) -> None:
         while True:
-            priority, _, fn, args, kwargs, future = self._queue.get()
+            priority, _, fn, args, kwargs, future = jobs.get()
             if priority == STOP:
                 return
             try:
@@ -68,6 +118,10 @@ class BackgroundWork:
 
     def shutdown(self) -> None:
         """Finish what is queued, then stop the workers."""
+        for _ in self._opener_threads:
+            self._openers.put((STOP, next(self._order), None, (), {}, None))
+        for thread in self._opener_threads:
+            thread.join()
         for _ in self._threads:
             self._queue.put((STOP, next(self._order), None, (), {}, None))
         for thread in self._threads:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from coach.background import BackgroundWork
+from coach.background import TRIGGER_BUDGET_SECONDS, BackgroundWork
 
 
 def test_work_with_a_trigger_id_goes_ahead_of_queued_work_and_the_rest_keeps_its_order():
@@ -36,3 +37,31 @@ def test_a_failure_is_logged_and_kept_on_the_future(caplog):
     finally:
         work.shutdown()
     assert any("work after ack failed in int" in r.getMessage() for r in caplog.records)
+
+
+def test_a_modal_opens_on_its_own_threads_while_every_worker_is_busy():
+    work = BackgroundWork(workers=1, openers=1)
+    gate, opened = threading.Event(), threading.Event()
+    try:
+        work.submit(gate.wait)  # the only worker is busy with something slow
+        work.submit(lambda: None)  # and more is queued behind it
+        work.open_modal(opened.set, received_at=time.monotonic())
+        assert opened.wait(5), "the modal waited behind the queued work"
+        gate.set()
+        assert work.wait_idle(5)
+    finally:
+        gate.set()
+        work.shutdown()
+
+
+def test_a_trigger_past_its_budget_is_not_spent_and_the_rep_gets_the_fallback():
+    work = BackgroundWork(workers=1, openers=1)
+    ran: list[str] = []
+    try:
+        stale = time.monotonic() - TRIGGER_BUDGET_SECONDS - 0.1
+        work.open_modal(ran.append, "views.open", received_at=stale, too_late=lambda: ran.append("fallback"))
+        work.open_modal(ran.append, "views.open (fresh)", received_at=time.monotonic(), too_late=ran.clear)
+        assert work.wait_idle(5)
+    finally:
+        work.shutdown()
+    assert sorted(ran) == ["fallback", "views.open (fresh)"]
