@@ -16,6 +16,7 @@ from coach.blockkit import (
     titled,
 )
 from coach.i18n import Translator
+from coach.inbound import shorten
 from coach.models import Review
 from coach.review.labels import VERDICT_MARK, change_label, lens_label, surface_label, underlying_label, verdict_label
 from coach.review.rules import Lens
@@ -187,7 +188,7 @@ def help_text(t: Translator) -> str:
 
 
 def unknown_subcommand_text(t: Translator, word: str) -> str:
-    return t._("I don't know `{word}`.", word=escape(word)) + "\n\n" + help_text(t)
+    return t._("I don't know `{word}`.", word=escape(shorten(word))) + "\n\n" + help_text(t)
 
 
 def something_went_wrong_text(t: Translator) -> str:

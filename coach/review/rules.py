@@ -196,6 +196,12 @@ MAX_LENGTH: dict[Field, int] = {
 }
 MAX_DEAL_SIZE = Decimal("1e13")
 
+# How far dates may reach. Slack's pickers go from year 0 to 9999, and dates that far out overflow
+# whatever adds a reminder lead or a quiet-hours shift to them; none of them means anything here.
+MAX_YEARS_SINCE_LOSS = 10
+MAX_DAYS_TO_NEXT_MEETING = 366
+MAX_YEARS_TO_RECONTACT = 5
+
 STEP_FIELDS: dict[Step, tuple[Field, ...]] = {
     Step.FACTS: (
         Field.DEAL_NAME,
@@ -258,6 +264,7 @@ class Problem(StrEnum):
     NEGATIVE = "negative"
     TOO_LARGE = "too_large"
     LOST_IN_FUTURE = "lost_in_future"
+    LOST_TOO_LONG_AGO = "lost_too_long_ago"
     COMPETITOR_REQUIRED = "competitor_required"
     FEWER_THAN_THREE_REASONS = "fewer_than_three_reasons"
     NO_CHANGE = "no_change"
@@ -265,8 +272,10 @@ class Problem(StrEnum):
     OWN_WORDS_REQUIRED = "own_words_required"
     SUGGESTION_AND_OWN_WORDS = "suggestion_and_own_words"
     MEETING_IN_PAST = "meeting_in_past"
+    MEETING_TOO_FAR = "meeting_too_far"
     RECONTACT_DATE_REQUIRED = "recontact_date_required"
     RECONTACT_NOT_IN_FUTURE = "recontact_not_in_future"
+    RECONTACT_TOO_FAR = "recontact_too_far"
     UNKNOWN_CHOICE = "unknown_choice"
 
 
@@ -363,6 +372,8 @@ def validate_step(step: Step, values: Mapping[Field, Any], *, now_utc: datetime,
         lost_on = values.get(Field.LOST_ON)
         if isinstance(lost_on, date) and lost_on > today:
             add(Field.LOST_ON, Problem.LOST_IN_FUTURE)
+        elif isinstance(lost_on, date) and lost_on < _years_before(today, MAX_YEARS_SINCE_LOSS):
+            add(Field.LOST_ON, Problem.LOST_TOO_LONG_AGO, MAX_YEARS_SINCE_LOSS)
         surface = values.get(Field.SURFACE_REASON)
         if surface and surface not in SurfaceReason.__members__.values():
             add(Field.SURFACE_REASON, Problem.UNKNOWN_CHOICE)
@@ -395,6 +406,8 @@ def validate_step(step: Step, values: Mapping[Field, Any], *, now_utc: datetime,
         meeting = values.get(Field.NEXT_MEETING_AT)
         if isinstance(meeting, datetime) and meeting <= now_utc:
             add(Field.NEXT_MEETING_AT, Problem.MEETING_IN_PAST)
+        elif meeting_too_far(meeting, now_utc):
+            add(Field.NEXT_MEETING_AT, Problem.MEETING_TOO_FAR, MAX_DAYS_TO_NEXT_MEETING)
         choice = values.get(Field.RECONTACT_CHOICE)
         if choice and choice not in RecontactChoice.__members__.values():
             add(Field.RECONTACT_CHOICE, Problem.UNKNOWN_CHOICE)
@@ -404,7 +417,18 @@ def validate_step(step: Step, values: Mapping[Field, Any], *, now_utc: datetime,
                 add(Field.RECONTACT_ON, Problem.RECONTACT_DATE_REQUIRED)
             elif chosen <= today:
                 add(Field.RECONTACT_ON, Problem.RECONTACT_NOT_IN_FUTURE)
+            elif chosen > _years_before(today, -MAX_YEARS_TO_RECONTACT):
+                add(Field.RECONTACT_ON, Problem.RECONTACT_TOO_FAR, MAX_YEARS_TO_RECONTACT)
     return errors
+
+
+def meeting_too_far(meeting: Any, now_utc: datetime) -> bool:
+    """A next meeting more than MAX_DAYS_TO_NEXT_MEETING ahead (a year-9999 pick) is not one to plan for."""
+    return isinstance(meeting, datetime) and meeting - now_utc > timedelta(days=MAX_DAYS_TO_NEXT_MEETING)
+
+
+def _years_before(day: date, years: int) -> date:
+    return day - relativedelta(years=years)
 
 
 def validate_review(values: Mapping[Field, Any], *, now_utc: datetime, tz: ZoneInfo) -> dict[Step, list[FieldError]]:

@@ -66,6 +66,7 @@ def problem_text(t: Translator, error: rules.FieldError) -> str:
         P.NEGATIVE: t._("The deal size can't be negative."),
         P.TOO_LARGE: t._("That deal size is too large to record."),
         P.LOST_IN_FUTURE: t._("The date lost can't be in the future."),
+        P.LOST_TOO_LONG_AGO: t._("Please pick a date within the last {limit} years.", limit=error.limit),
         P.COMPETITOR_REQUIRED: t._("Which competitor won? Name them so the comparison can be reviewed."),
         P.FEWER_THAN_THREE_REASONS: t._(
             "Name at least {limit} underlying reasons (ticked here plus your own, one per line). "
@@ -82,8 +83,10 @@ def problem_text(t: Translator, error: rules.FieldError) -> str:
             "Exactly one change, please: one item, not a list. Trying to fix everything changes nothing."
         ),
         P.MEETING_IN_PAST: t._("Your next meeting must be in the future."),
+        P.MEETING_TOO_FAR: t._("Please pick a meeting within the next {limit} days.", limit=error.limit),
         P.RECONTACT_DATE_REQUIRED: t._("Pick the re-contact date."),
         P.RECONTACT_NOT_IN_FUTURE: t._("The re-contact date must be in the future."),
+        P.RECONTACT_TOO_FAR: t._("Please pick a re-contact date within the next {limit} years.", limit=error.limit),
         P.UNKNOWN_CHOICE: t._("Please pick one of the options."),
     }[error.problem]
 
