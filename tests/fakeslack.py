@@ -73,6 +73,7 @@ class Call:
     headers: dict[str, str]
     response: Json
     status: int
+    at: float = 0.0  # when the fake got it, on its `clock` (trigger ids are issued on the same clock)
 
 
 @dataclass
@@ -305,6 +306,12 @@ class FakeSlack:
             self._triggers[trigger_id] = _Trigger(issued_at=self.clock(), view_id=view_id)
         return trigger_id
 
+    def trigger_issued_at(self, trigger_id: str) -> float | None:
+        """When ``trigger_id`` was issued, on ``clock`` (None if this fake never issued it)."""
+        with self._lock:
+            trigger = self._triggers.get(trigger_id)
+            return trigger.issued_at if trigger is not None else None
+
     def fail_next(
         self,
         method: str,
@@ -487,6 +494,7 @@ class FakeSlack:
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :]
         status, extra_headers = 200, dict[str, str]()
+        received = self.clock()
         with self._lock:
             handler = self._handlers.get(method)
             if handler is None:
@@ -507,7 +515,7 @@ class FakeSlack:
                     response = {"ok": False, "error": "fake_slack_crashed", "detail": repr(exc)}
                 if failure is not None:  # fail_next(after=True): done, but the answer is lost
                     status, response, extra_headers = failure[:3]
-            self.calls.append(Call(method, copy.deepcopy(params), headers, copy.deepcopy(response), status))
+            self.calls.append(Call(method, copy.deepcopy(params), headers, copy.deepcopy(response), status, received))
             self._changed.notify_all()
         return status, response, extra_headers
 
