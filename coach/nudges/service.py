@@ -50,6 +50,27 @@ class NudgeService:
         with self.db.session() as s:
             return self._own_review(s, review_id, user_id)
 
+    def own_message(self, review_id: int, user_id: str, message: tuple[str, str] | None) -> tuple[str, str] | None:
+        """`message` (channel, ts) if it is a nudge's DM the app recorded posting to this rep about this review.
+
+        A click's `container` is the sender's to write: a forged one could point `chat.update` at any of the
+        bot's messages (the managers' channel). Only a message recorded here is ever updated.
+        """
+        if not message:
+            return None
+        with self.db.session() as s:
+            found = s.scalar(
+                select(Nudge.id)
+                .where(
+                    Nudge.review_id == review_id,
+                    Nudge.user_id == user_id,
+                    Nudge.channel_id == message[0],
+                    Nudge.message_ts == message[1],
+                )
+                .limit(1)
+            )
+        return message if found is not None else None
+
     def latest_review(self, team_id: str | None, user_id: str) -> Review | None:
         with self.db.session() as s:
             q = select(Review).where(Review.user_id == user_id).order_by(Review.completed_at.desc()).limit(1)
