@@ -8,6 +8,7 @@ import logging
 from slack_bolt import App, BoltResponse
 
 from coach.i18n import Translator
+from coach.inbound import clean_request
 from coach.listeners import register_listeners
 from coach.review.messages import something_went_wrong_text
 from coach.review.views import error_view, parse_meta_locale, submission_failed_text
@@ -41,6 +42,9 @@ def build_bolt_app(coach: Coach) -> App:
         # default would queue every ack behind earlier listeners' work.)
         process_before_response=True,
     )
+
+    # First of all: the payload's text made storable, and the moment it arrived noted (coach/inbound.py).
+    app.middleware(clean_request)
 
     @app.middleware
     def provide_services(context, next):  # noqa: A002 (Bolt's argument name)

@@ -13,15 +13,15 @@ from coach.app.wiring import Application, create_application
 from coach.config import ConfigError, load_settings
 from coach.db import upgrade_database
 from coach.logs import configure_logging
+from coach.web import create_http_server
 
 log = logging.getLogger("coach")
 
 
 def http_server(application: Application, host: str, port: int):
-    """waitress, bound to host:port (an OSError here: the port is taken or not ours to use)."""
-    from waitress.server import create_server
-
-    return create_server(application.wsgi, host=host, port=port, threads=16, ident="lost-deal-coach")
+    """waitress with the app's limits (coach/web.py), bound to host:port (an OSError here: the port is taken
+    or not ours to use)."""
+    return create_http_server(application.wsgi, host, port)
 
 
 def _stop(message: str) -> NoReturn:
