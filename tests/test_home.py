@@ -328,8 +328,7 @@ def test_home_is_refreshed_on_every_change(running_app: RunningApp):
         assert buttons(changed("draft started"), "draft_resume")
         rep.close(ri.facts(lost_on=date(2026, 3, 10)))
         assert "Acme renewal" in text_of(changed("draft closed"))
-        rep.lost()  # resume offered; resume it
-        resume = fake.calls_to("views.open")[-1].response["view"]
+        resume = rep.lost()  # resume offered; resume it
         rep.click("draft_resume", view=resume)
         running_app.settle()
         rep.view = fake.calls_to("views.update")[-1].response["view"]

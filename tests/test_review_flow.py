@@ -33,7 +33,9 @@ class Rep:
         assert resp.status_code == 200 and resp.text == ""
         opened = self.app.slack.fake.wait_for("views.open", before + 1)[-1]
         assert opened.response["ok"], opened.response
-        self.view = opened.response["view"]
+        # The modal opens first and is filled in (views.update) a moment later: the form as the rep sees it.
+        self.app.settle()
+        self.view = self.app.slack.fake.views[opened.response["view"]["id"]]
         return self.view
 
     def submit(self, values: dict) -> dict:
@@ -220,8 +222,14 @@ def test_global_shortcut_opens_the_same_review(running_app: RunningApp):
     }
     assert running_app.slack.interact(payload).status_code == 200
     opened = fake.wait_for("views.open")[0]
-    assert opened.response["ok"] and opened.params["view"]["callback_id"] == "review_step"
-    assert "deal_name" in input_ids(opened.params["view"])
+    # The modal opens first (no users.info, no database before it), then is filled in with the form.
+    # (auth.test is Bolt's own, once per process, before any listener runs.)
+    assert [c for c in fake.calls if c.method != "auth.test"][0] is opened
+    assert opened.response["ok"] and opened.params["view"]["callback_id"] == "review_opening"
+    running_app.settle()
+    form = fake.views[opened.response["view"]["id"]]
+    assert form["callback_id"] == "review_step"
+    assert "deal_name" in input_ids(form)
 
 
 def test_closed_modal_keeps_draft_and_next_lost_offers_resume(running_app: RunningApp):
@@ -241,8 +249,9 @@ def test_closed_modal_keeps_draft_and_next_lost_offers_resume(running_app: Runni
     resume = rep.lost()
     assert resume["callback_id"] == "review_resume"
     assert "Globex expansion" in blocks_text(resume["blocks"])
+    before = len(fake.calls_to("views.update"))
     rep.click("draft_resume", value=str(draft.id), view=resume)
-    updated = fake.wait_for("views.update")[0]
+    updated = fake.wait_for("views.update", before + 1)[-1]
     assert updated.response["ok"]
     blocks = {b.get("block_id"): b for b in updated.params["view"]["blocks"]}
     assert blocks["problem_note"]["element"]["initial_value"] == "They never said what hurt"
@@ -255,8 +264,9 @@ def test_start_fresh_discards_the_draft_and_keeps_the_new_deal_name(running_app:
     rep.lost("Old deal")
     rep.close(ri.state(deal_name=ri.text("Old deal"), timeline=ri.text("a")))
     resume = rep.lost("New Deal")
+    before = len(fake.calls_to("views.update"))
     rep.click("draft_start_fresh", view=resume)
-    view = fake.wait_for("views.update")[0].params["view"]
+    view = fake.wait_for("views.update", before + 1)[-1].params["view"]
     deal = next(b for b in view["blocks"] if b.get("block_id") == "deal_name")
     assert deal["element"]["initial_value"] == "New Deal"
     assert "timeline" not in (deal.get("element") or {})
@@ -280,8 +290,9 @@ def test_back_goes_to_previous_step_without_losing_what_was_typed(running_app: R
     rep.lost()
     rep.submit(ri.facts(lost_on=date.today(), timeline="Step one\nStep two"))
     typed = ri.lenses(notes={"relationship": "Champion left in October"})
+    before = len(fake.calls_to("views.update"))
     rep.click("review_back", values=typed)
-    back = fake.wait_for("views.update")[0]
+    back = fake.wait_for("views.update", before + 1)[-1]
     assert back.response["ok"]
     blocks = {b.get("block_id"): b for b in back.params["view"]["blocks"]}
     assert blocks["timeline"]["element"]["initial_value"] == "Step one\nStep two"

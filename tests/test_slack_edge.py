@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from coach.models import Review
 from tests.conftest import RunningApp
-from tests.slack_signing import sign, slash_command_body
+from tests.slack_signing import block_actions_payload, sign, slash_command_body
 from tests.test_review_flow import Rep, complete_review
 
 
@@ -217,7 +217,22 @@ def test_a_modal_slack_refuses_to_open_is_explained_to_the_rep(running_app: Runn
     assert running_app.slack.command("Acme", user_id="U2").status_code == 200
     [dm] = fake.wait_for("chat.postMessage")
     assert dm.params["channel"] == "U2" and "didn't open in time" in dm.params["text"]
-    assert "Type `/lost` again" in dm.params["text"]
+    # One tap opens the form: the button carries a fresh trigger_id, and the draft (with its deal) is kept.
+    [button] = [e for b in dm.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["action_id"] == "draft_resume"
+    running_app.settle()
+    payload = block_actions_payload(
+        {"type": "button", "action_id": "draft_resume", "block_id": "open_form", "value": button["value"]},
+        user_id="U2",
+        trigger_id=fake.issue_trigger_id(),
+    )
+    assert running_app.slack.interact(payload).status_code == 200
+    opened = fake.wait_for("views.open", 2)[-1]
+    assert opened.response["ok"]
+    running_app.settle()
+    form = fake.views[opened.response["view"]["id"]]
+    deal = next(b for b in form["blocks"] if b.get("block_id") == "deal_name")
+    assert form["callback_id"] == "review_step" and deal["element"]["initial_value"] == "Acme"
 
 
 def test_a_modal_that_opened_before_slack_answered_500_brings_no_apology(running_app: RunningApp):

@@ -107,7 +107,7 @@ def open_review_detail(
     view: dict | None = None,
 ) -> bool:
     """A review, read-only: the rep's own, or (for a manager) one of the team's. Anyone else sees a refusal."""
-    t = coach.profiles.get(team_id, user_id).t
+    t = coach.profiles.cached(team_id, user_id).t  # no Slack call before views.open
     review_id = _int(value)
     detail = None
     if review_id is not None:
@@ -142,7 +142,7 @@ def open_review_page(
     view: dict | None = None,
 ) -> bool:
     """A page of the rep's reviews, or (managers only) of the team's."""
-    t = coach.profiles.get(team_id, user_id).t
+    t = coach.profiles.cached(team_id, user_id).t  # no Slack call before views.open
     in_modal = view["id"] if view and view.get("type") == "modal" else None
     ref = parse_page_ref(value)
     if ref is None:
@@ -163,7 +163,7 @@ def open_review_page(
 def open_self_check(
     coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, value: str | None, trigger_id: str
 ) -> bool:
-    t = coach.profiles.get(team_id, user_id).t
+    t = coach.profiles.cached(team_id, user_id).t  # no Slack call before views.open
     found = coach.home.own_self_check(_int(value) or 0, user_id)
     if found is None:
         client.views_open(trigger_id=trigger_id, view=not_available_modal(t))
@@ -207,7 +207,8 @@ def start_won(coach: Coach, client: WebClient, command: dict, deal: str) -> None
 
 
 def open_win_modal(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str) -> None:
-    client.views_open(trigger_id=trigger_id, view=win_modal(coach.profiles.get(team_id, user_id).t))
+    # In the language known now (cached, or the default): views.open is the first Slack call.
+    client.views_open(trigger_id=trigger_id, view=win_modal(coach.profiles.cached(team_id, user_id).t))
 
 
 def submit_win(coach: Coach, ack: Ack, client: WebClient, *, team_id: str | None, user_id: str, view: dict) -> None:

@@ -6,7 +6,10 @@ service (storage), the rules and the Slack client.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +29,8 @@ from coach.review.service import Incomplete
 from coach.review.views import (
     error_view,
     errors_payload,
+    form_too_late_message,
+    opening_view,
     parse_meta,
     parse_meta_locale,
     resume_view,
@@ -70,10 +75,117 @@ def modal_profile(coach: Coach, team_id: str | None, user_id: str, view: dict, d
     return coach.profiles.cached(team_id, user_id)
 
 
-def open_review(
-    coach: Coach, client: WebClient, *, team_id: str, user_id: str, trigger_id: str, deal_name: str | None = None
+def start_review(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    trigger_id: str,
+    received_at: float | None,
+    deal_name: str | None = None,
 ) -> None:
-    """`/lost`, the shortcut and the Home button: offer the open draft, or start one."""
+    """`/lost`, the shortcut and Home's button, after the ack: the modal opens first, on threads that do
+    nothing else, and is filled in after; a trigger that waited too long gets the one-tap DM instead."""
+    coach.later.open_modal(
+        open_review,
+        coach,
+        client,
+        team_id=team_id,
+        user_id=user_id,
+        trigger_id=trigger_id,
+        deal_name=deal_name,
+        received_at=received_at if received_at is not None else time.monotonic(),
+        too_late=partial(form_too_late, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name),
+    )
+
+
+def resume_draft(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    view_id: str | None,
+    trigger_id: str | None,
+    received_at: float | None,
+    fresh: bool,
+    deal_name: str | None = None,
+) -> None:
+    """ "Resume" / "Start fresh": in the open modal (no deadline), or in a new one that opens first."""
+    if view_id or not trigger_id:
+        coach.later.submit(
+            show_draft,
+            coach,
+            client,
+            team_id=team_id,
+            user_id=user_id,
+            target={"view_id": view_id},
+            fresh=fresh,
+            deal_name=deal_name,
+        )
+        return
+    coach.later.open_modal(
+        _open_then_show_draft,
+        coach,
+        client,
+        team_id=team_id,
+        user_id=user_id,
+        trigger_id=trigger_id,
+        fresh=fresh,
+        deal_name=deal_name,
+        received_at=received_at if received_at is not None else time.monotonic(),
+        too_late=partial(form_too_late, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name),
+    )
+
+
+def _open_opening_view(
+    coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str, deal_name: str | None
+) -> dict | None:
+    """views.open of the modal as it opens, as the first Slack call, in the language known now (cached, or
+    the default). Returns how to fill it in (`views.update` arguments), or None when it did not open (the
+    rep then gets the one-tap DM)."""
+    t = coach.profiles.cached(team_id, user_id).t
+    # The external id finds the modal even when Slack opened it but its answer was lost (a retry after a 5xx
+    # then ends in exchanged_trigger_id, with no view id).
+    external_id = f"review-{hashlib.sha256(trigger_id.encode()).hexdigest()[:40]}"
+    try:
+        opened = client.views_open(trigger_id=trigger_id, view=opening_view(t, external_id))
+    except SlackApiError as e:
+        if e.response.get("error") == "exchanged_trigger_id":
+            log.info("views.open for %s: the modal had opened on the first try", user_id)
+            return {"external_id": external_id}
+        # Usually the 3-second trigger window passed while Slack or we were busy: the rep must not be left
+        # wondering. The draft is kept and one tap opens it.
+        log.warning("views.open for %s failed: %s", user_id, e.response.get("error"))
+        coach.later.submit(form_too_late, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name)
+        return None
+    return {"view_id": opened["view"]["id"]}
+
+
+def open_review(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    trigger_id: str,
+    deal_name: str | None = None,
+) -> None:
+    """Open the modal, then (in the ordinary queue) fill it in: the open draft to resume, or a new one."""
+    target = _open_opening_view(
+        coach, client, team_id=team_id, user_id=user_id, trigger_id=trigger_id, deal_name=deal_name
+    )
+    if target is not None:
+        coach.later.submit(
+            fill_review, coach, client, team_id=team_id, user_id=user_id, target=target, deal_name=deal_name
+        )
+
+
+def fill_review(
+    coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, target: dict, deal_name: str | None = None
+) -> None:
+    """The opened modal becomes the rep's review, in their own language: the draft to resume, or a new one."""
     profile = coach.profiles.get(team_id, user_id)
     draft, created = coach.reviews.open_or_start_draft(
         team_id, user_id, now=coach.clock(), deal_name=deal_name, locale=profile.locale, tz=profile.tz
@@ -83,37 +195,61 @@ def open_review(
     else:
         started = profile.t.datetime(draft.started_at)
         view = resume_view(profile.t, draft.id, draft.answers.get(Field.DEAL_NAME), started, prefill=deal_name)
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as e:
-        if e.response.get("error") == "exchanged_trigger_id":
-            # A retry after a 5xx or a dropped connection: the first try opened the modal.
-            log.info("views.open for %s: the modal had opened on the first try", user_id)
-        else:
-            # Usually the 3-second trigger window passed while Slack or we were busy.
-            # The rep must not be left wondering: say so, and keep the draft.
-            log.warning("views.open for %s failed: %s", user_id, e.response.get("error"))
-            post_message(
-                client,
-                user_id,
-                text=profile.t._("Sorry, the review form didn't open in time. Type `/lost` again: your draft is kept."),
-            )
+    _fill(client, target, view, user_id)
     if created:
         coach.events.rep_changed(team_id, user_id)  # the new draft shows on Home, with its resume button
+
+
+def _fill(client: WebClient, target: dict, view: dict, user_id: str) -> None:
+    try:
+        client.views_update(**target, view=view)
+    except SlackApiError as e:
+        # not_found: the rep closed the modal before it was filled in. The draft is kept either way.
+        log.info("filling in the review modal of %s failed: %s", user_id, e.response.get("error"))
+
+
+def form_too_late(coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, deal_name: str | None = None):
+    """The modal could not open in time: keep (or start) the draft and DM the rep one tap that opens it."""
+    profile = coach.profiles.get(team_id, user_id)
+    draft, created = coach.reviews.open_or_start_draft(
+        team_id, user_id, now=coach.clock(), deal_name=deal_name, locale=profile.locale, tz=profile.tz
+    )
+    text, blocks = form_too_late_message(profile.t, draft.id)
+    post_message(client, user_id, text=text, blocks=blocks)
+    if created:
+        coach.events.rep_changed(team_id, user_id)
+
+
+def _open_then_show_draft(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    trigger_id: str,
+    fresh: bool,
+    deal_name: str | None = None,
+) -> None:
+    target = _open_opening_view(
+        coach, client, team_id=team_id, user_id=user_id, trigger_id=trigger_id, deal_name=deal_name
+    )
+    if target is not None:
+        coach.later.submit(
+            show_draft, coach, client, team_id=team_id, user_id=user_id, target=target, fresh=fresh, deal_name=deal_name
+        )
 
 
 def show_draft(
     coach: Coach,
     client: WebClient,
     *,
-    team_id: str,
+    team_id: str | None,
     user_id: str,
-    view_id: str | None,
-    trigger_id: str | None,
+    target: dict,
     fresh: bool,
     deal_name: str | None = None,
 ) -> None:
-    """Resume the draft at its step, or replace it with a fresh one; in the open modal or a new one."""
+    """Resume the draft at its step, or replace it with a fresh one, in the modal `target` names."""
     profile = coach.profiles.get(team_id, user_id)
     draft = None if fresh else coach.reviews.open_draft(team_id, user_id)
     started = draft is None
@@ -122,10 +258,8 @@ def show_draft(
             team_id, user_id, now=coach.clock(), deal_name=deal_name, locale=profile.locale, tz=profile.tz
         )
     view = _step_view(coach, profile, Step(draft.step), draft.id, answer_codec.from_json(draft.answers))
-    if view_id:
-        client.views_update(view_id=view_id, view=view)
-    elif trigger_id:
-        client.views_open(trigger_id=trigger_id, view=view)
+    if any(target.values()):
+        _fill(client, target, view, user_id)
     if started:
         coach.events.rep_changed(team_id, user_id)
 

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from coach.flows import home as home_flows
 from coach.flows import nudges as nudge_flows
 from coach.flows import review as review_flows
+from coach.flows.modals import open_soon
 from coach.review.views import parse_resume_meta
 from coach.services import Coach
 from coach.slack.ids import ActionId
@@ -37,15 +38,14 @@ def handle_back(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
 
 def handle_resume(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
-    coach: Coach = context["coach"]
-    coach.later.submit(
-        review_flows.show_draft,
-        coach,
+    review_flows.resume_draft(
+        context["coach"],
         client,
         team_id=_team(body),
         user_id=body["user"]["id"],
         view_id=_in_modal(body),
         trigger_id=body.get("trigger_id"),
+        received_at=context.get("received_at"),
         fresh=False,
     )
 
@@ -54,14 +54,14 @@ def handle_start_fresh(ack: Ack, body: dict, client: WebClient, context: dict) -
     ack()
     coach: Coach = context["coach"]
     deal = parse_resume_meta((body.get("view") or {}).get("private_metadata"))
-    coach.later.submit(
-        review_flows.show_draft,
+    review_flows.resume_draft(
         coach,
         client,
         team_id=_team(body),
         user_id=body["user"]["id"],
         view_id=_in_modal(body),
         trigger_id=body.get("trigger_id"),
+        received_at=context.get("received_at"),
         fresh=True,
         deal_name=deal,
     )
@@ -69,14 +69,13 @@ def handle_start_fresh(ack: Ack, body: dict, client: WebClient, context: dict) -
 
 def handle_home_start(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
-    coach: Coach = context["coach"]
-    coach.later.submit(
-        review_flows.open_review,
-        coach,
+    review_flows.start_review(
+        context["coach"],
         client,
         team_id=_team(body),
         user_id=body["user"]["id"],
         trigger_id=body["trigger_id"],
+        received_at=context.get("received_at"),
     )
 
 
@@ -109,10 +108,11 @@ def handle_meeting_done(ack: Ack, body: dict, action: dict, client: WebClient, c
 def handle_meeting_moved(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(
-        nudge_flows.open_meeting_modal_for,
+    open_soon(
         coach,
         client,
+        nudge_flows.open_meeting_modal_for,
+        received_at=context.get("received_at"),
         user_id=body["user"]["id"],
         value=action.get("value"),
         trigger_id=body["trigger_id"],
@@ -147,10 +147,11 @@ def handle_self_check(ack: Ack, body: dict, action: dict, client: WebClient, con
 def handle_recontact_record(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(
-        nudge_flows.open_recontact_modal,
+    open_soon(
         coach,
         client,
+        nudge_flows.open_recontact_modal,
+        received_at=context.get("received_at"),
         user_id=body["user"]["id"],
         value=action.get("value"),
         trigger_id=body["trigger_id"],
@@ -161,43 +162,37 @@ def handle_recontact_record(ack: Ack, body: dict, action: dict, client: WebClien
 # The Home tab ---------------------------------------------------------------------------
 
 
+def _open_or_update(coach: Coach, client: WebClient, body: dict, context: dict, flow: Callable, **kwargs) -> None:
+    """In the modal clicked in (no deadline), or a new modal that opens first (coach/flows/modals.py)."""
+    kwargs.update(
+        team_id=_team(body), user_id=body["user"]["id"], trigger_id=body.get("trigger_id"), view=body.get("view")
+    )
+    if _in_modal(body):
+        coach.later.submit(flow, coach, client, **kwargs)
+    else:
+        open_soon(coach, client, flow, received_at=context.get("received_at"), **kwargs)
+
+
 def handle_view_review(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(
-        home_flows.open_review_detail,
-        coach,
-        client,
-        team_id=_team(body),
-        user_id=body["user"]["id"],
-        value=action.get("value"),
-        trigger_id=body.get("trigger_id"),
-        view=body.get("view"),
-    )
+    _open_or_update(coach, client, body, context, home_flows.open_review_detail, value=action.get("value"))
 
 
 def handle_review_page(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(
-        home_flows.open_review_page,
-        coach,
-        client,
-        team_id=_team(body),
-        user_id=body["user"]["id"],
-        value=action.get("value"),
-        trigger_id=body.get("trigger_id"),
-        view=body.get("view"),
-    )
+    _open_or_update(coach, client, body, context, home_flows.open_review_page, value=action.get("value"))
 
 
 def handle_edit_meeting(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(
-        nudge_flows.open_meeting_modal_for,
+    open_soon(
         coach,
         client,
+        nudge_flows.open_meeting_modal_for,
+        received_at=context.get("received_at"),
         user_id=body["user"]["id"],
         value=action.get("value"),
         trigger_id=body["trigger_id"],
@@ -208,10 +203,11 @@ def handle_edit_meeting(ack: Ack, body: dict, action: dict, client: WebClient, c
 def handle_log_win(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(
-        home_flows.open_win_modal,
+    open_soon(
         coach,
         client,
+        home_flows.open_win_modal,
+        received_at=context.get("received_at"),
         team_id=_team(body),
         user_id=body["user"]["id"],
         trigger_id=body["trigger_id"],
@@ -221,10 +217,11 @@ def handle_log_win(ack: Ack, body: dict, client: WebClient, context: dict) -> No
 def handle_answer_self_check(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(
-        home_flows.open_self_check,
+    open_soon(
         coach,
         client,
+        home_flows.open_self_check,
+        received_at=context.get("received_at"),
         team_id=_team(body),
         user_id=body["user"]["id"],
         value=action.get("value"),

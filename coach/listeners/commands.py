@@ -22,6 +22,7 @@ from coach.flows import digest as digest_flows
 from coach.flows import home as home_flows
 from coach.flows import nudges as nudge_flows
 from coach.flows import review as review_flows
+from coach.flows.modals import open_soon
 from coach.i18n import Translator
 from coach.nudges.messages import no_review_text
 from coach.review.messages import help_text, something_went_wrong_text, unknown_subcommand_text
@@ -143,7 +144,7 @@ def handle_lost(ack: Ack, command: dict, client: WebClient, context: dict) -> No
     elif sub == "unknown":
         answer(coach, ack, command, lambda t, _: unknown_subcommand_text(t, arg))
     elif sub == "meeting":
-        _move_meeting(coach, ack, client, command)
+        _move_meeting(coach, ack, client, command, context.get("received_at"))
     elif sub == "digest":
         answer(
             coach,
@@ -168,18 +169,18 @@ def handle_lost(ack: Ack, command: dict, client: WebClient, context: dict) -> No
         answer(coach, ack, command, lambda t, _: home_flows.won_refusal_text(t, arg))
     else:  # a review: `/lost`, `/lost Acme renewal`, `/lost new help`
         ack()
-        coach.later.submit(
-            review_flows.open_review,
+        review_flows.start_review(
             coach,
             client,
             team_id=team_id,
             user_id=user_id,
             trigger_id=command["trigger_id"],
+            received_at=context.get("received_at"),
             deal_name=arg or None,
         )
 
 
-def _move_meeting(coach: Coach, ack: Ack, client: WebClient, command: dict) -> None:
+def _move_meeting(coach: Coach, ack: Ack, client: WebClient, command: dict, received_at: float | None) -> None:
     """`/lost meeting`: set or move the next meeting of the latest review."""
     team_id, user_id = command.get("team_id"), command["user_id"]
     review = coach.nudges.latest_review(team_id, user_id)
@@ -187,10 +188,11 @@ def _move_meeting(coach: Coach, ack: Ack, client: WebClient, command: dict) -> N
         answer(coach, ack, command, lambda t, _: no_review_text(t))
         return
     ack()
-    coach.later.submit(
-        nudge_flows.open_meeting_modal,
+    open_soon(
         coach,
         client,
+        nudge_flows.open_meeting_modal,
+        received_at=received_at,
         team_id=team_id,
         user_id=user_id,
         trigger_id=command["trigger_id"],

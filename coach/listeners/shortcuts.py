@@ -11,13 +11,13 @@ from coach.slack.ids import ShortcutId
 def handle_review_shortcut(ack: Ack, shortcut: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    coach.later.submit(
-        review_flows.open_review,
+    review_flows.start_review(
         coach,
         client,
         team_id=(shortcut.get("team") or {}).get("id") or context.get("team_id"),
         user_id=shortcut["user"]["id"],
         trigger_id=shortcut["trigger_id"],
+        received_at=context.get("received_at"),
     )
 
 

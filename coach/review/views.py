@@ -461,6 +461,37 @@ def submission_failed_text(t: Translator) -> str:
     )
 
 
+def opening_view(t: Translator, external_id: str | None = None) -> dict[str, Any]:
+    """The review modal as it opens: shown at once, in the language known so far, and filled in a moment
+    later (`views.update`) with the rep's draft in their own language."""
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": CallbackId.OPENING,
+        "title": plain(t._("Lost deal review"), 24),
+        "close": plain(t._("Cancel"), 24),
+        "blocks": [section(":hourglass_flowing_sand: " + t._("Opening your review…"))],
+    }
+    if external_id:
+        view["external_id"] = external_id
+    return view
+
+
+def form_too_late_message(t: Translator, draft_id: int) -> tuple[str, list[dict[str, Any]]]:
+    """The DM for a rep whose review form could not open in Slack's 3 seconds: one tap opens it."""
+    text = t._("Sorry, the review form didn't open in time. Your draft is kept: open it here.")
+    blocks = [
+        section(text),
+        {
+            "type": "actions",
+            "block_id": BlockId.OPEN_FORM,
+            "elements": [
+                button(t._("Open the review form"), ActionId.RESUME_DRAFT, value=str(draft_id), style="primary")
+            ],
+        },
+    ]
+    return text, blocks
+
+
 def error_view(t: Translator) -> dict[str, Any]:
     return {
         "type": "modal",

@@ -7,6 +7,7 @@ class CallbackId(StrEnum):
     REVIEW_STEP = "review_step"
     RESUME_CHOICE = "review_resume"
     ERROR = "coach_error"
+    OPENING = "review_opening"
     MEETING = "next_meeting"
     RECONTACT = "recontact_record"
     WIN = "log_win"
@@ -46,6 +47,7 @@ class ActionId(StrEnum):
 class BlockId(StrEnum):
     NAVIGATION = "navigation"
     RESUME = "resume"
+    OPEN_FORM = "open_form"
     HOME_ACTIONS = "home_actions"
     NUDGE_ACTIONS = "nudge_actions"
     CUSTOMER_SAID = "customer_said"
