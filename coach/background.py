@@ -6,11 +6,13 @@ which keeps acks off the listener thread pool; whatever comes after the ack
 silently.
 
 Opening a modal is not queued behind anything: a trigger_id works for Slack's
-3 seconds from the click, so `open_modal` runs on threads of its own that do
-nothing else (one `views.open`, no database or `users.info` before it), and a
-trigger already too old when its turn comes is not spent on a doomed call: its
-`too_late` runs instead. Everything else (filling the modal in, Home, DMs) runs
-in the order it came.
+3 seconds from the click. Over HTTP, `open_modal` runs in the request's own
+thread right after the ack has been sent (see `after_response`, used by
+coach/web.py); elsewhere (Socket Mode) on threads of its own that do nothing
+else. Either way it is one `views.open` with no database or `users.info`
+before it, and a trigger already too old when its turn comes is not spent on a
+doomed call: its `too_late` runs instead. Everything else (filling the modal
+in, Home, DMs) runs in the order it came.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,21 @@ TRIGGER_WINDOW_SECONDS = 3.0  # Slack: a trigger_id must be used within 3 s of t
 # Past this age (from the request's arrival) a views.open would likely reach Slack too late; the request
 # itself reached us some time after the click.
 TRIGGER_BUDGET_SECONDS = 2.5
+
+
+# The jobs to run once the current request's response is sent, while a request is being answered.
+_RESPONSE = threading.local()
+
+
+@contextmanager
+def after_response(jobs: list[Callable[[], Any]]) -> Iterator[None]:
+    """While in this block, `open_modal` on this thread appends its job to `jobs` (for the server to run in
+    this thread once the response is on its way) instead of queueing it."""
+    _RESPONSE.jobs = jobs
+    try:
+        yield
+    finally:
+        _RESPONSE.jobs = None
 
 
 def trigger_too_old(received_at: float, now: float | None = None) -> bool:
@@ -74,10 +92,11 @@ class BackgroundWork:
         too_late: Callable[[], Any] | None = None,
         **kwargs: Any,
     ) -> Future:
-        """Run `fn` (which opens a modal with a trigger_id) at once on the openers' threads.
+        """Run `fn` (which opens a modal with a trigger_id) at once: right after the response in this
+        request's thread when the server runs `after_response` jobs, else on the openers' threads.
 
         `received_at` is when the interaction reached us (time.monotonic()). If the trigger is past its
-        budget when a thread picks the job up, `too_late()` runs instead, in the ordinary queue.
+        budget when its turn comes, `too_late()` runs instead, in the ordinary queue.
         """
 
         def run() -> Any:
@@ -92,24 +111,33 @@ class BackgroundWork:
         future: Future = Future()
         with self._idle:
             self._running += 1
-        self._openers.put((URGENT, next(self._order), run, (), {}, future))
+        job = (URGENT, next(self._order), run, (), {}, future)
+        pending = getattr(_RESPONSE, "jobs", None)
+        if pending is not None:
+            pending.append(lambda: self._run(job))
+        else:
+            self._openers.put(job)
         return future
 
     def _work(self, jobs: queue.PriorityQueue) -> None:
         while True:
-            priority, _, fn, args, kwargs, future = jobs.get()
-            if priority == STOP:
+            job = jobs.get()
+            if job[0] == STOP:
                 return
-            try:
-                if future.set_running_or_notify_cancel():
-                    future.set_result(fn(*args, **kwargs))
-            except BaseException as e:
-                log.exception("work after ack failed in %s", getattr(fn, "__qualname__", fn))
-                future.set_exception(e)
-            finally:
-                with self._idle:
-                    self._running -= 1
-                    self._idle.notify_all()
+            self._run(job)
+
+    def _run(self, job: tuple) -> None:
+        _, _, fn, args, kwargs, future = job
+        try:
+            if future.set_running_or_notify_cancel():
+                future.set_result(fn(*args, **kwargs))
+        except BaseException as e:
+            log.exception("work after ack failed in %s", getattr(fn, "__qualname__", fn))
+            future.set_exception(e)
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True once nothing is running or queued (tests, graceful shutdown)."""

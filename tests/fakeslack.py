@@ -163,6 +163,7 @@ class FakeSlack:
         self.bot_token = bot_token
         self.clock = clock
         self._lock = threading.RLock()
+        self._checks = threading.local()  # Block Kit problems found before taking the lock (see _dispatch)
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -232,7 +233,12 @@ class FakeSlack:
             def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # http.server's backlog of 5 drops connections under load (the client's SYN is retried a second
+            # later); Slack's API does not.
+            request_queue_size = 1024
+
+        server = Server(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         self._server = server
         # A short poll interval keeps stop() (server.shutdown()) fast.
@@ -495,6 +501,9 @@ class FakeSlack:
             token = auth[len("Bearer ") :]
         status, extra_headers = 200, dict[str, str]()
         received = self.clock()
+        # Block Kit is checked before taking the lock: the checks are pure and the slowest part of a call, and
+        # Slack does not make one app's calls wait for each other's validation.
+        self._checks.found = self._block_kit_checks(params)
         with self._lock:
             handler = self._handlers.get(method)
             if handler is None:
@@ -518,6 +527,17 @@ class FakeSlack:
             self.calls.append(Call(method, copy.deepcopy(params), headers, copy.deepcopy(response), status, received))
             self._changed.notify_all()
         return status, response, extra_headers
+
+    @staticmethod
+    def _block_kit_checks(params: Json) -> dict[int, list[str]]:
+        """Problems of the call's view and blocks, by the id() of the object checked."""
+        found: dict[int, list[str]] = {}
+        view, blocks, text = params.get("view"), params.get("blocks"), params.get("text")
+        if isinstance(view, dict):
+            found[id(view)] = view_problems(view)
+        if isinstance(blocks, list):
+            found[id(blocks)] = message_problems(blocks, text if isinstance(text, str) else None)
+        return found
 
     def _take_failure(self, method: str) -> tuple[int, Json, dict[str, str], bool] | None:
         """(status, answer, headers, after) of the failure due for this call, if any."""
@@ -636,7 +656,9 @@ class FakeSlack:
         if isinstance(text, str) and len(text) > 40_000:
             raise _SlackError("msg_too_long")
         if blocks is not None:
-            problems = message_problems(blocks, text if isinstance(text, str) else None)
+            problems = getattr(self._checks, "found", {}).get(id(blocks))
+            if problems is None:
+                problems = message_problems(blocks, text if isinstance(text, str) else None)
             if problems:
                 raise _SlackError(
                     "invalid_blocks",
@@ -683,7 +705,9 @@ class FakeSlack:
             raise self._invalid_arguments("missing required field: view [json-pointer:/view]")
         if not isinstance(view, dict):
             raise self._invalid_arguments("view must be a JSON object [json-pointer:/view]")
-        problems = view_problems(view)
+        problems = getattr(self._checks, "found", {}).get(id(view))
+        if problems is None:
+            problems = view_problems(view)
         if problems:
             raise self._invalid_arguments(*problems)
         return view

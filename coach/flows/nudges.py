@@ -96,6 +96,18 @@ def message_of(body: dict) -> tuple[str, str] | None:
     return (channel, ts) if channel and ts else None
 
 
+def _own_message(coach: Coach, review_id: int, user_id: str, message: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The clicked message, if it is this rep's nudge DM about this review as the app recorded it; else None.
+
+    A click's `container` (and a modal's private_metadata) is the sender's to write: a forged, signed one
+    must not point chat.update at another of the bot's messages (a managers' channel post, say).
+    """
+    owned = coach.nudges.own_message(review_id, user_id, message)
+    if message and owned is None:
+        log.warning("a click by %s named a message that is not its nudge's DM: not updating it", user_id)
+    return owned
+
+
 def share_from_checklist(coach: Coach, client: WebClient, *, user_id: str, value: str, message) -> None:
     review = coach.nudges.review(_review_id(value) or 0, user_id)
     if review is None:
@@ -104,7 +116,7 @@ def share_from_checklist(coach: Coach, client: WebClient, *, user_id: str, value
     coach.nudges.mark_acted(review.id, user_id, NudgeKind.CHECKLIST, now=coach.clock())
     _update_message(
         client,
-        message,
+        _own_message(coach, review.id, user_id, message),
         messages.checklist_message(_t(review), review, sharing_available=bool(coach.settings.manager_channel)),
     )
 
@@ -112,7 +124,11 @@ def share_from_checklist(coach: Coach, client: WebClient, *, user_id: str, value
 def meeting_done(coach: Coach, client: WebClient, *, user_id: str, value: str, message) -> None:
     review = coach.nudges.mark_acted(_review_id(value) or 0, user_id, NudgeKind.PRE_MEETING, now=coach.clock())
     if review is not None:
-        _update_message(client, message, messages.pre_meeting_message(_t(review), review, done=True))
+        _update_message(
+            client,
+            _own_message(coach, review.id, user_id, message),
+            messages.pre_meeting_message(_t(review), review, done=True),
+        )
         coach.events.rep_changed(review.team_id, user_id)
 
 
@@ -152,7 +168,8 @@ def _modal_review(coach: Coach, view: dict, user_id: str) -> tuple[Review | None
     meta = messages.parse_modal_meta(view.get("private_metadata"))
     if meta is None:
         return None, None
-    return coach.nudges.review(meta[0], user_id), meta[1]
+    review = coach.nudges.review(meta[0], user_id)
+    return review, _own_message(coach, review.id, user_id, meta[1]) if review is not None else None
 
 
 def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, view: dict) -> None:
@@ -211,7 +228,7 @@ def answer_self_check(coach: Coach, client: WebClient, *, user_id: str, action: 
         if state is not None:
             _update_message(
                 client,
-                message,
+                _own_message(coach, review_id, user_id, message),
                 messages.self_check_message(_t(state.review), state.review, state.check, volume=state.volume),
             )
     if state is not None:

@@ -1,0 +1,95 @@
+"""The modal opens first, and a click updates only the bot's message it was made on."""
+
+from __future__ import annotations
+
+import copy
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import time_machine
+
+from coach.background import TRIGGER_BUDGET_SECONDS, BackgroundWork, after_response
+from tests.conftest import MANAGER_CHANNEL, RunningApp
+from tests.slack_signing import block_actions_payload
+from tests.test_nudges import dispatch, review_saved
+from tests.test_review_flow import blocks_text
+
+
+def test_lost_is_acked_before_its_modal_opens_and_the_modal_before_anything_else(running_app: RunningApp):
+    fake = running_app.slack.fake
+    gate = fake.hold("views.open", timeout=5)
+    resp = running_app.slack.command("Acme renewal", user_id="U2")
+    # The ack came back while Slack was still holding the views.open that follows it.
+    assert resp.status_code == 200 and resp.text == ""
+    opened = fake.wait_for("views.open")[0]
+    assert gate.answered == 0
+    gate.release()
+    running_app.settle()
+    # views.open was the first Slack call the command made (auth.test is Bolt's, once per process).
+    calls = [c.method for c in fake.calls if c.method != "auth.test"]
+    assert calls[0] == "views.open" and "users.info" in calls[1:]
+    form = fake.views[opened.response["view"]["id"]]
+    assert form["callback_id"] == "review_step"
+    deal = next(b for b in form["blocks"] if b.get("block_id") == "deal_name")
+    assert deal["element"]["initial_value"] == "Acme renewal"
+
+
+def test_a_modal_opens_in_the_request_thread_after_the_response_only_when_the_server_runs_it():
+    work = BackgroundWork(workers=1, openers=1)
+    ran: list[str] = []
+    jobs: list = []
+    try:
+        with after_response(jobs):
+            work.open_modal(ran.append, "views.open", received_at=time.monotonic())
+        assert ran == [] and len(jobs) == 1  # held for the server to run once the ack is sent
+        jobs[0]()
+        stale = time.monotonic() - TRIGGER_BUDGET_SECONDS - 1
+        work.open_modal(ran.append, "queued", received_at=stale, too_late=lambda: ran.append("too late"))
+        assert work.wait_idle(5)
+    finally:
+        work.shutdown()
+    assert ran == ["views.open", "too late"]
+
+
+def test_a_forged_click_cannot_point_chat_update_at_the_managers_post(running_app: RunningApp):
+    fake = running_app.slack.fake
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
+    meeting = start + timedelta(hours=3)
+    with time_machine.travel(start, tick=True) as clock:
+        review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=meeting)
+        [share] = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == MANAGER_CHANNEL]
+        shared_before = copy.deepcopy(fake.messages[(MANAGER_CHANNEL, share.response["ts"])])
+        clock.move_to(meeting - timedelta(minutes=59))
+        dispatch(running_app)
+        [pre] = [c for c in fake.calls_to("chat.postMessage") if "Your next meeting is at" in c.params["text"]]
+        message = pre.response["message"]
+        button = next(
+            e for b in message["blocks"] for e in b.get("elements", []) if e.get("action_id") == "meeting_done"
+        )
+        action = {"type": "button", "action_id": "meeting_done", "block_id": "nudge_actions", "value": button["value"]}
+
+        # Signed, but its container names the managers' channel post instead of the rep's DM.
+        forged = block_actions_payload(
+            action,
+            user_id="U2",
+            channel_id=MANAGER_CHANNEL,
+            message={**message, "ts": share.response["ts"]},
+            container={
+                "type": "message",
+                "message_ts": share.response["ts"],
+                "channel_id": MANAGER_CHANNEL,
+                "is_ephemeral": False,
+            },
+        )
+        assert running_app.slack.interact(forged).status_code == 200
+        running_app.settle()
+        assert [c for c in fake.calls_to("chat.update") if c.params["channel"] == MANAGER_CHANNEL] == []
+        assert fake.messages[(MANAGER_CHANNEL, share.response["ts"])] == shared_before
+
+        # The same click on the DM itself updates the DM.
+        genuine = block_actions_payload(action, user_id="U2", channel_id=pre.response["channel"], message=message)
+        assert running_app.slack.interact(genuine).status_code == 200
+        running_app.settle()
+    [update] = fake.calls_to("chat.update")
+    assert update.params["channel"] == pre.response["channel"] and update.params["ts"] == pre.response["ts"]
+    assert "Done." in blocks_text(update.params["blocks"])
