@@ -17,7 +17,8 @@ from coach.logs import MAX_LOG_CHARS, configure_logging
 from coach.models import Review, Win
 from tests import review_input as ri
 from tests.conftest import RunningApp
-from tests.slack_signing import TEAM_ID, block_actions_payload
+from tests.slack_signing import TEAM_ID, block_actions_payload, view_submission_payload
+from tests.test_nudges import review_saved
 from tests.test_review_flow import Rep, blocks_text
 from tests.test_review_validation import later, rep_at_step
 
@@ -146,3 +147,26 @@ def test_an_attacker_sized_value_is_neither_logged_nor_echoed_whole(running_app:
     assert logged, "the refused review id was expected in the log"
     assert max(len(line) for line in logged) < MAX_LOG_CHARS + 200
     assert "a" * 100 not in answer.text and "aaa…" in answer.text
+
+
+def test_lost_meeting_in_year_9999_gets_an_inline_error_and_moves_nothing(running_app: RunningApp):
+    fake = running_app.slack.fake
+    meeting = datetime.now(UTC) + timedelta(days=2)
+    review = review_saved(running_app, "U2", lost_on=date.today(), meeting=meeting)
+    before = len(fake.calls_to("views.open"))
+    assert running_app.slack.command("meeting", user_id="U2").status_code == 200
+    modal = fake.wait_for("views.open", before + 1)[-1]
+    assert modal.response["ok"]
+    resp = running_app.slack.interact(
+        view_submission_payload(
+            modal.response["view"],
+            ri.state(next_meeting_at=ri.datetimepicker(datetime(9999, 12, 31, 12, 0, tzinfo=UTC))),
+            user_id="U2",
+        )
+    )
+    assert running_app.slack.json(resp) == {
+        "response_action": "errors",
+        "errors": {"next_meeting_at": "Please pick a meeting within the next 366 days."},
+    }
+    with running_app.coach.db.session() as s:
+        assert s.get(Review, review.id).next_meeting_at == review.next_meeting_at

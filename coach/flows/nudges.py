@@ -187,6 +187,11 @@ def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, v
     if meeting_at <= now:
         ack(response_action="errors", errors={Field.NEXT_MEETING_AT: t._("Your next meeting must be in the future.")})
         return
+    if review_rules.meeting_too_far(meeting_at, now):
+        limit = review_rules.MAX_DAYS_TO_NEXT_MEETING
+        error = review_rules.FieldError(Field.NEXT_MEETING_AT, review_rules.Problem.MEETING_TOO_FAR, limit)
+        ack(response_action="errors", errors=errors_payload(t, [error]))
+        return
     review = coach.nudges.move_meeting(review.id, user_id, meeting_at, now=now)
     ack()
     if review is not None:
