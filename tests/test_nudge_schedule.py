@@ -20,7 +20,7 @@ from coach.config import ConfigError, load_settings
 from tests import review_input as ri
 from tests.conftest import RunningApp
 from tests.test_nudges import assert_valid, click, dispatch, nudges, review_saved
-from tests.test_review_flow import Rep, blocks_text
+from tests.test_review_flow import Rep, blocks_text, form_of
 
 # user id -> (Slack locale, zone). U1 and U2 are the fixture's reps; the others are added here.
 REPS = {
@@ -260,8 +260,7 @@ def test_editing_the_loss_date_after_the_reminder_does_not_send_it_again(app: Ru
         # The rep comes back to the draft and corrects the loss date to the day before.
         rep = Rep(app, "U1")
         click(app, "U1", reminder, "draft_resume")
-        opened = fake.wait_for("views.open", 2)[-1]
-        rep.view = opened.response["view"]
+        rep.view = form_of(app, fake.wait_for("views.open", 2)[-1])
         updates = len(fake.calls_to("views.update"))
         rep.click("review_back", values=ri.lenses(problem="missed"))
         back = fake.wait_for("views.update", updates + 1)[-1]

@@ -15,7 +15,7 @@ from tests import review_input as ri
 from tests.blockkit import message_problems, view_problems
 from tests.conftest import MANAGER_CHANNEL, RunningApp
 from tests.slack_signing import block_actions_payload, view_submission_payload
-from tests.test_review_flow import Rep, blocks_text
+from tests.test_review_flow import Rep, blocks_text, form_of
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -214,9 +214,9 @@ def test_unfinished_review_gets_one_reminder_that_reopens_the_draft(running_app:
         assert_valid(reminder)
         assert "Globex" in reminder.params["text"]
         click(running_app, "U1", reminder, "draft_resume")
-        opened = fake.wait_for("views.open", 2)[-1]
-        assert opened.response["ok"] and opened.params["view"]["callback_id"] == "review_step"
-        assert "lenses" in opened.params["view"]["private_metadata"]
+        form = form_of(running_app, fake.wait_for("views.open", 2)[-1])
+        assert form["callback_id"] == "review_step"
+        assert "lenses" in form["private_metadata"]
 
 
 def test_self_check_answers_are_saved_once_and_shown_in_place_with_a_volume_warning(running_app: RunningApp):

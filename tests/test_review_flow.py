@@ -69,6 +69,13 @@ class Rep:
         assert self.app.slack.interact(payload).status_code == 200
 
 
+def form_of(app: RunningApp, opened) -> dict:
+    """The modal a views.open call opened, as the rep sees it once the app has filled it in."""
+    assert opened.response["ok"], opened.response
+    app.settle()
+    return app.slack.fake.views[opened.response["view"]["id"]]
+
+
 def blocks_text(blocks: list[dict]) -> str:
     out = []
 

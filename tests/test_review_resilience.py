@@ -115,6 +115,7 @@ def test_a_step_that_cannot_be_saved_keeps_the_modal_and_what_was_typed(running_
     fake = running_app.slack.fake
     rep = rep_at_step(running_app, "U2", "lenses")
     lenses_view = rep.view
+    updates = len(fake.calls_to("views.update"))  # the one that filled the modal in when it opened
     typed = ri.lenses(notes={"relationship": "Champion left in October"})
     with drafts_refuse_writes(running_app):
         body = rep.submit(typed)
@@ -132,7 +133,7 @@ def test_a_step_that_cannot_be_saved_keeps_the_modal_and_what_was_typed(running_
     assert "underlying_codes" in input_ids(rep.view)
     with running_app.coach.db.session() as s:
         assert s.scalar(select(ReviewDraft)).answers["relationship_note"] == "Champion left in October"
-    assert fake.calls_to("views.update") == []
+    assert len(fake.calls_to("views.update")) == updates
 
 
 def test_a_review_that_cannot_be_saved_keeps_the_last_step_to_press_again(running_app: RunningApp):
@@ -164,11 +165,12 @@ def test_an_earlier_step_changed_on_another_device_is_shown_with_what_to_fix(run
     assert resume["callback_id"] == "review_resume"
     with running_app.coach.db.session() as s:
         draft_id = s.scalar(select(ReviewDraft)).id
+    updates = len(fake.calls_to("views.update"))
     phone.click("draft_resume", value=str(draft_id), view=resume)
-    phone.view = fake.wait_for("views.update", 1)[-1].response["view"]
+    phone.view = fake.wait_for("views.update", updates + 1)[-1].response["view"]
     assert "change_code" in input_ids(phone.view)
     phone.click("review_back", values=ri.commit(meeting=later(days=2)))
-    phone.view = fake.wait_for("views.update", 2)[-1].response["view"]
+    phone.view = fake.wait_for("views.update", updates + 2)[-1].response["view"]
     assert "underlying_codes" in input_ids(phone.view)
     phone.close(ri.reasons(codes=(), own=""))
 
