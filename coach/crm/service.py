@@ -139,6 +139,15 @@ class CrmLossService:
             )
             return done.rowcount == 1
 
+    def keep_note(self, loss_id: int, instance: str, *, note_id: str, now: datetime) -> None:
+        """The note is in the CRM: remembered at once (the claim is kept), so a retry never adds a second."""
+        with self.db.session() as s:
+            s.execute(
+                update(CrmLoss)
+                .where(CrmLoss.id == loss_id, CrmLoss.claimed_by == instance)
+                .values(note_id=note_id, updated_at=now)
+            )
+
     def same_loss_prompted(self, loss: CrmLoss) -> bool:
         """Another row of the same deal, within minutes, already reached (or is waiting for) the rep."""
         with self.db.session() as s:
