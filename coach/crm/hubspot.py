@@ -98,7 +98,17 @@ class HubSpotCrm:
         competitor_property: str | None = None,
     ) -> None:
         # Only connections that never opened are retried by the client; the rest is the worker's call.
-        retry = Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.2)
+        retry = Retry(
+            total=2,
+            connect=2,
+            read=0,
+            status=0,
+            other=0,
+            redirect=0,
+            backoff_factor=0.2,
+            respect_retry_after_header=False,  # a 429 comes back to the worker, which waits without a thread
+            raise_on_status=False,
+        )
         client = HubSpot(access_token=access_token, host=api_url, retry=retry)
         self._deals = client.crm.deals.basic_api
         self._owners = client.crm.owners.owners_api

@@ -218,7 +218,7 @@ GENERIC_FIELDS = (
 )
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
-_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{1,20}")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 

@@ -11,8 +11,8 @@ from html import escape
 
 from coach.i18n import Translator
 from coach.models import Review
+from coach.review.labels import change_label, lens_label, surface_label, underlying_label, verdict_label
 from coach.review.rules import Lens
-from coach.review.views import change_label, lens_label, surface_label, underlying_label, verdict_label
 
 MAX_NOTE_CHARACTERS = 60_000  # HubSpot caps a note's body at 65,536
 

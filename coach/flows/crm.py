@@ -25,12 +25,15 @@ from coach.crm.hubspot import CrmFailure, Failure
 from coach.crm.messages import prompt_message
 from coach.crm.rules import EventKind, Source, WriteBack, WriteBackPolicy
 from coach.crm.service import LossStatus, WriteBackStatus
+from coach.flows.review import step_view
 from coach.i18n import Translator
 from coach.models import CrmLoss
 from coach.review.rules import Field
+from coach.review.views import resume_view
 from coach.services import Coach
-from coach.slack.client import UNKNOWN, find_by_metadata, maybe_posted
+from coach.slack.client import maybe_posted
 from coach.slack.emails import NotInSlack
+from coach.slack.history import UNKNOWN, find_by_metadata
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,6 @@ def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> 
             **({"user_id": member.user_id} if member else {}),
             **fields,
         )
-        _manager_homes_changed(coach, client)
         return
     team_id = member.team_id or ""
     profile = coach.profiles.get(team_id, member.user_id)
@@ -128,7 +130,6 @@ def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> 
     channel, ts, error = posted
     if error in REP_ERRORS:
         losses.finish(loss.id, instance, now=now, status=LossStatus.WAITING, last_error=f"slack: {error}", **fields)
-        _manager_homes_changed(coach, client)
         return
     if error:
         _retry_or_fail(coach, loss, instance, CrmFailure(Failure.TRANSIENT, f"slack: {error}"), now, **fields)
@@ -149,7 +150,7 @@ def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> 
     )
     log.info("CRM loss %s (deal %s): %s prompted", loss.id, loss.deal_id, member.user_id)
     if draft_started:
-        _rep_changed(coach, client, team_id, member.user_id)
+        coach.events.rep_changed(team_id, member.user_id)  # the draft shows on Home
 
 
 def _read_deal(coach: Coach, loss: CrmLoss) -> dict[str, Any]:
@@ -257,6 +258,7 @@ def _start_draft(coach: Coach, loss: CrmLoss, locale: str, tz: ZoneInfo, now: da
         tz=tz,
         now=now,
         replace=False,
+        link=loss.url,
     )
     return draft.started_at if draft is not None else None
 
@@ -285,10 +287,8 @@ def prefill(loss: CrmLoss, tz: ZoneInfo) -> dict[Field, Any]:
 def open_loss_review(
     coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str, loss_id: str
 ) -> None:
-    """ "Review this loss": this loss's draft at its step, or a new one pre-filled; never another draft lost."""
-    from coach.review import answers as answer_codec
-    from coach.review.views import resume_view
-
+    """The DM's "Review this loss": this loss's draft at its step, or a new one pre-filled; never another
+    draft lost."""
     loss = coach.crm_losses.get(int(loss_id)) if coach.crm_losses and loss_id.isdigit() else None
     profile = coach.profiles.get(team_id, user_id)
     if loss is None or loss.user_id != user_id:
@@ -297,7 +297,7 @@ def open_loss_review(
     team_id = loss.team_id or team_id or ""
     now = coach.clock()
     draft = coach.reviews.open_draft(team_id, user_id)
-    started = min(loss.closed_at, now)
+    started = loss.draft_started_at or min(loss.closed_at, now)
     if draft is not None and draft.started_at != started:
         # Another deal's review is open: the rep chooses (resume it, or start this one).
         view = resume_view(
@@ -319,23 +319,19 @@ def open_loss_review(
             tz=profile.tz,
             now=now,
             replace=False,
+            link=loss.url,
         )
+        if draft is None:  # a draft of the rep's began this very moment: it is theirs to resume
+            return
         coach.crm_losses.set_draft(loss.id, started_at=draft.started_at, now=now)
-    from coach.review.flows import step_view
-
-    client.views_open(
-        trigger_id=trigger_id,
-        view=step_view(coach, profile, draft, link=loss.url, answers=answer_codec.from_json(draft.answers)),
-    )
+        coach.events.rep_changed(team_id, user_id)
+    client.views_open(trigger_id=trigger_id, view=step_view(coach, profile, draft))
 
 
 def start_loss_review_fresh(
     coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, view_id: str | None, loss_id: int
 ) -> None:
     """From the resume choice: the other draft is dropped (the rep said so), this loss's review begins."""
-    from coach.review import answers as answer_codec
-    from coach.review.flows import step_view
-
     loss = coach.crm_losses.get(loss_id) if coach.crm_losses else None
     if loss is None or loss.user_id != user_id or not view_id:
         return
@@ -350,13 +346,11 @@ def start_loss_review_fresh(
         tz=profile.tz,
         now=now,
         replace=True,
+        link=loss.url,
     )
     coach.crm_losses.set_draft(loss.id, started_at=draft.started_at, now=now)
-    client.views_update(
-        view_id=view_id,
-        view=step_view(coach, profile, draft, link=loss.url, answers=answer_codec.from_json(draft.answers)),
-    )
-    _rep_changed(coach, client, loss.team_id or team_id or "", user_id)
+    client.views_update(view_id=view_id, view=step_view(coach, profile, draft))
+    coach.events.rep_changed(loss.team_id or team_id or "", user_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,18 +397,3 @@ def write_back(coach: Coach, loss: CrmLoss, *, instance: str) -> None:
         return
     losses.record_write_back(loss.id, instance, now=now, kind=kind, note_id=note_id)
     log.info("CRM write-back of loss %s (deal %s): %s", loss.id, loss.deal_id, kind)
-
-
-# ---------------------------------------------------------------------------------------------
-# Home
-# ---------------------------------------------------------------------------------------------
-
-
-def _rep_changed(coach: Coach, client: WebClient, team_id: str, user_id: str) -> None:
-    from coach.home.publish import refresh_home
-
-    refresh_home(coach, client, team_id, user_id)
-
-
-def _manager_homes_changed(coach: Coach, client: WebClient) -> None:
-    """A loss now waits for a rep: managers see it the next time they open Home (rendered afresh)."""
