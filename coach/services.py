@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
-from coach.background import BackgroundWork
+from coach.background import BackgroundWork, Coalesced
 from coach.config import Settings
 from coach.crm.hubspot import HubSpotCrm
 from coach.crm.service import CrmLossService
@@ -53,3 +53,4 @@ class Coach:
     crm_losses: CrmLossService | None = None
     hubspot: HubSpotCrm | None = None
     emails: EmailDirectory | None = None
+    crm_passes: Coalesced | None = None  # the CRM worker's passes after a webhook's answer

@@ -461,3 +461,76 @@ def test_the_generic_webhook_prompts_the_rep_once_and_refuses_a_stale_signature(
 def test_without_crm_settings_the_endpoints_do_not_exist(running_app: RunningApp):
     for path in ("/crm/hubspot", "/crm/webhook"):
         assert requests.post(running_app.base_url + path, data=b"[]", timeout=10).status_code == 404
+
+
+def test_a_loss_acknowledged_by_an_instance_killed_right_after_is_prompted_once_by_the_next(
+    settings_env, database_url, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot, tmp_path
+):
+    """HubSpot got its 200; the instance was SIGKILLed before it could read the deal. Nothing is lost: the
+    next instance takes the loss over after the lease and the rep gets exactly one DM."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    fake_slack.add_user("U2", tz="America/New_York", locale="en-US", name="Alex Kim", email="alex@example.com")
+    add_deal(fake_hubspot, "901", "8")
+    reading = fake_hubspot.hold("deal.read")  # the first instance gets no further than asking HubSpot
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HUBSPOT_", "CRM_", "DATABASE_URL"))}
+    env.update(
+        SLACK_BOT_TOKEN=settings_env["slack_bot_token"],
+        SLACK_SIGNING_SECRET=settings_env["slack_signing_secret"],
+        SLACK_API_URL=fake_slack.base_url,
+        DATABASE_URL=database_url,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        HUBSPOT_CLIENT_SECRET=CLIENT_SECRET,
+        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
+        HUBSPOT_API_URL=fake_hubspot.base_url,
+        SCHEDULER_TICK_SECONDS="3600",
+    )
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, str(root / "app.py")], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:  # the process's start-up: waiting on a real process, not on app logic
+            try:
+                if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
+            time.sleep(0.1)
+        body = hubspot_batch([stage_change("901", millis(datetime.now(UTC)))])
+        url = base + "/crm/hubspot"
+        resp = requests.post(url, data=body, headers=hubspot_signature("POST", url, body, CLIENT_SECRET), timeout=10)
+        assert resp.status_code == 200 and resp.json()["new"] == 1
+        fake_hubspot.wait_for("deal.read", timeout=10)  # the instance is working on it...
+        proc.send_signal(signal.SIGKILL)  # ...and dies
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        reading.set()
+    assert prompts(fake_slack) == []
+
+    with serve_app(crm_settings(settings_env, fake_hubspot), fake_slack) as second:
+        fake_hubspot.hold("deal.read").set()  # HubSpot answers again
+        work(second)  # within the lease: the dead instance's claim is respected
+        assert prompts(fake_slack) == []
+        with time_machine.travel(datetime.now(UTC) + crm_flow.LEASE + timedelta(seconds=5), tick=True):
+            work(second)
+            work(second)
+        [row] = losses(second)
+    assert row.status == LossStatus.PROMPTED and row.attempts == 2
+    assert len(prompts(fake_slack, "U2")) == 1

@@ -16,7 +16,7 @@ from slack_bolt import App
 
 from coach.app.bolt import build_bolt_app
 from coach.app.jobs import start_scheduler
-from coach.background import BackgroundWork
+from coach.background import BackgroundWork, Coalesced
 from coach.config import Settings
 from coach.crm.hubspot import HubSpotCrm
 from coach.crm.inbox import CrmInbox
@@ -88,6 +88,8 @@ def build_coach(settings: Settings, db: Database) -> Coach:
     if settings.hubspot_client_secret or settings.crm_webhook_secret:
         coach.crm_losses = CrmLossService(db)
         coach.emails = EmailDirectory(client)
+        # One pass at a time per instance: requests that store losses keep the database and the CPU.
+        coach.crm_passes = Coalesced(coach.later, lambda: crm_flows.work(coach, coach.client), limit=1)
         if settings.hubspot_access_token:
             coach.hubspot = HubSpotCrm(
                 access_token=settings.hubspot_access_token.get_secret_value(),

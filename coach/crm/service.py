@@ -55,13 +55,14 @@ class CrmLossService:
         with self.db.session() as s:
             dialect = s.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            # One statement, rows as parameters: SQLAlchemy sends them as multi-row VALUES from a cached
+            # compilation ("insertmanyvalues"), and RETURNING gives back only the rows actually inserted.
             stmt = (
-                insert(CrmLoss)
-                .values(rows)
+                insert(CrmLoss.__table__)
                 .on_conflict_do_nothing(index_elements=["source", "deal_id", "closed_at"])
-                .returning(CrmLoss.id)
+                .returning(CrmLoss.__table__.c.id)
             )
-            return len(s.execute(stmt).all())
+            return len(s.execute(stmt, rows).all())
 
     @staticmethod
     def _row(event: LossEvent, now: datetime) -> dict[str, Any]:
@@ -79,6 +80,15 @@ class CrmLossService:
             next_attempt_at=now,
             received_at=now,
             updated_at=now,
+            # Every row names the same columns: the batch goes as one multi-row statement.
+            deal_name=None,
+            amount=None,
+            currency=None,
+            owner_email=None,
+            user_id=None,
+            crm_reason=None,
+            competitor=None,
+            url=None,
         )
         if event.kind == EventKind.GENERIC:
             row.update(

@@ -78,7 +78,10 @@ def work(coach: Coach, client: WebClient, *, instance: str = INSTANCE) -> int:
 
 def kick(coach: Coach, client: WebClient) -> None:
     """Start a pass after the webhook's answer (the scheduler's tick would get there too, a little later)."""
-    coach.later.submit(work, coach, client)
+    if coach.crm_passes is not None:
+        coach.crm_passes.request()
+    else:
+        coach.later.submit(work, coach, client)
 
 
 # ---------------------------------------------------------------------------------------------
