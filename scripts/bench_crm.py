@@ -8,9 +8,10 @@ Run it from the repository root, in the project's virtual environment:
 
 It starts a fake Slack (tests/fakeslack.py, 50 reps with emails) and a fake HubSpot (tests/fakehubspot.py,
 one deal per event, owned by those reps) in this process, runs the real app (`python app.py`) against
-them on a free loopback port, and posts `--events` closed-lost `deal.propertyChange` events in signed
-batches of `--batch` to POST /crm/hubspot, `--concurrency` batches at a time. Then it posts every batch a
-second time (HubSpot's duplicate deliveries) and waits until the app has prompted every loss.
+them on a free loopback port and, after an empty batch each (not counted), posts `--events` closed-lost
+`deal.propertyChange` events in signed batches of `--batch` to POST /crm/hubspot, `--concurrency`
+batches at a time. Then it posts every batch a second time (HubSpot's duplicate deliveries) and waits
+until the app has prompted every loss.
 
 Printed: the webhook's response time p50/p99 (the answer comes once the batch is stored), events stored per
 second, events prompted per second (webhook to the rep's DM, end to end), and the prompts sent: exactly one
@@ -210,6 +211,9 @@ def main() -> int:
             bare.wait_ready()
             app.wait_ready()
 
+            # Warm-up, not counted: an empty batch to each (connections opened, code paths loaded).
+            post_batches(bare.base, [b"[]"] * args.concurrency, args.concurrency)
+            post_batches(app.base, [b"[]"] * args.concurrency, args.concurrency)
             base_times, base_wall, base_status = post_batches(bare.base, batches, args.concurrency)
             times, wall, status = post_batches(app.base, batches, args.concurrency)
             sent = time.perf_counter() - wall
