@@ -21,7 +21,17 @@ def http_server(application: Application, host: str, port: int):
     """waitress, bound to host:port (an OSError here: the port is taken or not ours to use)."""
     from waitress.server import create_server
 
-    return create_server(application.wsgi, host=host, port=port, threads=16, ident="lost-deal-coach")
+    from coach.web import MAX_BODY_BYTES
+
+    # waitress buffers a body whole before the app sees it: a huge one is refused (413) while it arrives.
+    return create_server(
+        application.wsgi,
+        host=host,
+        port=port,
+        threads=16,
+        ident="lost-deal-coach",
+        max_request_body_size=2 * MAX_BODY_BYTES,
+    )
 
 
 def _stop(message: str) -> NoReturn:

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 LEASE = timedelta(minutes=2)
-BATCH = 100
+# Claimed per round trip; small enough that a batch is done well within the lease, even with HubSpot slow.
+BATCH = 25
 PROMPT_EVENT = "lost_deal_coach_crm_loss"
 # Slack errors about the rep (not the app): the loss waits for a rep instead of being retried.
 REP_ERRORS = frozenset({"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot", "not_allowed"})
@@ -61,10 +62,14 @@ def work(coach: Coach, client: WebClient, *, instance: str = INSTANCE) -> int:
     if coach.crm_losses is None:
         return 0
     done = 0
-    while True:
+    hold_until: datetime | None = None
+    while hold_until is None:
         claimed = coach.crm_losses.claim_due(now=coach.clock(), lease=LEASE, limit=BATCH, instance=instance)
         for loss in claimed:
-            prompt(coach, client, loss, instance=instance)
+            if hold_until is not None:  # HubSpot said wait: the rest of the batch waits too, unasked
+                coach.crm_losses.finish(loss.id, instance, now=coach.clock(), next_attempt_at=hold_until)
+                continue
+            hold_until = prompt(coach, client, loss, instance=instance)
         done += len(claimed)
         if len(claimed) < BATCH:
             break
@@ -89,18 +94,19 @@ def kick(coach: Coach, client: WebClient) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> None:
+def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> datetime | None:
+    """Read the deal, find the rep, start the draft, send the DM; the outcome recorded on the row.
+    Returns when to ask HubSpot again if it rate-limited us (None otherwise)."""
     losses = coach.crm_losses
     now = coach.clock()
     try:
         fields = _read_deal(coach, loss) if loss.source == Source.HUBSPOT else {}
     except CrmFailure as e:
-        _retry_or_fail(coach, loss, instance, e, now)
-        return
+        return _retry_or_fail(coach, loss, instance, e, now)
     if fields.get("status"):
         losses.finish(loss.id, instance, now=now, **fields)
         log.info("CRM loss %s (deal %s): %s", loss.id, loss.deal_id, fields["status"])
-        return
+        return None
     for key, value in fields.items():
         setattr(loss, key, value)
     try:
@@ -109,7 +115,7 @@ def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> 
         member = None
     except Exception as e:  # Slack is down or rate-limits past the client's retries: later
         _retry_or_fail(coach, loss, instance, CrmFailure(Failure.TRANSIENT, f"slack: {_error(e)}"), now, **fields)
-        return
+        return None
     if member is None or member.deactivated:
         why = "rep deactivated in Slack" if member else f"no Slack account for {loss.owner_email or 'the owner'}"
         log.warning("CRM loss %s (deal %s) waits for a rep: %s", loss.id, loss.deal_id, why)
@@ -122,21 +128,22 @@ def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> 
             **({"user_id": member.user_id} if member else {}),
             **fields,
         )
-        return
+        return None
     team_id = member.team_id or ""
     profile = coach.profiles.get(team_id, member.user_id)
     loss.team_id, loss.user_id = team_id, member.user_id
-    draft_started = _start_draft(coach, loss, profile.locale, profile.tz, now)
+    # A retry after a failed DM finds the draft of its first try (recorded on the row at once).
+    draft_started = _start_draft(coach, loss, profile.locale, profile.tz, now) if not loss.draft_started_at else None
     posted = _post_prompt(coach, client, loss, profile.t, now)
     if posted is None:
-        return  # recorded by _post_prompt
+        return None  # in doubt: stays claimed, and the next claim looks in the DM first
     channel, ts, error = posted
     if error in REP_ERRORS:
         losses.finish(loss.id, instance, now=now, status=LossStatus.WAITING, last_error=f"slack: {error}", **fields)
-        return
+        return None
     if error:
         _retry_or_fail(coach, loss, instance, CrmFailure(Failure.TRANSIENT, f"slack: {error}"), now, **fields)
-        return
+        return None
     losses.finish(
         loss.id,
         instance,
@@ -191,23 +198,24 @@ def _find_rep(coach: Coach, loss: CrmLoss):
 
 def _retry_or_fail(
     coach: Coach, loss: CrmLoss, instance: str, failure: CrmFailure, now: datetime, **fields: Any
-) -> None:
+) -> datetime | None:
+    """429: again after Retry-After (returned, so the batch waits too); 5xx and the like: backoff, up to
+    MAX_ATTEMPTS; anything else: failed, with the reason on the row."""
     if failure.kind == Failure.RATE_LIMITED:
-        wait = failure.retry_after or rules.retry_after(None)
-        coach.crm_losses.finish(
-            loss.id, instance, now=now, next_attempt_at=now + wait, last_error=failure.message, **fields
-        )
-        log.warning("CRM loss %s: %s; again in %s", loss.id, failure.message, wait)
-        return
+        until = now + (failure.retry_after or rules.retry_after(None))
+        coach.crm_losses.finish(loss.id, instance, now=now, next_attempt_at=until, last_error=failure.message, **fields)
+        log.warning("CRM loss %s: %s; again at %s", loss.id, failure.message, until)
+        return until
     if failure.kind == Failure.TRANSIENT and loss.attempts < rules.MAX_ATTEMPTS:
         wait = rules.retry_delay(loss.attempts)
         coach.crm_losses.finish(
             loss.id, instance, now=now, next_attempt_at=now + wait, last_error=failure.message, **fields
         )
         log.warning("CRM loss %s: %s; try %d again in %s", loss.id, failure.message, loss.attempts, wait)
-        return
+        return None
     coach.crm_losses.finish(loss.id, instance, now=now, status=LossStatus.FAILED, last_error=failure.message, **fields)
     log.error("CRM loss %s (deal %s) failed: %s", loss.id, loss.deal_id, failure.message)
+    return None
 
 
 def _post_prompt(
@@ -263,7 +271,11 @@ def _start_draft(coach: Coach, loss: CrmLoss, locale: str, tz: ZoneInfo, now: da
         replace=False,
         link=loss.url,
     )
-    return draft.started_at if draft is not None else None
+    if draft is None:
+        return None
+    coach.crm_losses.set_draft(loss.id, started_at=draft.started_at, now=now)
+    loss.draft_started_at = draft.started_at
+    return draft.started_at
 
 
 def prefill(loss: CrmLoss, tz: ZoneInfo) -> dict[Field, Any]:
