@@ -534,3 +534,32 @@ def test_a_loss_acknowledged_by_an_instance_killed_right_after_is_prompted_once_
         [row] = losses(second)
     assert row.status == LossStatus.PROMPTED and row.attempts == 2
     assert len(prompts(fake_slack, "U2")) == 1
+
+
+def test_a_rep_with_another_review_open_keeps_it_and_chooses_to_start_this_loss(
+    crm_app: RunningApp, fake_hubspot: FakeHubSpot
+):
+    from coach.slack.ids import ActionId
+
+    fake = crm_app.slack.fake
+    add_deal(fake_hubspot, "1001", "8", dealname="Stark Industries")
+    with time_machine.travel(LOST_AT + timedelta(minutes=1), tick=True):
+        rep = Rep(crm_app, "U2")
+        rep.lost("Own deal I was reviewing")  # a draft of the rep's own
+        post_hubspot(crm_app, [stage_change("1001", millis(LOST_AT))])
+        work(crm_app)
+        [prompt] = prompts(fake, "U2")
+        with crm_app.coach.db.session() as s:
+            draft_started = s.scalar(select(CrmLoss.draft_started_at))
+        assert draft_started is None  # the rep's own draft was not replaced
+        choice = click_review(crm_app, rep, prompt)
+        assert choice["callback_id"] == "review_resume" and "Own deal I was reviewing" in blocks_text(choice["blocks"])
+        before = len(fake.calls_to("views.update"))
+        rep.click(ActionId.START_FRESH, value="x", view=choice)
+        crm_app.settle()
+        updated = fake.wait_for("views.update", before + 1)[-1]
+    view = updated.params["view"]
+    assert view_problems(view) == []
+    assert initial(view, "deal_name") == "Stark Industries" and initial(view, "surface_reason") == "price"
+    [row] = losses(crm_app)
+    assert row.draft_started_at == LOST_AT
