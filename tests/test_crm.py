@@ -63,11 +63,15 @@ def crm_settings(settings_env: dict[str, Any], fake_hubspot: FakeHubSpot, **extr
     }
 
 
-@pytest.fixture
-def crm_app(settings_env, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot) -> Iterator[RunningApp]:
+def add_reps(fake_slack: FakeSlack) -> None:
     fake_slack.add_user("U1", tz="Asia/Tokyo", locale="ja-JP", name="Sato Hana", email="hana@example.com")
     fake_slack.add_user("U2", tz="America/New_York", locale="en-US", name="Alex Kim", email="alex@example.com")
     fake_slack.add_user("U9", tz="UTC", locale="en-US", name="Gone", email="gone@example.com", deleted=True)
+
+
+@pytest.fixture
+def crm_app(settings_env, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot) -> Iterator[RunningApp]:
+    add_reps(fake_slack)
     with serve_app(crm_settings(settings_env, fake_hubspot), fake_slack) as app:
         yield app
 
@@ -157,15 +161,28 @@ def initial(view: dict, block_id: str) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("owner", "user", "opening", "button", "note_words"),
+    ("owner", "user", "opening", "button", "team", "note_words"),
     [
-        ("8", "U2", "was marked lost in HubSpot", "Review this loss", "Underlying reasons"),
-        ("7", "U1", "HubSpotで *Acme renewal* が失注になりました", "この失注を振り返る", "Underlying reasons"),
+        ("8", "U2", "was marked lost in HubSpot", "Review this loss", "en", ("Underlying reasons", "did not come")),
+        (
+            "7",
+            "U1",
+            "HubSpotで *Acme renewal* が失注になりました",
+            "この失注を振り返る",
+            "ja",
+            ("裏にある可能性", "価値が"),
+        ),
     ],
 )
 def test_a_hubspot_loss_prompts_the_rep_opens_a_prefilled_review_and_goes_back_to_the_deal(
-    crm_app: RunningApp, fake_hubspot: FakeHubSpot, owner, user, opening, button, note_words
+    settings_env, fake_slack, fake_hubspot: FakeHubSpot, owner, user, opening, button, team, note_words
 ):
+    add_reps(fake_slack)
+    with serve_app(crm_settings(settings_env, fake_hubspot, default_locale=team), fake_slack) as crm_app:
+        _loss_to_note(crm_app, fake_hubspot, owner, user, opening, button, note_words)
+
+
+def _loss_to_note(crm_app: RunningApp, fake_hubspot: FakeHubSpot, owner, user, opening, button, note_words) -> None:
     fake = crm_app.slack.fake
     add_deal(fake_hubspot, "101", owner, competitor_name="Globex")
     with time_machine.travel(LOST_AT + timedelta(minutes=1), tick=True) as clock:
@@ -211,7 +228,7 @@ def test_a_hubspot_loss_prompts_the_rep_opens_a_prefilled_review_and_goes_back_t
 
     [note] = fake_hubspot.notes_on("101")
     body = note["properties"]["hs_note_body"]
-    assert note_words in body and "Our value did not come across" in body  # team language: en
+    assert all(words in body for words in note_words)  # in the team's language (DEFAULT_LOCALE)
     assert "Demoed before hearing the problem" in body and "It&#x27;s over our budget" in body
     [row] = losses(crm_app)
     assert row.writeback_status == WriteBackStatus.DONE and row.writeback_kind == "full"
