@@ -7,17 +7,18 @@ run the worker; a row claimed by an instance that died is taken over after the l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects import sqlite
 
 from coach.crm.rules import EventKind, LossEvent, WriteBack
-from coach.db import Database
+from coach.db import Database, UTCDateTime
 from coach.models import CrmLoss, Review
 
 
@@ -52,17 +53,58 @@ class CrmLossService:
         rows = [self._row(e, now) for e in events]
         if not rows:
             return 0
+        if len({len(r) for r in rows}) > 1:  # one statement needs the same columns in every row
+            names = set().union(*rows)
+            rows = [{n: r.get(n) for n in names} for r in rows]
         with self.db.session() as s:
-            dialect = s.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            if s.get_bind().dialect.name == "postgresql":
+                return self._record_postgres(s, rows, now)
             # One statement, rows as parameters: SQLAlchemy sends them as multi-row VALUES from a cached
             # compilation ("insertmanyvalues"), and RETURNING gives back only the rows actually inserted.
             stmt = (
-                insert(CrmLoss.__table__)
+                sqlite.insert(CrmLoss.__table__)
                 .on_conflict_do_nothing(index_elements=["source", "deal_id", "closed_at"])
                 .returning(CrmLoss.__table__.c.id)
             )
             return len(s.execute(stmt, rows).all())
+
+    # PostgreSQL: the batch as one JSON parameter of a short statement. A multi-row VALUES of 100 rows has
+    # thousands of placeholders, and psycopg parses such a query afresh each time (~10 ms of CPU per batch).
+    _POSTGRES_COLUMNS = (
+        ("source", "text"),
+        ("kind", "text"),
+        ("deal_id", "text"),
+        ("closed_at", "timestamptz"),
+        ("event_id", "text"),
+        ("payload", "json"),
+        ("deal_name", "text"),
+        ("amount", "numeric"),
+        ("currency", "text"),
+        ("owner_email", "text"),
+        ("user_id", "text"),
+        ("crm_reason", "text"),
+        ("competitor", "text"),
+        ("url", "text"),
+    )
+    _POSTGRES_INSERT = text(
+        "INSERT INTO crm_losses ("
+        + ", ".join(c for c, _ in _POSTGRES_COLUMNS)
+        + ", status, attempts, writeback_attempts, next_attempt_at, received_at, updated_at) SELECT "
+        + ", ".join(c for c, _ in _POSTGRES_COLUMNS)
+        + ", :status, 0, 0, :now, :now, :now FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r("
+        + ", ".join(f"{c} {t}" for c, t in _POSTGRES_COLUMNS)
+        + ") ON CONFLICT (source, deal_id, closed_at) DO NOTHING RETURNING id"
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
+
+    def _record_postgres(self, s, rows: list[dict[str, Any]], now: datetime) -> int:
+        def value(v: Any) -> Any:
+            if isinstance(v, datetime):
+                return v.isoformat()
+            return str(v) if isinstance(v, Decimal) else v
+
+        batch = json.dumps([{c: value(r.get(c)) for c, _ in self._POSTGRES_COLUMNS} for r in rows])
+        found = s.execute(self._POSTGRES_INSERT, {"rows": batch, "now": now, "status": str(LossStatus.RECEIVED)})
+        return len(found.all())
 
     @staticmethod
     def _row(event: LossEvent, now: datetime) -> dict[str, Any]:
@@ -80,15 +122,6 @@ class CrmLossService:
             next_attempt_at=now,
             received_at=now,
             updated_at=now,
-            # Every row names the same columns: the batch goes as one multi-row statement.
-            deal_name=None,
-            amount=None,
-            currency=None,
-            owner_email=None,
-            user_id=None,
-            crm_reason=None,
-            competitor=None,
-            url=None,
         )
         if event.kind == EventKind.GENERIC:
             row.update(
