@@ -154,3 +154,37 @@ class BackgroundWork:
             self._queue.put((STOP, next(self._order), None, (), {}, None))
         for thread in self._threads:
             thread.join()
+
+
+class Coalesced:
+    """`fn` run after the ack, at most `limit` runs at a time; asked while all of them are busy, one more
+    run follows. For passes over a table (CRM losses): a burst of webhooks makes a few passes, not one
+    each, and the passes leave the database (SQLite has one writer) to the requests that store."""
+
+    def __init__(self, work: BackgroundWork, fn: Callable[[], Any], *, limit: int = 2) -> None:
+        self._work = work
+        self._fn = fn
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._running = 0
+        self._again = False
+
+    def request(self) -> None:
+        with self._lock:
+            if self._running >= self._limit:
+                self._again = True
+                return
+            self._running += 1
+        self._work.submit(self._run)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self._fn()
+            except Exception:
+                log.exception("a coalesced run of %s failed", getattr(self._fn, "__qualname__", self._fn))
+            with self._lock:
+                if not self._again:
+                    self._running -= 1
+                    return
+                self._again = False

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///lost_deal_coach.db"
 SLACK_API_URL = "https://slack.com/api/"
+HUBSPOT_API_URL = "https://api.hubapi.com"
 
 
 class DatabaseSettings(BaseSettings):
@@ -60,6 +61,27 @@ class Settings(DatabaseSettings):
     team_timezone: str = "UTC"
     # Comma-separated user ids (U...); members of MANAGER_CHANNEL count as managers too.
     manager_user_ids: str = ""
+
+    # CRM (all optional; without them the /crm/* endpoints answer 404 and nothing changes).
+    # HubSpot app: the client secret verifies its webhooks, the access token reads deals and writes notes.
+    hubspot_client_secret: SecretStr | None = None
+    hubspot_access_token: SecretStr | None = None
+    hubspot_api_url: str = HUBSPOT_API_URL
+    # Comma-separated internal names of the deal stages that mean "lost" (one per pipeline).
+    hubspot_lost_stages: str = "closedlost"
+    # An optional deal property naming the competitor that won; the review's competitor is filled from it.
+    hubspot_competitor_property: str | None = None
+    # The deal property holding the lost reason: read for the review, written back when empty.
+    hubspot_lost_reason_property: str = "closed_lost_reason"
+    # Signs POST /crm/webhook (any other CRM).
+    crm_webhook_secret: SecretStr | None = None
+    # What a finished review writes back to the CRM: shared (the full note only for reviews shared with the
+    # manager, a neutral "reviewed" note otherwise), always, or never.
+    crm_write_back: Literal["shared", "always", "never"] = "shared"
+
+    @property
+    def hubspot_enabled(self) -> bool:
+        return self.hubspot_client_secret is not None
 
     @property
     def manager_ids(self) -> frozenset[str]:
@@ -113,6 +135,42 @@ class Settings(DatabaseSettings):
         if not re.match(r"^https?://", v):
             raise ValueError("must be an http(s) URL")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("hubspot_api_url")
+    @classmethod
+    def _hubspot_url(cls, v: str) -> str:
+        if not re.match(r"^https?://", v):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/")
+
+    @field_validator("hubspot_client_secret", "hubspot_access_token", "crm_webhook_secret", mode="before")
+    @classmethod
+    def _optional_secret(cls, v):
+        return None if v is None or not str(v.get_secret_value() if isinstance(v, SecretStr) else v).strip() else v
+
+    @field_validator("hubspot_competitor_property", mode="before")
+    @classmethod
+    def _optional_name(cls, v: str | None) -> str | None:
+        return None if v is None or not str(v).strip() else str(v).strip()
+
+    @field_validator("hubspot_lost_stages")
+    @classmethod
+    def _stages(cls, v: str) -> str:
+        if not [s for s in v.split(",") if s.strip()]:
+            raise ValueError("must name at least one deal stage, e.g. closedlost")
+        return v
+
+    @field_validator("hubspot_lost_reason_property")
+    @classmethod
+    def _property_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z0-9_]{1,100}", v.strip()):
+            raise ValueError("must be a HubSpot property's internal name, e.g. closed_lost_reason")
+        return v.strip()
+
+    @field_validator("crm_write_back", mode="before")
+    @classmethod
+    def _write_back_case(cls, v: str) -> str:
+        return str(v).strip().lower()
 
     @field_validator("manager_channel", mode="before")
     @classmethod

@@ -206,3 +206,69 @@ class DigestRun(Base):
     # The ts of every message the digest took (it may be split), comma-separated.
     message_ts: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class CrmLoss(Base):
+    """A loss a CRM reported (HubSpot or the generic webhook): the outbox row behind the rep's prompt.
+
+    Stored before the webhook is answered, so nothing is lost if the app dies right after. One row per
+    (source, deal id, close time): a retried or duplicated delivery finds its row already there. Status moves
+    received → prompted, or waiting (no Slack match: shown on the manager's Home), ignored (not a loss after
+    all), duplicate, failed; see coach.crm.service.LossStatus. Write-back of the finished review has its own
+    status (writeback_*).
+    """
+
+    __tablename__ = "crm_losses"
+    __table_args__ = (
+        UniqueConstraint("source", "deal_id", "closed_at", name="uq_crm_losses_loss"),
+        Index("ix_crm_losses_due", "status", "next_attempt_at"),
+        Index("ix_crm_losses_writeback_due", "writeback_status", "writeback_due_at"),
+        Index("ix_crm_losses_rep_started", "team_id", "user_id", "draft_started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    deal_id: Mapped[str] = mapped_column(String(100))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event_id: Mapped[str | None] = mapped_column(String(100))
+    # What the webhook said (the generic one says everything; HubSpot's says the portal), as sent.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    # The deal as read from the CRM (or as the generic webhook gave it).
+    deal_name: Mapped[str | None] = mapped_column(String(150))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    owner_email: Mapped[str | None] = mapped_column(String(320))
+    crm_reason: Mapped[str | None] = mapped_column(String(500))
+    competitor: Mapped[str | None] = mapped_column(String(150))
+    url: Mapped[str | None] = mapped_column(String(2000))
+
+    # The rep, once found in Slack.
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(32))
+
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    prompt_channel: Mapped[str | None] = mapped_column(String(32))
+    prompt_ts: Mapped[str | None] = mapped_column(String(32))
+    # The review draft started for this loss begins at the CRM's close time (the 24-hour clock); the review
+    # it becomes is found by (team, rep, started_at).
+    draft_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+
+    writeback_status: Mapped[str | None] = mapped_column(String(16))
+    writeback_kind: Mapped[str | None] = mapped_column(String(16))
+    writeback_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    writeback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    writeback_error: Mapped[str | None] = mapped_column(String(200))
+    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note_id: Mapped[str | None] = mapped_column(String(100))
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -206,6 +206,7 @@ class FakeSlack:
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -390,6 +391,8 @@ class FakeSlack:
         locale: str = "ja-JP",
         name: str | None = None,
         is_bot: bool = False,
+        email: str | None = None,
+        deleted: bool = False,
     ) -> None:
         ZoneInfo(tz)  # fail fast on a misspelt zone
         with self._lock:
@@ -399,6 +402,8 @@ class FakeSlack:
                 "locale": locale,
                 "name": name or f"user-{user_id.lower()}",
                 "is_bot": is_bot,
+                "email": email,
+                "deleted": deleted,
             }
 
     def reset(self) -> None:
@@ -868,6 +873,16 @@ class FakeSlack:
             }
         }
 
+    def _users_lookup_by_email(self, p: Json) -> Json:
+        """Needs users:read.email in Slack; finds the member whose profile email matches (case-insensitively)."""
+        email = str(p.get("email") or "").strip().lower()
+        if not email:
+            raise _SlackError("invalid_arguments")
+        user = next((u for u in self.users.values() if (u.get("email") or "").lower() == email), None)
+        if user is None:
+            raise _SlackError("users_not_found")
+        return self._users_info({"user": user["id"], "include_locale": "true"})
+
     def _users_info(self, p: Json) -> Json:
         user = self.users.get(p.get("user") or "")
         if user is None:
@@ -878,7 +893,7 @@ class FakeSlack:
             "id": user["id"],
             "team_id": TEAM_ID,
             "name": user["name"],
-            "deleted": False,
+            "deleted": user.get("deleted", False),
             "real_name": user["name"],
             "tz": user["tz"],
             "tz_label": now.tzname(),
@@ -888,7 +903,12 @@ class FakeSlack:
             "is_bot": user["is_bot"],
             "is_app_user": False,
             "updated": 1700000000,
-            "profile": {"real_name": user["name"], "display_name": user["name"], "team": TEAM_ID},
+            "profile": {
+                "real_name": user["name"],
+                "display_name": user["name"],
+                "team": TEAM_ID,
+                **({"email": user["email"]} if user.get("email") else {}),
+            },
         }
         if str(p.get("include_locale", "")).lower() in ("1", "true"):
             info["locale"] = user["locale"]

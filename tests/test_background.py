@@ -65,3 +65,27 @@ def test_a_trigger_past_its_budget_is_not_spent_and_the_rep_gets_the_fallback():
     finally:
         work.shutdown()
     assert sorted(ran) == ["fallback", "views.open (fresh)"]
+
+
+def test_coalesced_runs_are_limited_and_a_request_while_busy_runs_once_more():
+    from coach.background import Coalesced
+
+    work = BackgroundWork(workers=4)
+    gate, started, runs = threading.Event(), threading.Event(), []
+
+    def pass_over_the_table() -> None:
+        runs.append(len(runs))
+        started.set()
+        gate.wait(5)
+
+    passes = Coalesced(work, pass_over_the_table, limit=1)
+    try:
+        passes.request()
+        assert started.wait(5)
+        for _ in range(10):  # a burst of webhooks while the pass runs
+            passes.request()
+        gate.set()
+        assert work.wait_idle(5)
+    finally:
+        work.shutdown()
+    assert runs == [0, 1]  # the pass that was running, and one more for everything asked meanwhile

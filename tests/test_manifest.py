@@ -24,6 +24,7 @@ SCOPE_OF_METHOD = {
     "conversations_info": ("channels:read", "groups:read"),  # is the managers' channel private?
     "files_upload_v2": "files:write",  # the digest chart, the CSV export
     "users_info": "users:read",
+    "users_lookupByEmail": "users:read.email",  # a CRM loss's owner, found in Slack by email
     "views_open": None,
     "views_update": None,
     "views_publish": None,

@@ -11,6 +11,7 @@ the `digest_runs` claim makes each period's digest happen once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ def start_scheduler(
     digester: Digester | None = None,
     digest_cron: str | None = None,
     team_timezone: str = "UTC",
+    crm_work: Callable[[], object] | None = None,
 ) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
 
@@ -53,6 +55,8 @@ def start_scheduler(
     )
     if digester is not None and digest_cron:
         add_digest_jobs(scheduler, digester, digest_cron, team_timezone)
+    if crm_work is not None:
+        add_crm_job(scheduler, crm_work, tick_seconds)
     scheduler.start()
     scheduler.modify_job("dispatch_nudges", next_run_time=_now())
     return scheduler
@@ -96,6 +100,19 @@ def add_digest_jobs(scheduler: BackgroundScheduler, digester: Digester, digest_c
         max_instances=1,
         coalesce=True,
     )
+
+
+def add_crm_job(scheduler: BackgroundScheduler, crm_work: Callable[[], object], tick_seconds: float) -> None:
+    """CRM losses: what the webhook's after-answer pass did not finish (an instance died, HubSpot said wait,
+    a write-back is due) is picked up here, on the nudges' tick."""
+
+    def crm_tick() -> None:
+        try:
+            crm_work()
+        except Exception:
+            log.exception("CRM losses: the pass failed; retrying next tick")
+
+    scheduler.add_job(crm_tick, "interval", seconds=tick_seconds, id="crm_losses", max_instances=1, coalesce=True)
 
 
 def _now():

@@ -16,11 +16,16 @@ from slack_bolt import App
 
 from coach.app.bolt import build_bolt_app
 from coach.app.jobs import start_scheduler
-from coach.background import BackgroundWork
+from coach.background import BackgroundWork, Coalesced
 from coach.config import Settings
+from coach.crm.hubspot import HubSpotCrm
+from coach.crm.inbox import CrmInbox
+from coach.crm.rules import parse_lost_stages
+from coach.crm.service import CrmLossService
 from coach.db import Database, upgrade_database
 from coach.digest.service import Digester
 from coach.events import Events
+from coach.flows import crm as crm_flows
 from coach.flows.home import refresh_home
 from coach.home.service import HomeService
 from coach.nudges.dispatcher import Dispatcher, DispatchPolicy
@@ -29,6 +34,7 @@ from coach.nudges.service import NudgeService
 from coach.review.service import ReviewService
 from coach.services import Coach
 from coach.slack.client import make_client
+from coach.slack.emails import EmailDirectory
 from coach.slack.managers import ManagerDirectory
 from coach.slack.profiles import Profiles
 from coach.web import build_wsgi_app
@@ -44,14 +50,16 @@ class Application:
     digester: Digester
 
     def start_jobs(self) -> BackgroundScheduler:
-        """Every scheduled job: the nudge dispatcher's tick and the managers' digest."""
+        """Every scheduled job: the nudge dispatcher's tick, the managers' digest, and CRM losses."""
         settings = self.coach.settings
+        coach = self.coach
         return start_scheduler(
             self.dispatcher,
             settings.scheduler_tick_seconds,
             digester=self.digester,
             digest_cron=settings.digest_cron,
             team_timezone=settings.team_timezone,
+            crm_work=(lambda: crm_flows.work(coach, coach.client)) if coach.crm_losses is not None else None,
         )
 
 
@@ -77,7 +85,39 @@ def build_coach(settings: Settings, db: Database) -> Coach:
     )
     # The Home tab follows the rep's data: review, nudge and win flows announce changes, Home republishes.
     events.on_rep_changed(lambda team_id, user_id: refresh_home(coach, coach.client, team_id, user_id))
+    if settings.hubspot_client_secret or settings.crm_webhook_secret:
+        coach.crm_losses = CrmLossService(db)
+        coach.emails = EmailDirectory(client)
+        # One pass at a time per instance: requests that store losses keep the database and the CPU.
+        coach.crm_passes = Coalesced(coach.later, lambda: crm_flows.work(coach, coach.client), limit=1)
+        if settings.hubspot_access_token:
+            coach.hubspot = HubSpotCrm(
+                access_token=settings.hubspot_access_token.get_secret_value(),
+                api_url=settings.hubspot_api_url,
+                lost_reason_property=settings.hubspot_lost_reason_property,
+                competitor_property=settings.hubspot_competitor_property,
+            )
+        # A finished review may go back to the CRM: the write-back runs after the rep's summary, on its own.
+        events.on_review_finished(lambda review: crm_flows.kick(coach, coach.client))
     return coach
+
+
+def crm_routes(coach: Coach) -> dict:
+    """POST /crm/hubspot and /crm/webhook, each only when its secret is set."""
+    if coach.crm_losses is None:
+        return {}
+    settings = coach.settings
+    inbox = CrmInbox(
+        coach.crm_losses,
+        clock=lambda: coach.clock(),
+        hubspot_client_secret=settings.hubspot_client_secret.get_secret_value()
+        if settings.hubspot_client_secret
+        else None,
+        lost_stages=parse_lost_stages(settings.hubspot_lost_stages),
+        webhook_secret=settings.crm_webhook_secret.get_secret_value() if settings.crm_webhook_secret else None,
+        on_stored=lambda: crm_flows.kick(coach, coach.client),
+    )
+    return inbox.routes()
 
 
 def create_application(settings: Settings, *, upgrade: bool = True) -> Application:
@@ -95,5 +135,9 @@ def create_application(settings: Settings, *, upgrade: bool = True) -> Applicati
         clock=lambda: coach.clock(),
     )
     return Application(
-        coach=coach, bolt=bolt, wsgi=build_wsgi_app(bolt, db), dispatcher=dispatcher, digester=coach.digests
+        coach=coach,
+        bolt=bolt,
+        wsgi=build_wsgi_app(bolt, db, crm_routes(coach)),
+        dispatcher=dispatcher,
+        digester=coach.digests,
     )

@@ -15,6 +15,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from coach.crm.messages import waiting_blocks
 from coach.flows import nudges as nudge_flows
 from coach.home.views import (
     WIN_DEAL_MAX,
@@ -60,8 +61,13 @@ def publish_home(coach: Coach, client: WebClient, team_id: str | None, user_id: 
     profile = coach.profiles.get(team_id, user_id)
     now = coach.clock()
     rep = coach.home.rep_home(team_id, user_id, now=now, tz=profile.tz)
-    team = coach.home.team_home(team_id, now=now) if coach.managers.is_manager(user_id) is True else None
-    view = home_view(profile.t, rep, now=now, team=team)
+    manager = coach.managers.is_manager(user_id) is True
+    team = coach.home.team_home(team_id, now=now) if manager else None
+    waiting: list[dict] = []
+    if manager and coach.crm_losses is not None:
+        # Losses a CRM reported whose owner could not be found in Slack: kept, and shown to managers.
+        waiting = waiting_blocks(profile.t, *coach.crm_losses.waiting())
+    view = home_view(profile.t, rep, now=now, team=team, waiting=waiting)
     try:
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as e:

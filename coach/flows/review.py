@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from coach.blockkit import context
 from coach.i18n import Translator
-from coach.models import Review
+from coach.models import Review, ReviewDraft
 from coach.review import answers as answer_codec
 from coach.review import rules
 from coach.review.answers import answers_from_state
@@ -50,9 +50,16 @@ def _step_view(
     draft_id: int,
     answers: dict[Field, Any],
     errors: list[rules.FieldError] | None = None,
+    link: str | None = None,
 ) -> dict:
     today = rules.local_today(coach.clock(), profile.tz)
-    return review_step_view(profile.t, step, draft_id, answers, today=today, errors=errors or ())
+    return review_step_view(profile.t, step, draft_id, answers, today=today, errors=errors or (), link=link)
+
+
+def step_view(coach: Coach, profile: Profile, draft: ReviewDraft) -> dict:
+    """The draft's current step, with the link to the deal when a CRM started the review."""
+    link = draft.answers.get(answer_codec.DEAL_LINK)
+    return _step_view(coach, profile, Step(draft.step), draft.id, answer_codec.from_json(draft.answers), link=link)
 
 
 def modal_profile(coach: Coach, team_id: str | None, user_id: str, view: dict, draft_id: int | None = None) -> Profile:
@@ -257,7 +264,7 @@ def show_draft(
         draft = coach.reviews.start_draft(
             team_id, user_id, now=coach.clock(), deal_name=deal_name, locale=profile.locale, tz=profile.tz
         )
-    view = _step_view(coach, profile, Step(draft.step), draft.id, answer_codec.from_json(draft.answers))
+    view = step_view(coach, profile, draft)
     if any(target.values()):
         _fill(client, target, view, user_id)
     if started:
@@ -307,7 +314,13 @@ def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user
         ack(
             response_action="update",
             view=_step_view(
-                coach, profile, result.step, draft_id, answer_codec.from_json(back.answers), errors=result.errors
+                coach,
+                profile,
+                result.step,
+                draft_id,
+                answer_codec.from_json(back.answers),
+                errors=result.errors,
+                link=back.answers.get(answer_codec.DEAL_LINK),
             ),
         )
         return
@@ -334,9 +347,7 @@ def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view
     if draft is None:
         return
     profile = modal_profile(coach, team_id, user_id, view, draft_id)  # the language the modal speaks
-    client.views_update(
-        view_id=view["id"], view=_step_view(coach, profile, previous, draft_id, answer_codec.from_json(draft.answers))
-    )
+    client.views_update(view_id=view["id"], view=step_view(coach, profile, draft))
 
 
 def keep_closed_draft(coach: Coach, *, user_id: str, view: dict) -> None:

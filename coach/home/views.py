@@ -152,8 +152,18 @@ def _median_text(t: Translator, recovery: Recovery) -> str:
 # The Home tab ----------------------------------------------------------------------------
 
 
-def home_view(t: Translator, rep: RepHome, *, now: datetime, team: TeamHome | None = None) -> dict[str, Any]:
+def home_view(
+    t: Translator,
+    rep: RepHome,
+    *,
+    now: datetime,
+    team: TeamHome | None = None,
+    waiting: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """`waiting`: a manager's blocks of CRM losses waiting for a rep (built by coach.crm.messages)."""
     blocks = rep_blocks(t, rep, now=now)
+    if waiting:
+        blocks += [divider(), *waiting]
     if team is not None:
         blocks += team_blocks(t, team, now=now)
     if len(blocks) > MAX_HOME_BLOCKS:  # never reached with the service's caps; a last guard

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from coach.flows import crm as crm_flows
 from coach.flows import home as home_flows
 from coach.flows import nudges as nudge_flows
 from coach.flows import review as review_flows
 from coach.flows.modals import open_soon
-from coach.review.views import parse_resume_meta
+from coach.review.views import parse_resume_crm_loss, parse_resume_meta
 from coach.services import Coach
 from coach.slack.ids import ActionId
 
@@ -53,7 +54,20 @@ def handle_resume(ack: Ack, body: dict, client: WebClient, context: dict) -> Non
 def handle_start_fresh(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    deal = parse_resume_meta((body.get("view") or {}).get("private_metadata"))
+    meta = (body.get("view") or {}).get("private_metadata")
+    loss = parse_resume_crm_loss(meta)
+    if loss is not None:  # the choice came from a CRM loss's "Review this loss": start that review
+        coach.later.submit(
+            crm_flows.start_loss_review_fresh,
+            coach,
+            client,
+            team_id=_team(body),
+            user_id=body["user"]["id"],
+            view_id=_in_modal(body),
+            loss_id=loss,
+        )
+        return
+    deal = parse_resume_meta(meta)
     review_flows.resume_draft(
         coach,
         client,
@@ -64,6 +78,21 @@ def handle_start_fresh(ack: Ack, body: dict, client: WebClient, context: dict) -
         received_at=context.get("received_at"),
         fresh=True,
         deal_name=deal,
+    )
+
+
+def handle_crm_review(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    """The DM's "Review this loss" (a loss the CRM reported)."""
+    ack()
+    coach: Coach = context["coach"]
+    coach.later.submit(
+        crm_flows.open_loss_review,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        trigger_id=body["trigger_id"],
+        loss_id=str(action.get("value") or ""),
     )
 
 
@@ -244,6 +273,7 @@ def register(app: App) -> None:
     app.action(ActionId.RESUME_DRAFT)(handle_resume)
     app.action(ActionId.START_FRESH)(handle_start_fresh)
     app.action(ActionId.START_REVIEW)(handle_home_start)
+    app.action(ActionId.CRM_REVIEW_LOSS)(handle_crm_review)
     app.action(ActionId.CHECKLIST_SHARE)(handle_checklist_share)
     app.action(ActionId.MEETING_DONE)(handle_meeting_done)
     app.action(ActionId.MEETING_MOVED)(handle_meeting_moved)

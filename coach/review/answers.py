@@ -9,6 +9,9 @@ from typing import Any
 from coach.review.rules import Field
 from coach.slack.state import values_by_block
 
+# Kept in a draft's answers beside the fields: the deal in the CRM that started the review (not a form field).
+DEAL_LINK = "deal_link"
+
 DATE_FIELDS = frozenset({Field.LOST_ON, Field.RECONTACT_ON})
 DATETIME_FIELDS = frozenset({Field.NEXT_MEETING_AT})
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from coach.db import Database
@@ -103,6 +104,54 @@ class ReviewService:
             s.flush()
             self._plan_finish_reminder(s, draft, loss_at=now, now=now)
         return draft, True
+
+    def start_prefilled_draft(
+        self,
+        team_id: str,
+        user_id: str,
+        *,
+        started_at: datetime,
+        prefill: Mapping[Field, Any],
+        locale: str,
+        tz: ZoneInfo,
+        now: datetime,
+        replace: bool,
+        link: str | None = None,
+    ) -> ReviewDraft | None:
+        """A draft that began before the rep opened it: a loss another system recorded at `started_at`, so
+        the 24-hour clock and its reminder run from then. With `replace` False an open draft is kept and
+        None returned (the rep's own draft is never dropped unasked)."""
+        answers = answer_codec.to_json(prefill)
+        for field, limit in rules.MAX_LENGTH.items():
+            if isinstance(answers.get(str(field)), str):
+                answers[str(field)] = answers[str(field)][:limit]
+        if link:
+            answers[answer_codec.DEAL_LINK] = link
+        try:
+            with self.db.session() as s:
+                mine = (ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id)
+                if replace:
+                    s.execute(delete(ReviewDraft).where(*mine))
+                elif s.scalar(select(ReviewDraft.id).where(*mine)) is not None:
+                    return None
+                draft = ReviewDraft(
+                    team_id=team_id,
+                    user_id=user_id,
+                    step=Step.FACTS,
+                    answers=answers,
+                    started_at=started_at,
+                    updated_at=now,
+                    locale=locale,
+                    timezone=tz.key,
+                )
+                s.add(draft)
+                s.flush()
+                self._plan_finish_reminder(s, draft, loss_at=started_at, now=now)
+        except IntegrityError:
+            if replace:
+                raise
+            return None  # a draft of the rep's began meanwhile (two losses at once): theirs stays
+        return draft
 
     def _plan_finish_reminder(self, s: Session, draft: ReviewDraft, *, loss_at: datetime, now: datetime) -> None:
         self.planner.draft_started(s, draft, loss_at=loss_at, now=now)

@@ -133,13 +133,18 @@ def review_step_view(
     *,
     today: date,
     errors: Sequence[rules.FieldError] = (),
+    link: str | None = None,
 ) -> dict[str, Any]:
-    """One step of the review. `errors` (from a final check) are shown in the view itself, under their fields."""
+    """One step of the review. `errors` (from a final check) are shown in the view itself, under their fields.
+    `link` is the deal in the CRM that reported the loss, shown with the facts."""
     index = rules.STEPS.index(step)
     last = index == len(rules.STEPS) - 1
     blocks: list[dict[str, Any]] = [
         context(t._("Step {n} of {total} · *{title}*", n=index + 1, total=len(rules.STEPS), title=step_title(t, step))),
     ]
+    if link and step is Step.FACTS and len(link) <= 2000:
+        label = t._("Open the deal in your CRM")
+        blocks.append(context(f"<{link}|{label}>"))
     if errors:
         blocks.append(
             section(":warning: " + t._("Before the review can be saved, please fix what is marked below on this step."))
@@ -412,13 +417,21 @@ _STEP_BLOCKS = {
 
 
 def resume_view(
-    t: Translator, draft_id: int, deal_name: str | None, started: str, prefill: str | None = None
+    t: Translator,
+    draft_id: int,
+    deal_name: str | None,
+    started: str,
+    prefill: str | None = None,
+    crm_loss: int | None = None,
 ) -> dict[str, Any]:
-    """Resume or start fresh; `prefill` is the deal named in `/lost <deal>`, kept for a fresh start."""
+    """Resume or start fresh; `prefill` is the deal named in `/lost <deal>`, kept for a fresh start;
+    `crm_loss` the CRM loss whose review a fresh start begins."""
     deal = escape(deal_name) if deal_name else t._("an unnamed deal")
     meta: dict[str, Any] = {"draft": draft_id}
     if prefill:
         meta["deal"] = prefill[: rules.MAX_LENGTH[Field.DEAL_NAME]]
+    if crm_loss is not None:
+        meta["crm_loss"] = crm_loss
     return {
         "type": "modal",
         "callback_id": CallbackId.RESUME_CHOICE,
@@ -452,6 +465,15 @@ def parse_resume_meta(private_metadata: str | None) -> str | None:
     except (ValueError, AttributeError):
         return None
     return deal if isinstance(deal, str) else None
+
+
+def parse_resume_crm_loss(private_metadata: str | None) -> int | None:
+    """The CRM loss a fresh start begins the review of, if the choice came from its button."""
+    try:
+        loss = json.loads(private_metadata or "").get("crm_loss")
+    except (ValueError, AttributeError):
+        return None
+    return loss if isinstance(loss, int) and not isinstance(loss, bool) else None
 
 
 def submission_failed_text(t: Translator) -> str:

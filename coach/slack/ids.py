@@ -42,6 +42,8 @@ class ActionId(StrEnum):
     EDIT_MEETING = "home_edit_meeting"
     LOG_WIN = "home_log_win"
     ANSWER_SELF_CHECK = "home_answer_self_check"
+    # A loss the CRM reported: the DM's button
+    CRM_REVIEW_LOSS = "crm_review_loss"
 
 
 class BlockId(StrEnum):
@@ -54,6 +56,7 @@ class BlockId(StrEnum):
     WIN_DEAL = "win_deal"
     REVIEWS_NAV = "reviews_nav"
     TEAM_ACTIONS = "team_actions"
+    CRM_PROMPT = "crm_prompt"
 
 
 COMMAND = "/lost"
