@@ -35,9 +35,9 @@ from coach.home.service import (
 from coach.i18n import Translator
 from coach.models import Review, SelfCheck
 from coach.nudges.labels import KEPT_MARK, kept_label, reaction_label, repeated_label
-from coach.nudges.messages import self_check_message
+from coach.nudges.messages import normal_week_text, self_check_message
 from coach.review.labels import change_label, surface_label, underlying_label
-from coach.review.messages import full_review_blocks, interview_questions
+from coach.review.messages import full_review_blocks, interview_questions, meeting_when
 from coach.review.rules import MAX_LENGTH, Field
 from coach.review.views import self_denial_reframe
 from coach.slack.ids import ActionId, BlockId, CallbackId
@@ -208,6 +208,17 @@ def _meeting_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[
         return []
     change = escape(change_of(t, meeting.change_code, meeting.change_text))
     title = "*" + t._("Your next meeting") + "*"
+    if meeting.at is None:
+        body = (
+            f"{title}\n" + t._("Not booked yet. Book one: after a loss, activity must not drop.") + f"\n:dart: {change}"
+        )
+        return [
+            divider(),
+            _with_button(
+                section(body),
+                button(t._("Set next meeting"), ActionId.EDIT_MEETING, value=str(meeting.review_id), style="primary"),
+            ),
+        ]
     if meeting.at > now:
         body = f"{title}\n{t.datetime(meeting.at)}\n:dart: {change}"
         label = t._("Edit next meeting")
@@ -240,6 +251,18 @@ def _meeting_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[
             )
         )
     return blocks
+
+
+def normal_week_blocks(t: Translator, normal: dict[str, int] | None) -> list[dict[str, Any]]:
+    """The rep's normal week (METHOD §5), which the week-1 self-check compares with; editable here."""
+    title = "*" + t._("Your normal week") + "*"
+    if not normal:
+        body = title + "\n" + t._("Not set yet. Set it, and the week-1 self-check says plainly what fell.")
+        label = t._("Set my normal week")
+    else:
+        body = title + "\n" + normal_week_text(t, normal)
+        label = t._("Edit")
+    return [divider(), _with_button(section(body), button(label, ActionId.NORMAL_WEEK_EDIT, value="home"))]
 
 
 def _self_check_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
@@ -456,7 +479,7 @@ def review_detail_blocks(t: Translator, detail: ReviewDetail, *, viewer_id: str)
     if owner and review.self_denial_flagged:
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
     blocks += full_review_blocks(t, review)
-    blocks.append(titled(t._("Next meeting"), t.datetime(review.next_meeting_at)))
+    blocks.append(titled(t._("Next meeting"), meeting_when(t, review)))
     if detail.check is not None:
         blocks.append(titled(t._("One-week self-check"), _self_check_lines(t, detail.check)))
     blocks.append(context(t._("Re-contact: {date}", date=t.date(review.recontact_on))))
