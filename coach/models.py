@@ -96,6 +96,8 @@ class Review(Base):
     reasons: Mapped[list[UnderlyingReasonRow]] = relationship(
         back_populates="review", cascade="all, delete-orphan", order_by="UnderlyingReasonRow.position"
     )
+    # What the customer said on the follow-up call; loaded only where asked for (selectinload).
+    followup: Mapped[CustomerFollowUp | None] = relationship(viewonly=True, uselist=False, lazy="raise")
 
 
 class UnderlyingReasonRow(Base):

@@ -30,7 +30,20 @@ def settings_env(settings_env):
 @pytest.fixture
 def fake_slack(fake_slack):
     fake_slack.add_user(MANAGER, tz="Asia/Tokyo", locale="en-US", name="Mana Ger")
+    fake_slack.channel_members[MANAGER_CHANNEL] = [MANAGER, "UBOT"]
     return fake_slack
+
+
+def dispatch_all(app: RunningApp, clock, rounds: int = 4) -> None:
+    """Send everything due: one message a second per rep, so a few rounds a couple of seconds apart."""
+    for _ in range(rounds):
+        dispatch(app)
+        clock.shift(timedelta(seconds=2))
+
+
+def calls_with(posts: list, action_id: str) -> list:
+    """The messages that carry a button of this action: which nudge a message is."""
+    return [p for p in posts if f"'action_id': '{action_id}'" in str(p.params["blocks"])]
 
 
 def posted(app: RunningApp, words: str, user_id: str | None = None) -> list:
@@ -115,11 +128,11 @@ def test_follow_up_call_the_next_business_day_in_japanese_recorded_beside_the_re
         assert nudges(running_app)["followup_call"].due_at == monday_ten
         clock.move_to(monday_ten - timedelta(minutes=1))
         before = len(fake.calls_to("chat.postMessage"))
-        dispatch(running_app)
-        assert posts_since(running_app, before) == []  # not before Monday 10:00
+        dispatch(running_app)  # the 3-day message (due Sunday) goes now; the call is not due before 10:00
+        assert calls_with(posts_since(running_app, before), "followup_record") == []
         clock.move_to(monday_ten)
         dispatch(running_app)
-        [call] = posts_since(running_app, before)
+        [call] = calls_with(posts_since(running_app, before), "followup_record")
         assert_valid(call)
         shown = blocks_text(call.params["blocks"])
         assert "「Acme renewal」" in shown and "まず感謝を伝え" in shown
@@ -247,7 +260,7 @@ def test_the_3_day_message_lists_only_what_is_open_and_revising_the_change_repla
     with time_machine.travel(start, tick=False) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 10), meeting=meeting)  # shared at once
         clock.move_to(start + timedelta(days=2))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)  # the follow-up call (due Wednesday 10:00) first
         [checklist] = posted(running_app, "what is still open", "U2")
         assert_valid(checklist)
         shown = blocks_text(checklist.params["blocks"])
@@ -291,7 +304,7 @@ def test_keeping_the_change_in_japanese_and_sharing_from_the_3_day_message(runni
             running_app, "U1", lost_on=date(2026, 3, 10), meeting=start + timedelta(days=6), share=False
         )
         clock.move_to(start + timedelta(days=2))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)
         [checklist] = [p for p in posted(running_app, "3日", "U1") if "checklist_share" in str(p.params["blocks"])]
         shown = blocks_text(checklist.params["blocks"])
         assert "「Acme renewal」" in shown and "結論を急がない" in shown and "上司に失注内容をそのまま共有する" in shown
@@ -317,9 +330,7 @@ def test_prep_list_the_business_day_before_the_meeting_then_the_one_change_at_th
         planned = nudges(running_app)
         assert planned["prep"].due_at == friday_ten and planned["pre_meeting"].due_at == meeting - timedelta(hours=1)
         clock.move_to(friday_ten)
-        dispatch(running_app)
-        clock.shift(timedelta(seconds=2))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)
         [prep] = [p for p in posted(running_app, "", "U1") if "prep_ready" in str(p.params["blocks"])]
         assert_valid(prep)
         shown = blocks_text(prep.params["blocks"])
@@ -337,7 +348,8 @@ def test_prep_list_the_business_day_before_the_meeting_then_the_one_change_at_th
         assert nudges(running_app)["prep"].acted_at is not None
         clock.move_to(meeting - timedelta(hours=1))
         dispatch(running_app)
-        assert len(posted(running_app, "決裁者確認を必ず入れる", "U1")) == 1
+        [pre] = calls_with(posted(running_app, "", "U1"), "meeting_done")
+        assert "決裁者確認を必ず入れる" in blocks_text(pre.params["blocks"])
 
 
 def test_prep_list_in_english_across_the_daylight_saving_change(running_app: RunningApp):
@@ -385,7 +397,7 @@ def test_no_meeting_booked_gets_a_nudge_after_two_business_days_and_booking_star
         assert "pre_meeting" not in planned and "prep" not in planned
         assert planned["book_meeting"].due_at == monday_ten
         clock.move_to(monday_ten)
-        dispatch(running_app)
+        dispatch_all(running_app, clock)
         [book] = [p for p in posted(running_app, "isn't booked yet", "U2")]
         assert_valid(book)
         n = opened(running_app)
@@ -514,7 +526,7 @@ def test_a_second_instance_on_the_same_database_sends_and_answers_the_follow_thr
             assert submit_modal(second, followup_values("予算凍結"), "U1", opened_before=n) == {}
             second.settle()
             clock.move_to(datetime(2026, 3, 12, 1, 0, tzinfo=UTC))  # Thu 10:00: two business days on
-            dispatch(second)
+            dispatch_all(second, clock)
             assert len(posted(second, "", "U1")) >= 3
             assert dispatch(second).claimed == 0
     with second.coach.db.session() as s:

@@ -13,6 +13,7 @@ from typing import Any
 
 from coach.blockkit import (
     button,
+    clip_escaped,
     context,
     divider,
     escape,
@@ -99,8 +100,16 @@ def review_line_text(t: Translator, line: ReviewLine, *, now: datetime, with_rep
     return (
         f"{rep}*{escape(line.deal_name)}* · {t.date(line.lost_on)} · {surface_label(t, line.surface_reason)}\n"
         f":dart: {escape(change_of(t, line.change_code, line.change_text))} · "
-        f"{_commitment_status(t, line, now)}"
+        f"{_commitment_status(t, line, now)}" + _customer_said_line(t, line, with_rep=with_rep)
     )
+
+
+def _customer_said_line(t: Translator, line: ReviewLine, *, with_rep: bool) -> str:
+    """Beside the rep's surface reason: what the customer said on the follow-up call (the rep's own Home only)."""
+    if with_rep or not line.customer_said:
+        return ""
+    words = clip_escaped(" ".join(line.customer_said.split()), 200)
+    return "\n:speech_balloon: " + t._("Customer-stated reason: {words}", words=words)
 
 
 def _review_entry(t: Translator, line: ReviewLine, *, now: datetime, with_rep: bool = False) -> dict[str, Any]:
@@ -194,6 +203,7 @@ def rep_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[str, 
             )
         )
     blocks += _meeting_blocks(t, rep, now=now)
+    blocks += normal_week_blocks(t, rep.normal_week)
     blocks += _self_check_blocks(t, rep)
     blocks += _review_blocks(t, rep, now=now)
     blocks += _pattern_blocks(t, rep)
@@ -478,7 +488,7 @@ def review_detail_blocks(t: Translator, detail: ReviewDetail, *, viewer_id: str)
     ]
     if owner and review.self_denial_flagged:
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
-    blocks += full_review_blocks(t, review)
+    blocks += full_review_blocks(t, review, followup=detail.followup)
     blocks.append(titled(t._("Next meeting"), meeting_when(t, review)))
     if detail.check is not None:
         blocks.append(titled(t._("One-week self-check"), _self_check_lines(t, detail.check)))
@@ -603,8 +613,10 @@ def review_list_modal(t: Translator, page: ReviewPage, *, now: datetime) -> dict
 # The self-check, answered from Home --------------------------------------------------------
 
 
-def self_check_modal(t: Translator, review: Review, check: SelfCheck | None) -> dict[str, Any]:
-    _, blocks = self_check_message(t, review, check)
+def self_check_modal(
+    t: Translator, review: Review, check: SelfCheck | None, normal: dict[str, int] | None = None
+) -> dict[str, Any]:
+    _, blocks = self_check_message(t, review, check, normal=normal)
     return {
         "type": "modal",
         "callback_id": CallbackId.SELF_CHECK,

@@ -29,6 +29,7 @@ from coach.nudges.rules import (
     Activity,
     FollowUpOutcome,
     KeptChange,
+    NudgeKind,
     OpenItem,
     Reaction,
     RepeatedMistake,
@@ -268,7 +269,9 @@ def _count_select(t: Translator, review_id: int, activity: Activity, chosen: int
     return select
 
 
-def volume_blocks(t: Translator, counts: dict[str, int], normal: dict[str, int] | None) -> list[dict[str, Any]]:
+def volume_blocks(
+    t: Translator, review_id: int, counts: dict[str, int], normal: dict[str, int] | None
+) -> list[dict[str, Any]]:
     """This week's counts against the normal week, said plainly (数字が落ちたときほど行動量を落とさない)."""
     if not counts:
         return []
@@ -276,7 +279,7 @@ def volume_blocks(t: Translator, counts: dict[str, int], normal: dict[str, int] 
         return [
             context(t._("Tell me what a normal week looks like for you, and I'll say plainly how this week compares.")),
             _actions(
-                button(t._("Set my normal week"), ActionId.NORMAL_WEEK_EDIT, value="self_check"),
+                button(t._("Set my normal week"), ActionId.NORMAL_WEEK_EDIT, value=f"self_check:{review_id}"),
                 block_id=BlockId.NORMAL_WEEK_ASK,
             ),
         ]
@@ -358,7 +361,7 @@ def self_check_message(
             }
         )
     # Shown as soon as a count is in (METHOD §5), whatever else is still unanswered.
-    blocks += volume_blocks(t, counts, normal)
+    blocks += volume_blocks(t, review.id, counts, normal)
     if (
         c
         and all(v is not None for v in (c.repeated_mistake, c.kept_change, c.reaction))
@@ -436,14 +439,19 @@ def recontact_message(
     return text, blocks
 
 
-def meeting_modal(t: Translator, review: Review, *, message: tuple[str, str] | None) -> dict[str, Any]:
+def meeting_modal(
+    t: Translator, review: Review, *, message: tuple[str, str] | None, origin: str | None = None
+) -> dict[str, Any]:
+    """`origin`: the nudge kind whose message opened it (its answer is shown there), if not the reminder."""
     picker: dict[str, Any] = {"type": "datetimepicker", "action_id": Field.NEXT_MEETING_AT}
     if review.next_meeting_at is not None:
         picker["initial_date_time"] = int(review.next_meeting_at.timestamp())
     return {
         "type": "modal",
         "callback_id": CallbackId.MEETING,
-        "private_metadata": json.dumps({"review": review.id, "message": list(message) if message else None}),
+        "private_metadata": json.dumps(
+            {"review": review.id, "message": list(message) if message else None, "origin": origin}
+        ),
         "title": plain(t._("Next meeting"), 24),
         "submit": plain(t._("Save"), 24),
         "close": plain(t._("Cancel"), 24),
@@ -571,7 +579,7 @@ def prep_message(t: Translator, review: Review, *, lead_minutes: int, done: bool
         blocks.append(
             _actions(
                 button(t._("I'm prepared"), ActionId.PREP_READY, value=str(review.id), style="primary"),
-                button(t._("The meeting moved"), ActionId.MEETING_MOVED, value=str(review.id)),
+                button(t._("The meeting moved"), ActionId.MEETING_MOVED, value=f"{review.id}:{NudgeKind.PREP}"),
             )
         )
     return text, blocks
@@ -707,7 +715,13 @@ NORMAL_WEEK_BLOCKS = {
 }
 
 
-def normal_week_modal(t: Translator, normal: dict[str, int] | None, *, origin: str | None = None) -> dict[str, Any]:
+def normal_week_modal(
+    t: Translator,
+    normal: dict[str, int] | None,
+    *,
+    origin: str | None = None,
+    message: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     """What a normal week looks like: meetings held, appointments booked, new prospects approached."""
     blocks: list[dict[str, Any]] = [
         section(
@@ -731,7 +745,9 @@ def normal_week_modal(t: Translator, normal: dict[str, int] | None, *, origin: s
     return {
         "type": "modal",
         "callback_id": CallbackId.NORMAL_WEEK,
-        "private_metadata": json.dumps({"origin": origin}),
+        "private_metadata": json.dumps(
+            {"origin": (origin or "")[:100] or None, "message": list(message) if message else None}
+        ),
         "title": plain(t._("A normal week"), 24),
         "submit": plain(t._("Save"), 24),
         "close": plain(t._("Cancel"), 24),
@@ -741,6 +757,28 @@ def normal_week_modal(t: Translator, normal: dict[str, int] | None, *, origin: s
 
 def normal_week_text(t: Translator, normal: dict[str, int]) -> str:
     return " · ".join(t._("{what}: {n}", what=activity_label(t, a), n=normal[a]) for a in Activity if a in normal)
+
+
+def parse_normal_week_meta(private_metadata: str | None) -> tuple[str | None, tuple[str, str] | None]:
+    """Where the normal-week form was opened from ("summary:<review>", "self_check:<review>", "home") and the
+    message to update, if any."""
+    try:
+        meta = json.loads(private_metadata or "")
+        origin, message = meta.get("origin"), meta.get("message")
+        return (
+            origin if isinstance(origin, str) else None,
+            (str(message[0]), str(message[1])) if message else None,
+        )
+    except (ValueError, AttributeError, TypeError, IndexError):
+        return None, None
+
+
+def parse_modal_origin(private_metadata: str | None) -> str | None:
+    try:
+        origin = json.loads(private_metadata or "").get("origin")
+    except (ValueError, AttributeError):
+        return None
+    return origin if isinstance(origin, str) else None
 
 
 def parse_modal_meta(private_metadata: str | None) -> tuple[int, tuple[str, str] | None] | None:

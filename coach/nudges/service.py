@@ -80,7 +80,14 @@ class NudgeService:
                 return None
             review.next_meeting_at = meeting_at
             self._plan_meeting(s, review, now=now)
+            # Booked at last: a pending nudge to book one is not needed; a sent one is answered.
             outbox.cancel(s, NudgeKind.BOOK_MEETING, review_id=review.id, now=now)
+            s.execute(
+                update(Nudge)
+                .where(Nudge.review_id == review.id, Nudge.kind == NudgeKind.BOOK_MEETING, Nudge.acted_at.is_(None))
+                .where(Nudge.status == rules.NudgeStatus.SENT)
+                .values(acted_at=now, updated_at=now)
+            )
             return review
 
     def _plan_meeting(self, s: Session, review: Review, *, now: datetime) -> None:
@@ -208,6 +215,17 @@ class NudgeService:
                 .values(acted_at=now, updated_at=now)
             )
             return review
+
+    def self_check_state(self, review_id: int, user_id: str) -> SelfCheckState | None:
+        """The rep's self-check as it stands (answers so far, the normal week), to show it again."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is None:
+                return None
+            check = s.get(SelfCheck, review_id)
+            if check is None:
+                check = SelfCheck(review_id=review_id, team_id=review.team_id, user_id=user_id)
+            return SelfCheckState(review, check, week_counts(s.get(NormalWeek, (review.team_id, review.user_id))))
 
     def answer_self_check(
         self, review_id: int, user_id: str, question: str, value: str, *, now: datetime

@@ -170,7 +170,9 @@ def summary_message(
             {
                 "type": "actions",
                 "block_id": BlockId.NORMAL_WEEK_ASK,
-                "elements": [button(t._("Set my normal week"), ActionId.NORMAL_WEEK_EDIT, value="summary")],
+                "elements": [
+                    button(t._("Set my normal week"), ActionId.NORMAL_WEEK_EDIT, value=f"summary:{review.id}")
+                ],
             },
         ]
     text = t._(
