@@ -26,6 +26,7 @@ SCOPE_OF_METHOD = {
     "users_info": "users:read",
     "views_open": None,
     "views_update": None,
+    "views_push": None,
     "views_publish": None,
 }
 

@@ -226,3 +226,10 @@ def test_a_count_below_the_normal_week_has_fallen(week, normal, dropped):
 )
 def test_a_typed_count_is_a_whole_number_within_reason(typed, count):
     assert rules.parse_count(typed) == count
+
+
+def test_the_booking_nudge_across_the_daylight_saving_change_keeps_ten_local():
+    completed = local(2026, 3, 5, 16, 0, NEW_YORK)  # Thursday, EST
+    planned = rules.plan_book_meeting(completed, NEW_YORK, QUIET)
+    assert planned.due_at == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)  # Monday 10:00 EDT
+    assert planned.expires_at == planned.due_at + timedelta(days=7)

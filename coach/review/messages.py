@@ -155,7 +155,7 @@ def summary_message(
             + "\n"
             + "\n".join(f"{i}. {q}" for i, q in enumerate(interview_questions(t), 1)),
         ),
-        context(t._("Tomorrow I'll remind you to make the call, and you can record what they said in one tap.")),
+        context(t._("On the next business day I'll remind you to make the call; record what they said in one tap.")),
         context(_timing(t, review)),
     ]
     if ask_normal_week:
