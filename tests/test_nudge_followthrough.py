@@ -15,7 +15,8 @@ from coach.models import CustomerFollowUp, NormalWeek, Review, SelfCheck
 from tests import review_input as ri
 from tests.blockkit import view_problems
 from tests.conftest import MANAGER_CHANNEL, RunningApp, serve_app
-from tests.slack_signing import event_body, view_submission_payload
+from tests.slack_signing import block_actions_payload, event_body, view_submission_payload
+from tests.test_home import buttons, opened_modal, press
 from tests.test_nudges import assert_valid, click, dispatch, nudges, posts_since, review_saved
 from tests.test_review_flow import blocks_text
 
@@ -99,8 +100,6 @@ def open_home(app: RunningApp, user_id: str) -> dict:
 
 
 def click_home(app: RunningApp, user_id: str, home: dict, action_id: str) -> None:
-    from tests.slack_signing import block_actions_payload
-
     for block in home["blocks"]:
         for element in block.get("elements", []) + ([block["accessory"]] if "accessory" in block else []):
             if element.get("action_id") == action_id:
@@ -533,3 +532,40 @@ def test_a_second_instance_on_the_same_database_sends_and_answers_the_follow_thr
         assert s.get(CustomerFollowUp, review.id).biggest_reason == "予算凍結"
     kinds = {k: n.status for k, n in nudges(second).items()}
     assert kinds["followup_call"] == "sent" and kinds["book_meeting"] == "sent"
+
+
+def test_the_normal_week_set_from_the_self_check_opened_on_home_updates_that_modal(running_app: RunningApp):
+    fake = running_app.slack.fake
+    start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # Tue 10:00 Tokyo
+    with time_machine.travel(start, tick=False) as clock:
+        review = review_saved(running_app, "U1", lost_on=date(2026, 3, 10), meeting=start + timedelta(days=2))
+        clock.move_to(start + timedelta(days=7))
+        dispatch_all(running_app, clock)
+        home = open_home(running_app, "U1")
+        before = len(fake.calls_to("views.open"))
+        press(running_app, "U1", home, "home_answer_self_check")
+        modal = opened_modal(running_app, before)
+        element = buttons(modal, "self_check_prospects")[0]
+        action = {
+            "type": "static_select",
+            "action_id": "self_check_prospects",
+            "block_id": element["block_id"],
+            "selected_option": next(o for o in element["options"] if o["value"] == f"{review.id}:1"),
+        }
+        running_app.slack.interact(block_actions_payload(action, view=modal, user_id="U1"))
+        running_app.settle()
+        modal = fake.calls_to("views.update")[-1].response["view"]
+        assert "普段の1週間の数字を教えてください" in blocks_text(modal["blocks"])
+        pushed_before = len(fake.calls_to("views.push"))
+        press(running_app, "U1", modal, "normal_week_edit")
+        pushed = fake.wait_for("views.push", pushed_before + 1)[-1]
+        assert pushed.response["ok"] and view_problems(pushed.params["view"]) == []
+        resp = running_app.slack.interact(
+            view_submission_payload(pushed.response["view"], normal_week_values("5", "4", "3"), user_id="U1")
+        )
+        assert running_app.slack.json(resp) == {}
+        running_app.settle()
+    updated = [c for c in fake.calls_to("views.update") if c.params["view_id"] == modal["id"]][-1]
+    assert updated.response["ok"] and view_problems(updated.params["view"]) == []
+    text = blocks_text(updated.params["view"]["blocks"])
+    assert "新規開拓数：今週1件（普段は3件）" in text and "普段の1週間より落ちています：新規開拓数" in text

@@ -28,7 +28,7 @@ def submit(app: RunningApp, view: dict, values: dict, user_id: str) -> dict:
 
 def saved_review(app: RunningApp, user_id: str) -> Review:
     with time_machine.travel(START, tick=False):
-        return review_saved(app, user_id, lost_on=date(2026, 3, 10), meeting=START + timedelta(days=3))
+        return review_saved(app, user_id, lost_on=date(2026, 3, 9), meeting=START + timedelta(days=3))
 
 
 def test_another_reps_review_id_in_a_forged_follow_up_modal_records_nothing(running_app: RunningApp):

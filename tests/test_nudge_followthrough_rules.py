@@ -233,3 +233,9 @@ def test_the_booking_nudge_across_the_daylight_saving_change_keeps_ten_local():
     planned = rules.plan_book_meeting(completed, NEW_YORK, QUIET)
     assert planned.due_at == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)  # Monday 10:00 EDT
     assert planned.expires_at == planned.due_at + timedelta(days=7)
+
+
+def test_a_meeting_within_the_lead_time_gets_the_one_change_reminder_alone():
+    now = local(2026, 3, 10, 10, 0, TOKYO)
+    [pre] = rules.plan_meeting(now + timedelta(minutes=30), now, LEAD, tz=TOKYO, quiet=QUIET)
+    assert pre.kind == NudgeKind.PRE_MEETING and pre.due_at == now

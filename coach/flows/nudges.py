@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from coach.flows.review import share_review, summary_content
+from coach.home.views import self_check_modal
 from coach.i18n import Translator
 from coach.models import Review
 from coach.nudges import messages, rules
@@ -450,13 +451,14 @@ def open_normal_week_modal(
     value: str | None,
     trigger_id: str,
     message,
-    in_modal: bool = False,
+    parent_view_id: str | None = None,
 ) -> None:
-    """The normal-week form, from the summary, the self-check (DM or Home modal) or the Home tab."""
+    """The normal-week form, from the summary, the self-check (DM or Home modal) or the Home tab. From a modal
+    (the self-check opened on Home) it is pushed on top, and that modal shows the comparison once saved."""
     t = coach.profiles.get(team_id, user_id).t
     normal = coach.nudges.normal_week(team_id or "", user_id)
-    view = messages.normal_week_modal(t, normal, origin=value, message=message)
-    if in_modal:
+    view = messages.normal_week_modal(t, normal, origin=value, message=message, parent_view_id=parent_view_id)
+    if parent_view_id:
         client.views_push(trigger_id=trigger_id, view=view)
     else:
         client.views_open(trigger_id=trigger_id, view=view)
@@ -465,7 +467,9 @@ def open_normal_week_modal(
 def submit_normal_week(
     coach: Coach, ack: Ack, client: WebClient, *, team_id: str | None, user_id: str, view: dict
 ) -> None:
-    t = coach.profiles.cached(team_id, user_id).t
+    profile = coach.profiles.cached(team_id, user_id)
+    lang = messages.parse_modal_lang(view.get("private_metadata"))
+    t = Translator(lang, profile.tz) if lang else profile.t
     values = view.get("state", {}).get("values", {})
     counts: dict[str, int] = {}
     errors: dict[str, str] = {}
@@ -481,14 +485,23 @@ def submit_normal_week(
         return
     normal = coach.nudges.set_normal_week(team_id or "", user_id, counts, now=coach.clock())
     ack()
-    origin, message = messages.parse_normal_week_meta(view.get("private_metadata"))
-    coach.later.submit(_show_normal_week, coach, client, user_id, normal, origin, message)
+    origin, message, parent = messages.parse_normal_week_meta(view.get("private_metadata"))
+    coach.later.submit(_show_normal_week, coach, client, user_id, normal, origin, message, parent)
     coach.events.rep_changed(team_id, user_id)
 
 
-def _show_normal_week(coach: Coach, client: WebClient, user_id: str, normal: dict, origin: str | None, message):
-    """The message the form was opened from shows the comparison (a self-check) or stops asking (a summary)."""
-    if not message or not origin:
+def _show_normal_week(
+    coach: Coach,
+    client: WebClient,
+    user_id: str,
+    normal: dict,
+    origin: str | None,
+    message,
+    parent_view_id: str | None = None,
+) -> None:
+    """What the form was opened from shows the comparison (a self-check, on a DM or in the Home's modal) or
+    stops asking (a summary)."""
+    if not origin or not (message or parent_view_id):
         return
     kind, _, ref = origin.partition(":")
     review_id = _review_id(ref)
@@ -496,9 +509,17 @@ def _show_normal_week(coach: Coach, client: WebClient, user_id: str, normal: dic
         return
     if kind == "self_check":
         state = coach.nudges.self_check_state(review_id, user_id)
-        if state is not None:
-            content = messages.self_check_message(_t(state.review), state.review, state.check, normal=normal)
-            _update_message(client, message, content)
+        if state is None:
+            return
+        t = _t(state.review)
+        if parent_view_id:
+            view = self_check_modal(t, state.review, state.check, normal)
+            try:
+                client.views_update(view_id=parent_view_id, view=view)
+            except SlackApiError as e:
+                log.error("views.update of the self-check modal failed: %s", e.response.get("error"))
+        else:
+            _update_message(client, message, messages.self_check_message(t, state.review, state.check, normal=normal))
     elif kind == "summary":
         review = coach.nudges.review(review_id, user_id)
         if review is not None:

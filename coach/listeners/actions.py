@@ -202,7 +202,7 @@ def handle_book_meeting(ack: Ack, body: dict, action: dict, client: WebClient, c
 def handle_normal_week(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
-    in_modal = _in_modal(body) is not None
+    in_modal = _in_modal(body)
     coach.later.submit(
         nudge_flows.open_normal_week_modal,
         coach,
@@ -212,7 +212,7 @@ def handle_normal_week(ack: Ack, body: dict, action: dict, client: WebClient, co
         value=action.get("value"),
         trigger_id=body["trigger_id"],
         message=None if in_modal else nudge_flows.message_of(body),
-        in_modal=in_modal,
+        parent_view_id=in_modal,
     )
 
 

@@ -209,6 +209,10 @@ def pre_meeting_message(t: Translator, review: Review, *, done: bool = False) ->
                     "• " + t._("*Proposal*: not just a feature walkthrough?"),
                     "• " + t._("*Value*: can you say why us in one sentence?"),
                     "• " + t._("*Decision*: decision maker and process confirmed?"),
+                    t._(
+                        "Put in one action opposite to the cause of the loss. Watch for: your voice getting quieter, "
+                        "a defensive proposal, avoiding the price conversation."
+                    ),
                 ]
             ),
         ),
@@ -721,6 +725,7 @@ def normal_week_modal(
     *,
     origin: str | None = None,
     message: tuple[str, str] | None = None,
+    parent_view_id: str | None = None,
 ) -> dict[str, Any]:
     """What a normal week looks like: meetings held, appointments booked, new prospects approached."""
     blocks: list[dict[str, Any]] = [
@@ -746,7 +751,12 @@ def normal_week_modal(
         "type": "modal",
         "callback_id": CallbackId.NORMAL_WEEK,
         "private_metadata": json.dumps(
-            {"origin": (origin or "")[:100] or None, "message": list(message) if message else None}
+            {
+                "origin": (origin or "")[:100] or None,
+                "message": list(message) if message else None,
+                "parent": (parent_view_id or "")[:64] or None,
+                "lang": t.lang,  # the submission is answered in it without asking Slack who the rep is
+            }
         ),
         "title": plain(t._("A normal week"), 24),
         "submit": plain(t._("Save"), 24),
@@ -759,18 +769,29 @@ def normal_week_text(t: Translator, normal: dict[str, int]) -> str:
     return " · ".join(t._("{what}: {n}", what=activity_label(t, a), n=normal[a]) for a in Activity if a in normal)
 
 
-def parse_normal_week_meta(private_metadata: str | None) -> tuple[str | None, tuple[str, str] | None]:
-    """Where the normal-week form was opened from ("summary:<review>", "self_check:<review>", "home") and the
-    message to update, if any."""
+def parse_normal_week_meta(
+    private_metadata: str | None,
+) -> tuple[str | None, tuple[str, str] | None, str | None]:
+    """Where the normal-week form was opened from ("summary:<review>", "self_check:<review>", "home"), the
+    message to update and the modal it was pushed onto, if any."""
     try:
         meta = json.loads(private_metadata or "")
-        origin, message = meta.get("origin"), meta.get("message")
+        origin, message, parent = meta.get("origin"), meta.get("message"), meta.get("parent")
         return (
             origin if isinstance(origin, str) else None,
             (str(message[0]), str(message[1])) if message else None,
+            parent if isinstance(parent, str) else None,
         )
     except (ValueError, AttributeError, TypeError, IndexError):
-        return None, None
+        return None, None, None
+
+
+def parse_modal_lang(private_metadata: str | None) -> str | None:
+    try:
+        lang = json.loads(private_metadata or "").get("lang")
+    except (ValueError, AttributeError):
+        return None
+    return lang if isinstance(lang, str) else None
 
 
 def parse_modal_origin(private_metadata: str | None) -> str | None:

@@ -241,15 +241,16 @@ def plan_prep(meeting_at: datetime, now: datetime, *, tz: ZoneInfo, quiet: Quiet
 def plan_meeting(
     meeting_at: datetime, now: datetime, lead: timedelta, *, tz: ZoneInfo, quiet: QuietHours
 ) -> list[Planned]:
-    """The pre-meeting chain once a time is set: the prep list, then the one change at `lead` before it."""
-    return [
-        p
-        for p in (
-            plan_prep(meeting_at, now, tz=tz, quiet=quiet),
-            plan_pre_meeting(meeting_at, now, lead, tz=tz, quiet=quiet),
-        )
-        if p
-    ]
+    """The pre-meeting chain once a time is set: the prep list, then the one change at `lead` before it.
+
+    A meeting so soon that the prep list could only land with (or after) the one-change reminder gets the
+    reminder alone: it carries the prep items too, and two messages at once help nobody.
+    """
+    prep = plan_prep(meeting_at, now, tz=tz, quiet=quiet)
+    pre = plan_pre_meeting(meeting_at, now, lead, tz=tz, quiet=quiet)
+    if prep and pre and prep.due_at >= pre.due_at:
+        prep = None
+    return [p for p in (prep, pre) if p]
 
 
 def plan_followup_call(lost_at: datetime, completed_at: datetime, tz: ZoneInfo, quiet: QuietHours) -> Planned:

@@ -93,10 +93,14 @@ class NudgeService:
     def _plan_meeting(self, s: Session, review: Review, *, now: datetime) -> None:
         if review.next_meeting_at is None:
             return
-        for planned in rules.plan_meeting(
+        chain = rules.plan_meeting(
             review.next_meeting_at, now, self.policy.lead, tz=ZoneInfo(review.timezone), quiet=self.policy.quiet
-        ):
+        )
+        for planned in chain:
             outbox.plan(s, planned, team_id=review.team_id, user_id=review.user_id, review_id=review.id, now=now)
+        if all(p.kind != NudgeKind.PREP for p in chain):
+            # Moved so soon that the reminder carries the prep items: a prep list still pending is not needed.
+            outbox.cancel(s, NudgeKind.PREP, review_id=review.id, now=now)
 
     # The 3-day message ---------------------------------------------------------------
 
