@@ -70,7 +70,8 @@ class Review(Base):
 
     change_code: Mapped[str | None] = mapped_column(String(32))
     change_text: Mapped[str] = mapped_column(String(300))
-    next_meeting_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # None: not booked yet (a nudge to book one follows; the pre-meeting chain starts once it is set).
+    next_meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     recontact_choice: Mapped[str] = mapped_column(String(16))
     recontact_on: Mapped[date] = mapped_column(Date)
     share_with_manager: Mapped[bool] = mapped_column(Boolean)
@@ -82,6 +83,10 @@ class Review(Base):
 
     customer_stated_reason: Mapped[str | None] = mapped_column(Text)
 
+    # The 3-day message (三日以内): talked it through with the manager; kept or revised the one change.
+    manager_talk_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    change_settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
     # Delivery record: a Slack failure is kept here, never swallowed.
     summary_ts: Mapped[str | None] = mapped_column(String(32))
     summary_error: Mapped[str | None] = mapped_column(String(200))
@@ -91,6 +96,8 @@ class Review(Base):
     reasons: Mapped[list[UnderlyingReasonRow]] = relationship(
         back_populates="review", cascade="all, delete-orphan", order_by="UnderlyingReasonRow.position"
     )
+    # What the customer said on the follow-up call; loaded only where asked for (selectinload).
+    followup: Mapped[CustomerFollowUp | None] = relationship(viewonly=True, uselist=False, lazy="raise")
 
 
 class UnderlyingReasonRow(Base):
@@ -155,6 +162,8 @@ class SelfCheck(Base):
     kept_change: Mapped[str | None] = mapped_column(String(16))
     reaction: Mapped[str | None] = mapped_column(String(16))
     meetings: Mapped[int | None] = mapped_column(Integer)
+    appointments: Mapped[int | None] = mapped_column(Integer)  # アポ数: appointments booked this week
+    prospects: Mapped[int | None] = mapped_column(Integer)  # 新規開拓: new prospects approached this week
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -168,6 +177,39 @@ class RecontactNote(Base):
     customer_said: Mapped[str] = mapped_column(Text)
     next_recontact_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerFollowUp(Base):
+    """The follow-up call after the loss (失注後フォロー): what the customer said, in their terms.
+
+    One per review. `outcome` is coach.nudges.rules.FollowUpOutcome: recorded, or could not reach them /
+    not appropriate (then the answers are empty).
+    """
+
+    __tablename__ = "customer_followups"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    biggest_reason: Mapped[str | None] = mapped_column(Text)  # 今回見送った最大の理由
+    would_have_chosen: Mapped[str | None] = mapped_column(Text)  # what would have made them choose us
+    priority_now: Mapped[str | None] = mapped_column(Text)  # what they prioritise now
+    their_words: Mapped[str | None] = mapped_column(Text)  # verbatim
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NormalWeek(Base):
+    """What a normal week looks like for a rep (METHOD §5), asked once, editable on Home."""
+
+    __tablename__ = "normal_weeks"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meetings: Mapped[int] = mapped_column(Integer)
+    appointments: Mapped[int] = mapped_column(Integer)
+    prospects: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Win(Base):

@@ -241,15 +241,16 @@ def test_answering_the_self_check_from_home(running_app: RunningApp):
         published = len(publishes(running_app, "U2"))
         for action_id in ("self_check_repeated:no", "self_check_kept:yes", "self_check_reaction:better"):
             press(running_app, "U2", modal, action_id)
-        element = buttons(modal, "self_check_meetings")[0]
-        action = {
-            "type": "static_select",
-            "action_id": "self_check_meetings",
-            "block_id": element["block_id"],
-            "selected_option": next(o for o in element["options"] if o["value"] == f"{review.id}:5"),
-        }
-        running_app.slack.interact(block_actions_payload(action, view=modal, user_id="U2"))
-        running_app.settle()
+        for counted in ("self_check_meetings", "self_check_appointments", "self_check_prospects"):
+            element = buttons(modal, counted)[0]
+            action = {
+                "type": "static_select",
+                "action_id": counted,
+                "block_id": element["block_id"],
+                "selected_option": next(o for o in element["options"] if o["value"] == f"{review.id}:5"),
+            }
+            running_app.slack.interact(block_actions_payload(action, view=modal, user_id="U2"))
+            running_app.settle()
     with running_app.coach.db.session() as s:
         check = s.get(SelfCheck, review.id)
     assert (check.repeated_mistake, check.kept_change, check.reaction, check.meetings) == ("no", "yes", "better", 5)
@@ -353,7 +354,9 @@ def test_home_is_refreshed_on_every_change(running_app: RunningApp):
 
         # Marked ready on the reminder.
         clock.move_to(START + timedelta(days=2) - timedelta(minutes=60))
-        dispatch(running_app)
+        for _ in range(4):  # the follow-up call and the prep list came due before it: one a second per rep
+            dispatch(running_app)
+            clock.shift(timedelta(seconds=2))
         reminder = [
             c
             for c in fake.calls_to("chat.postMessage")
@@ -364,7 +367,9 @@ def test_home_is_refreshed_on_every_change(running_app: RunningApp):
 
         # The self-check answered on the DM.
         clock.move_to(START + timedelta(days=8))
-        dispatch(running_app)
+        for _ in range(3):  # the 3-day message, expired or not, and the self-check: one a second per rep
+            dispatch(running_app)
+            clock.shift(timedelta(seconds=2))
         self_check = [
             c
             for c in fake.calls_to("chat.postMessage")

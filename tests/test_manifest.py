@@ -27,6 +27,7 @@ SCOPE_OF_METHOD = {
     "users_lookupByEmail": "users:read.email",  # a CRM loss's owner, found in Slack by email
     "views_open": None,
     "views_update": None,
+    "views_push": None,
     "views_publish": None,
 }
 

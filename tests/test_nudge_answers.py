@@ -1,4 +1,4 @@
-"""Answering nudges: the self-check's meetings count against the rep's own baseline (METHOD §5), and the
+"""Answering nudges: the self-check's counts against the rep's normal week (METHOD §5), and the
 re-contact form recorded once however often Slack delivers it."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import time_machine
 from sqlalchemy import func, select
 
-from coach.models import Nudge, RecontactNote
+from coach.models import NormalWeek, Nudge, RecontactNote
 from tests import review_input as ri
 from tests.conftest import RunningApp
-from tests.slack_signing import view_submission_payload
+from tests.slack_signing import TEAM_ID, view_submission_payload
 from tests.test_nudges import click, dispatch, nudges, review_saved
 from tests.test_review_flow import blocks_text
 
@@ -46,47 +46,62 @@ def send_due(app: RunningApp, clock, when: datetime) -> None:
         clock.shift(timedelta(seconds=2))
 
 
+def normal_week(app: RunningApp, user_id: str, meetings: int, appointments: int, prospects: int) -> None:
+    with app.coach.db.session() as s:
+        s.add(
+            NormalWeek(
+                team_id=TEAM_ID,
+                user_id=user_id,
+                meetings=meetings,
+                appointments=appointments,
+                prospects=prospects,
+                updated_at=START,
+            )
+        )
+
+
 def test_a_drop_in_meetings_is_named_as_soon_as_the_count_is_in(running_app: RunningApp):
+    normal_week(running_app, "U2", 10, 4, 5)
     with time_machine.travel(START, tick=False) as clock:
-        earlier = review_saved(running_app, "U2", lost_on=date(2026, 3, 2), meeting=START + timedelta(days=30))
-        send_due(running_app, clock, nudges(running_app)["self_check"].due_at)
-        click(running_app, "U2", self_check_post(running_app, earlier.id), "self_check_meetings", selected="10")
-        later = review_saved(running_app, "U2", lost_on=date(2026, 3, 11), meeting=START + timedelta(days=30))
-        send_due(running_app, clock, self_check_due(running_app, later.id))  # a week on
-        post = self_check_post(running_app, later.id)
+        review = review_saved(running_app, "U2", lost_on=date(2026, 3, 10), meeting=START + timedelta(days=30))
+        send_due(running_app, clock, self_check_due(running_app, review.id))  # a week on
+        post = self_check_post(running_app, review.id)
         click(running_app, "U2", post, "self_check_meetings", selected="3")  # the other questions not yet
         shown = shown_after(running_app, post)
-    assert "You held 3 customer meetings this week, down from your usual 10" in shown
-    assert "Saved. Thank you" not in shown  # three questions still open
+    assert "Customer meetings: 3 this week, normal week 10" in shown
+    assert "Customer meetings fell against your normal week" in shown
+    assert "Appointments booked:" not in shown  # not answered yet: nothing said about it
+    assert "Saved. Thank you" not in shown  # questions still open
 
 
-def test_a_first_self_check_has_no_baseline_and_claims_no_drop(running_app: RunningApp):
+def test_without_a_normal_week_nothing_is_said_to_have_fallen_and_the_rep_is_asked_for_one(running_app: RunningApp):
     with time_machine.travel(START, tick=False) as clock:
         review = review_saved(running_app, "U2", lost_on=date(2026, 3, 10), meeting=START + timedelta(days=30))
         send_due(running_app, clock, nudges(running_app)["self_check"].due_at)
         post = self_check_post(running_app, review.id)
         click(running_app, "U2", post, "self_check_meetings", selected="0")
         shown = shown_after(running_app, post)
-    assert "down from your usual" not in shown and "your usual is" not in shown
-    assert "0 customer meetings this week. This is your first count" in shown
+    assert "fell against" not in shown and "normal week 0" not in shown
+    assert "Tell me what a normal week looks like for you" in shown
 
 
-def test_the_baseline_is_the_weeks_after_earlier_losses_not_later_ones(running_app: RunningApp):
+def test_counts_at_or_above_the_normal_week_are_not_a_drop_and_all_answers_complete_the_check(
+    running_app: RunningApp,
+):
+    normal_week(running_app, "U2", 5, 4, 3)
     with time_machine.travel(START, tick=False) as clock:
-        earlier = review_saved(running_app, "U2", lost_on=date(2026, 3, 2), meeting=START + timedelta(days=30))
-        later = review_saved(running_app, "U2", lost_on=date(2026, 3, 10), meeting=START + timedelta(days=30))
-        send_due(running_app, clock, datetime(2026, 3, 17, 14, 0, tzinfo=UTC))  # both self-checks out
-        # The rep answers the later loss's self-check first, the earlier one's afterwards.
-        click(running_app, "U2", self_check_post(running_app, later.id), "self_check_meetings", selected="12")
-        running_app.settle()
-        post = self_check_post(running_app, earlier.id)
+        review = review_saved(running_app, "U2", lost_on=date(2026, 3, 10), meeting=START + timedelta(days=30))
+        send_due(running_app, clock, self_check_due(running_app, review.id))
+        post = self_check_post(running_app, review.id)
         for answer in ("self_check_repeated:no", "self_check_kept:yes", "self_check_reaction:same"):
             click(running_app, "U2", post, answer)
-        click(running_app, "U2", post, "self_check_meetings", selected="3")
+        click(running_app, "U2", post, "self_check_meetings", selected="5")
+        click(running_app, "U2", post, "self_check_appointments", selected="6")
+        click(running_app, "U2", post, "self_check_prospects", selected="3")
         shown = shown_after(running_app, post)
+    assert "Nothing fell against your normal week" in shown
+    assert "Appointments booked: 6 this week, normal week 4" in shown
     assert "Saved. Thank you" in shown
-    assert "down from your usual 12" not in shown  # the week after a later loss is no baseline for this one
-    assert "This is your first count" in shown
 
 
 def test_the_recontact_form_delivered_twice_records_one_note(running_app: RunningApp):

@@ -223,7 +223,7 @@ def test_a_button_pressed_on_a_dm_in_doubt_settles_it_without_a_dm_check(running
             {"type": "button", "action_id": e["action_id"], "block_id": b["block_id"], "value": e["value"]}
             for b in message["blocks"]
             for e in b.get("elements", [])
-            if e["action_id"] == "checklist_share"
+            if e.get("action_id") == "checklist_share"
         )
         payload = block_actions_payload(
             action, user_id=user, channel_id=channel, message=message, trigger_id=fake.issue_trigger_id()

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from coach.models import Nudge, RecontactNote, Review, SelfCheck
+from coach.models import NormalWeek, Nudge, RecontactNote, Review, SelfCheck
 from coach.nudges.pacing import RateLimiter
 from tests import review_input as ri
 from tests.blockkit import message_problems, view_problems
@@ -92,8 +92,13 @@ def test_every_nudge_for_a_tokyo_rep_in_japanese_at_the_right_local_times(runnin
         assert planned["checklist"].due_at == start + timedelta(days=2)
         assert planned["self_check"].due_at == start + timedelta(days=7)  # Tue 10:00 Tokyo
         assert planned["recontact"].due_at == datetime(2026, 9, 10, 1, 0, tzinfo=UTC)  # Thu 10:00 Tokyo
+        assert planned["followup_call"].due_at == start + timedelta(days=1)  # the next business day, 10:00
+        # The meeting is tomorrow: the day before is today, so the prep list goes at once.
+        assert planned["prep"].due_at == start
+        assert dispatch(running_app).claimed == 1
+        clock.move_to(start + timedelta(days=1))
+        dispatch(running_app)  # the follow-up call
         before = len(fake.calls_to("chat.postMessage"))
-        assert dispatch(running_app).claimed == 0  # nothing due yet
 
         clock.move_to(meeting - timedelta(minutes=60))
         dispatch(running_app)
@@ -107,8 +112,9 @@ def test_every_nudge_for_a_tokyo_rep_in_japanese_at_the_right_local_times(runnin
         dispatch(running_app)
         [_, checklist] = posts_since(running_app, before)
         assert_valid(checklist)
-        assert "商談の流れを時系列で" in blocks_text(checklist.params["blocks"])
-        assert ":white_check_mark:" in blocks_text(checklist.params["blocks"])
+        # Only what is still open (METHOD §3): no ticks for what the form already required.
+        assert "結論を急がない" in blocks_text(checklist.params["blocks"])
+        assert ":white_check_mark:" not in blocks_text(checklist.params["blocks"])
 
         clock.move_to(start + timedelta(days=7))
         dispatch(running_app)
@@ -121,7 +127,9 @@ def test_every_nudge_for_a_tokyo_rep_in_japanese_at_the_right_local_times(runnin
         [_, _, _, recontact] = posts_since(running_app, before)
         assert_valid(recontact)
         assert "導入事例" in blocks_text(recontact.params["blocks"])
-        assert "今回見送った最大の理由はどこでしたか" in blocks_text(recontact.params["blocks"])
+        # The reason was asked on the follow-up call: the re-contact asks what changed since.
+        assert "前回お話ししてから、状況はどう変わりましたか" in blocks_text(recontact.params["blocks"])
+        assert "今回見送った最大の理由はどこでしたか" not in blocks_text(recontact.params["blocks"])
         assert dispatch(running_app).claimed == 0  # never twice
     assert {n.status for n in nudges(running_app).values()} == {"sent", "cancelled"}
     assert all(p.params["channel"] == "U1" for p in posts_since(running_app, before))
@@ -144,10 +152,11 @@ def test_new_york_rep_across_the_daylight_saving_change_in_english(running_app: 
         before = len(fake.calls_to("chat.postMessage"))
         clock.move_to(meeting - timedelta(minutes=60))
         dispatch(running_app)
-        # The checklist (Sunday) came due on the way and went first; one message a second per rep,
-        # so the meeting reminder follows a second later.
-        clock.shift(timedelta(seconds=2))
-        dispatch(running_app)
+        # The prep list (due at once: Friday is the business day before) and the checklist (Sunday) came due on
+        # the way and went first; one message a second per rep, so the meeting reminder follows.
+        for _ in range(2):
+            clock.shift(timedelta(seconds=2))
+            dispatch(running_app)
         [pre] = [c for c in posts_since(running_app, before) if "Your next meeting is at" in c.params["text"]]
         assert "Mon, Mar 9, 2026, 10:00 AM (America/New_York)" in blocks_text(pre.params["blocks"])
         assert "Always confirm the decision maker" in blocks_text(pre.params["blocks"])
@@ -191,7 +200,7 @@ def test_after_downtime_a_useful_nudge_is_sent_late_once_and_a_begun_meeting_exp
         dispatch(running_app)
         dispatch(running_app)
     sent = posts_since(running_app, before)
-    assert len(sent) == 1 and "3-day checklist" in blocks_text(sent[0].params["blocks"])
+    assert len(sent) == 1 and "Within 3 days" in blocks_text(sent[0].params["blocks"])
     planned = nudges(running_app)
     assert planned["pre_meeting"].status == "expired"
     assert planned["checklist"].status == "sent"
@@ -223,18 +232,14 @@ def test_self_check_answers_are_saved_once_and_shown_in_place_with_a_volume_warn
     fake = running_app.slack.fake
     start = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False) as clock:
-        review = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=1))
-        with running_app.coach.db.session() as s:  # an earlier week's self-check: 10 meetings
-            s.add(
-                SelfCheck(
-                    review_id=review.id, team_id="T1", user_id="U2", meetings=10, answered_at=start - timedelta(days=30)
-                )
-            )
+        review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=1))
+        with running_app.coach.db.session() as s:  # the rep's normal week: 10 meetings
+            s.add(NormalWeek(team_id="T1", user_id="U2", meetings=10, appointments=4, prospects=5, updated_at=start))
         second = review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=2))
         clock.move_to(start + timedelta(days=8, hours=13))  # Wednesday 10:00 in New York
-        dispatch(running_app)
-        clock.shift(timedelta(seconds=2))  # one message a second per rep: the second self-check follows
-        dispatch(running_app)
+        for _ in range(8):  # one message a second per rep: everything due goes, the self-checks among it
+            dispatch(running_app)
+            clock.shift(timedelta(seconds=2))
         posts = [c for c in fake.calls_to("chat.postMessage") if "self-check" in c.params["text"]]
         post = next(p for p in posts if f"{second.id}:" in str(p.params["blocks"]))
         click(running_app, "U2", post, "self_check_repeated:no")
@@ -252,7 +257,8 @@ def test_self_check_answers_are_saved_once_and_shown_in_place_with_a_volume_warn
     assert len(updates) == 5 and all(u.response["ok"] for u in updates)
     assert updates[-1].params["ts"] == post.response["ts"]
     final = blocks_text(updates[-1].params["blocks"])
-    assert "down from your usual 10" in final
+    assert "Customer meetings: 3 this week, normal week 10" in final
+    assert "fell against your normal week" in final
     assert message_problems(updates[-1].params["blocks"], updates[-1].params.get("text")) == []
 
 
@@ -264,6 +270,8 @@ def test_meeting_moved_replans_the_reminder(running_app: RunningApp):
     with time_machine.travel(start, tick=True) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=meeting)
         clock.move_to(meeting - timedelta(minutes=59))
+        dispatch(running_app)  # the prep list, due at once, goes first
+        clock.shift(timedelta(seconds=2))
         dispatch(running_app)
         pre = [c for c in fake.calls_to("chat.postMessage") if "Your next meeting is at" in c.params["text"]][0]
         click(running_app, "U2", pre, "meeting_moved")
@@ -278,7 +286,9 @@ def test_meeting_moved_replans_the_reminder(running_app: RunningApp):
         planned = nudges(running_app)["pre_meeting"]
         assert planned.status == "pending" and planned.due_at == new_meeting - timedelta(minutes=60)
         clock.move_to(new_meeting - timedelta(minutes=60))
-        dispatch(running_app)
+        for _ in range(4):  # the follow-up call, the prep list and the 3-day message came due on the way
+            dispatch(running_app)
+            clock.shift(timedelta(seconds=2))
         reminders = [c for c in fake.calls_to("chat.postMessage") if "Your next meeting is at" in c.params["text"]]
         assert len(reminders) == 2
         click(running_app, "U2", reminders[1], "meeting_done")
@@ -315,8 +325,10 @@ def test_checklist_share_button_shares_once_and_ticks_the_item(running_app: Runn
     with time_machine.travel(start, tick=True) as clock:
         review_saved(running_app, "U2", lost_on=date(2026, 3, 9), meeting=start + timedelta(days=5), share=False)
         clock.move_to(start + timedelta(days=3, hours=13))  # 10:00 in New York
-        dispatch(running_app)
-        checklist = [c for c in fake.calls_to("chat.postMessage") if "3-day checklist" in c.params["text"]][0]
+        for _ in range(3):  # the follow-up call and the prep list came due on the way
+            dispatch(running_app)
+            clock.shift(timedelta(seconds=2))
+        checklist = [c for c in fake.calls_to("chat.postMessage") if "still open" in c.params["text"]][0]
         assert "checklist_share" in str(checklist.params["blocks"])
         click(running_app, "U2", checklist, "checklist_share")
         click(running_app, "U2", checklist, "checklist_share")
@@ -325,7 +337,9 @@ def test_checklist_share_button_shares_once_and_ticks_the_item(running_app: Runn
     assert len(shares) == 1
     last = fake.calls_to("chat.update")[-1]
     assert "checklist_share" not in str(last.params["blocks"])
-    assert blocks_text(last.params["blocks"]).count(":white_check_mark:") == 4
+    # Only what is still open: the manager talk and the one change, never a list of ticks.
+    shown = blocks_text(last.params["blocks"])
+    assert "Talk it through with your manager" in shown and ":white_check_mark:" not in shown
 
 
 def test_recontact_records_what_the_customer_said_and_plans_the_next(running_app: RunningApp):

@@ -59,7 +59,6 @@ CASES = [
     ),
     ("commit", ri.commit(meeting=later(days=1), change_code=None, change_own=None), "change_code", "one thing", "一つ"),
     ("commit", ri.commit(meeting=later(hours=-2)), "next_meeting_at", "future", "未来"),
-    ("commit", ri.commit(meeting=None), "next_meeting_at", "fill this in", "入力"),
     (
         "commit",
         ri.commit(meeting=later(days=1), recontact="date", recontact_on=date.today()),

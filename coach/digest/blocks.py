@@ -164,6 +164,7 @@ def reasons_section(t: Translator, data: DigestData) -> Section:
             ],
         },
     ]
+    blocks += customer_said_blocks(t, data)
     lines = []
     for s, n in data.surface:
         # The catalogue's structural gaps; the reps' own words are counted in the list above.
@@ -182,6 +183,41 @@ def reasons_section(t: Translator, data: DigestData) -> Section:
         )
     )
     return Section(title, blocks)
+
+
+def customer_said_blocks(t: Translator, data: DigestData) -> list[dict[str, Any]]:
+    """What customers said on the follow-up call, beside what the reps reported (失注後フォロー)."""
+    calls = data.followups_recorded + data.followups_unreachable
+    if not calls:
+        return [context(t._("What customers said: no follow-up call recorded for these losses yet."))]
+    lines = []
+    for said in data.customer_said:
+        words = clip_escaped(_one_line(said.biggest_reason), 160)
+        if not words.startswith(QUOTE_MARKS):
+            words = f"“{words}”"
+        lines.append(
+            t._(
+                "• {words} · {deal} (reported: {surface}) · <@{rep}>",
+                words=words,
+                deal=clip_escaped(said.deal_name, 80),
+                surface=surface_label(t, said.surface_reason),
+                rep=said.user_id,
+            )
+        )
+    head = "*" + t._("What customers said") + "*"
+    blocks: list[dict[str, Any]] = [section(clip("\n".join([head, *lines]), 3000))] if lines else []
+    blocks.append(
+        context(
+            t._(
+                "Follow-up calls: {recorded} recorded, {missed} could not be made, of {losses} losses. "
+                "Quoted only from reviews the rep shared with managers.",
+                recorded=data.followups_recorded,
+                missed=data.followups_unreachable,
+                losses=data.losses,
+            )
+        )
+    )
+    return blocks
 
 
 def lenses_section(t: Translator, data: DigestData) -> Section:

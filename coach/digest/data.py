@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from coach.digest.period import Period
-from coach.models import Review, ReviewDraft, SelfCheck, UnderlyingReasonRow, Win
+from coach.models import CustomerFollowUp, Review, ReviewDraft, SelfCheck, UnderlyingReasonRow, Win
 from coach.review.rules import Lens, Verdict
 
 QUOTES_PER_LENS = 3
@@ -43,6 +43,19 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class CustomerSaid:
+    """What a customer gave as their biggest reason on the follow-up call, beside the rep's surface reason."""
+
+    user_id: str
+    deal_name: str
+    surface_reason: str
+    biggest_reason: str
+
+
+CUSTOMER_SAID_SHOWN = 5
+
+
+@dataclass(frozen=True)
 class Recontact:
     user_id: str
     deal_name: str
@@ -64,6 +77,11 @@ class DigestData:
     underlying: list[tuple[str | None, int]] = field(default_factory=list)
     # For each surface reason, the underlying reasons behind it (most frequent first).
     behind: dict[str, list[tuple[str | None, int]]] = field(default_factory=dict)
+    # The follow-up calls of the period's losses: recorded / could not be made, and what customers said
+    # (quoted only from reviews shared with managers).
+    followups_recorded: int = 0
+    followups_unreachable: int = 0
+    customer_said: list[CustomerSaid] = field(default_factory=list)
     # lens -> verdict -> count
     lenses: dict[str, dict[str, int]] = field(default_factory=dict)
     # One-change commitments made this period: change code (None: own words) -> count.
@@ -111,6 +129,7 @@ def compute(
     in_period = _in_period(period, team_id)
     _totals(session, data, in_period)
     _reasons(session, data, in_period)
+    _customer_said(session, data, in_period)
     _commitments(session, data, in_period, team_id)
     _repeats(session, data, team_id)
     _quotes(session, data, in_period)
@@ -177,6 +196,38 @@ def _reasons(session: Session, data: DigestData, in_period) -> None:
         behind.setdefault(surface, {})[code] = n
     data.underlying = _ranked(totals)
     data.behind = {s: _ranked(codes) for s, codes in behind.items()}
+
+
+def _customer_said(session: Session, data: DigestData, in_period) -> None:
+    """Follow-up calls counted in one GROUP BY; the few latest customer-stated reasons of shared reviews."""
+    for outcome, n in session.execute(
+        select(CustomerFollowUp.outcome, func.count())
+        .join(Review, Review.id == CustomerFollowUp.review_id)
+        .where(in_period)
+        .group_by(CustomerFollowUp.outcome)
+    ):
+        if outcome == "recorded":
+            data.followups_recorded = int(n)
+        else:
+            data.followups_unreachable += int(n)
+    rows = session.execute(
+        select(
+            Review.user_id,
+            Review.deal_name,
+            Review.surface_reason,
+            func.substr(CustomerFollowUp.biggest_reason, 1, QUOTE_CHARS + 1),
+        )
+        .join(Review, Review.id == CustomerFollowUp.review_id)
+        .where(
+            in_period,
+            CustomerFollowUp.outcome == "recorded",
+            CustomerFollowUp.biggest_reason.is_not(None),
+            Review.share_with_manager.is_(True),
+        )
+        .order_by(CustomerFollowUp.recorded_at.desc(), Review.id.desc())
+        .limit(CUSTOMER_SAID_SHOWN)
+    ).all()
+    data.customer_said = [CustomerSaid(u, d, s, w) for u, d, s, w in rows]
 
 
 def _ranked(counts: dict[str | None, int]) -> list[tuple[str | None, int]]:

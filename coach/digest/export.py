@@ -101,7 +101,7 @@ def row(t: Translator, review: Review, check: SelfCheck | None) -> list[str]:
     change = change_label(t, review.change_code) if review.change_code else review.change_text
 
     def local(dt) -> str:
-        return dt.astimezone(t.tz).strftime("%Y-%m-%d %H:%M")
+        return dt.astimezone(t.tz).strftime("%Y-%m-%d %H:%M") if dt is not None else ""  # "" : not booked yet
 
     cells: list[object] = [
         review.id,

@@ -174,7 +174,8 @@ def open_self_check(
     if found is None:
         client.views_open(trigger_id=trigger_id, view=not_available_modal(t))
         return False
-    client.views_open(trigger_id=trigger_id, view=self_check_modal(t, *found))
+    normal = coach.nudges.normal_week(team_id or "", user_id)
+    client.views_open(trigger_id=trigger_id, view=self_check_modal(t, *found, normal))
     return True
 
 
@@ -189,7 +190,9 @@ def answer_self_check_in_modal(
         return
     found = coach.home.own_self_check(review_id, user_id)
     if found is not None:
-        client.views_update(view_id=view["id"], view=self_check_modal(coach.profiles.get(team_id, user_id).t, *found))
+        t = coach.profiles.get(team_id, user_id).t
+        normal = coach.nudges.normal_week(team_id or "", user_id)
+        client.views_update(view_id=view["id"], view=self_check_modal(t, *found, normal))
 
 
 # Recovery (復活): `/lost won` and the "Log a win" modal ----------------------------------------

@@ -11,12 +11,13 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from coach.flows.review import share_review
+from coach.flows.review import share_review, summary_content
+from coach.home.views import self_check_modal
 from coach.i18n import Translator
 from coach.models import Review
-from coach.nudges import messages
+from coach.nudges import messages, rules
 from coach.nudges.delivery import METADATA_EVENT
-from coach.nudges.rules import NudgeKind
+from coach.nudges.rules import FollowUpOutcome, NudgeKind
 from coach.review import rules as review_rules
 from coach.review.answers import answers_from_state
 from coach.review.rules import Field, RecontactChoice
@@ -133,9 +134,19 @@ def meeting_done(coach: Coach, client: WebClient, *, user_id: str, value: str, m
 
 
 def open_meeting_modal_for(
-    coach: Coach, client: WebClient, *, user_id: str, value: str | None, trigger_id: str, message
+    coach: Coach,
+    client: WebClient,
+    *,
+    user_id: str,
+    value: str | None,
+    trigger_id: str,
+    message,
+    origin: str | None = None,
 ) -> None:
+    """`origin`: the nudge whose message the button is on (book_meeting, prep), so its answer fits it; a
+    button's value may name it too ("<review>:prep")."""
     review = coach.nudges.review(_review_id(value) or 0, user_id)
+    origin = origin or str(value or "").partition(":")[2] or None
     open_meeting_modal(
         coach,
         client,
@@ -144,6 +155,7 @@ def open_meeting_modal_for(
         trigger_id=trigger_id,
         review=review,
         message=message,
+        origin=origin,
     )
 
 
@@ -156,10 +168,12 @@ def open_meeting_modal(
     trigger_id: str,
     review: Review | None,
     message=None,
+    origin: str | None = None,
 ) -> bool:
     if review is None:
         return False
-    client.views_open(trigger_id=trigger_id, view=messages.meeting_modal(_t(review), review, message=message))
+    view = messages.meeting_modal(_t(review), review, message=message, origin=origin)
+    client.views_open(trigger_id=trigger_id, view=view)
     return True
 
 
@@ -195,15 +209,25 @@ def submit_meeting(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, v
     review = coach.nudges.move_meeting(review.id, user_id, meeting_at, now=now)
     ack()
     if review is not None:
-        coach.later.submit(_confirm_meeting_moved, client, t, review, message)
+        origin = messages.parse_modal_origin(view.get("private_metadata"))
+        lead = coach.settings.reminder_lead_minutes
+        coach.later.submit(_confirm_meeting_moved, client, t, review, message, origin, lead)
         coach.events.rep_changed(review.team_id, user_id)
 
 
-def _confirm_meeting_moved(client: WebClient, t: Translator, review: Review, message) -> None:
+def _confirm_meeting_moved(
+    client: WebClient, t: Translator, review: Review, message, origin: str | None = None, lead: int = 60
+) -> None:
+    """The message the rep pressed "moved" (or "book") on now shows the new time; without one, a DM says so."""
     user_id, meeting_at = review.user_id, review.next_meeting_at
     if message:
-        text, blocks = messages.pre_meeting_message(t, review)
-        _update_message(client, message, (text, blocks))
+        if origin == NudgeKind.BOOK_MEETING:
+            content = messages.book_meeting_message(t, review)
+        elif origin == NudgeKind.PREP:
+            content = messages.prep_message(t, review, lead_minutes=lead)
+        else:
+            content = messages.pre_meeting_message(t, review)
+        _update_message(client, message, content)
     else:
         try:
             client.chat_postMessage(channel=user_id, text=messages.meeting_moved_text(t, meeting_at))
@@ -218,6 +242,8 @@ def answer_self_check(coach: Coach, client: WebClient, *, user_id: str, action: 
         "self_check_kept": "kept",
         "self_check_reaction": "reaction",
         "self_check_meetings": "meetings",
+        "self_check_appointments": "appointments",
+        "self_check_prospects": "prospects",
     }.get(action_id.split(":")[0])
     # Buttons carry "review:answer" in value; the meetings select in its option value.
     raw = (
@@ -234,7 +260,7 @@ def answer_self_check(coach: Coach, client: WebClient, *, user_id: str, action: 
             _update_message(
                 client,
                 _own_message(coach, review_id, user_id, message),
-                messages.self_check_message(_t(state.review), state.review, state.check, volume=state.volume),
+                messages.self_check_message(_t(state.review), state.review, state.check, normal=state.normal),
             )
     if state is not None:
         coach.events.rep_changed(state.review.team_id, user_id)
@@ -292,3 +318,232 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
         coach.later.submit(
             _update_message, client, message, messages.recontact_message(t, review, recorded=(said, next_on))
         )
+
+
+# The follow-up call (失注後フォロー) ------------------------------------------------------------
+
+
+def _clean(text: str | None) -> str:
+    """Typed text as the database can keep it: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    return (text or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+
+
+def open_followup_modal(
+    coach: Coach, client: WebClient, *, user_id: str, value: str | None, trigger_id: str, message
+) -> None:
+    review = coach.nudges.review(_review_id(value) or 0, user_id)
+    if review is None:
+        return
+    followup = coach.nudges.followup(review.id, user_id)
+    client.views_open(
+        trigger_id=trigger_id, view=messages.followup_modal(_t(review), review, followup, message=message)
+    )
+
+
+def followup_unreachable(coach: Coach, client: WebClient, *, user_id: str, value: str | None, message) -> None:
+    """Could not reach them, or a call was not the right thing: recorded, and the door stays open."""
+    review_id = _review_id(value) or 0
+    existing = coach.nudges.followup(review_id, user_id)
+    if existing is not None and existing.outcome == FollowUpOutcome.RECORDED:
+        return  # what the customer said is kept; a stale button on an old message changes nothing
+    recorded = coach.nudges.record_followup(review_id, user_id, FollowUpOutcome.UNREACHABLE, {}, now=coach.clock())
+    if recorded is None:
+        return
+    review, followup = recorded
+    _update_message(client, message, messages.followup_call_message(_t(review), review, followup))
+    coach.events.rep_changed(review.team_id, user_id)
+
+
+def submit_followup(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, view: dict) -> None:
+    """What the customer said: their biggest reason is required; every answer within its limit."""
+    review, message = _modal_review(coach, view, user_id)
+    if review is None:
+        ack()
+        return
+    t = _t(review)
+    values = view.get("state", {}).get("values", {})
+    answers = {
+        str(block): _clean(next((element_value(e) for e in (values.get(block) or {}).values()), None))
+        for block in messages.FOLLOWUP_BLOCKS
+    }
+    errors = {}
+    for block, text in answers.items():
+        if len(text) > messages.FOLLOWUP_MAX:
+            errors[block] = t._("Please keep this under {limit} characters.", limit=messages.FOLLOWUP_MAX)
+    if not answers[BlockId.BIGGEST_REASON]:
+        errors[BlockId.BIGGEST_REASON] = t._("Please fill this in.")
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    recorded = coach.nudges.record_followup(review.id, user_id, FollowUpOutcome.RECORDED, answers, now=coach.clock())
+    ack()
+    if recorded is None:
+        return
+    review, followup = recorded
+    coach.later.submit(_show_followup, coach, client, review, followup, message)
+    coach.events.rep_changed(review.team_id, user_id)
+
+
+def _show_followup(coach: Coach, client: WebClient, review: Review, followup, message) -> None:
+    """The follow-up DM and the review's summary (in the same DM) show what the customer said."""
+    t = _t(review)
+    _update_message(client, message, messages.followup_call_message(t, review, followup))
+    if message and review.summary_ts:
+        _update_message(client, (message[0], review.summary_ts), summary_content(coach, review, followup=followup))
+
+
+# The 3-day message: the manager talk and 結論を急がない ---------------------------------------------
+
+
+def _show_checklist(coach: Coach, client: WebClient, review: Review, message) -> None:
+    content = messages.checklist_message(_t(review), review, sharing_available=bool(coach.settings.manager_channel))
+    _update_message(client, message, content)
+
+
+def talked_to_manager(coach: Coach, client: WebClient, *, user_id: str, value: str | None, message) -> None:
+    review = coach.nudges.talked_to_manager(_review_id(value) or 0, user_id, now=coach.clock())
+    if review is not None:
+        _show_checklist(coach, client, review, message)
+        coach.events.rep_changed(review.team_id, user_id)
+
+
+def keep_change(coach: Coach, client: WebClient, *, user_id: str, value: str | None, message) -> None:
+    review = coach.nudges.keep_change(_review_id(value) or 0, user_id, now=coach.clock())
+    if review is not None:
+        _show_checklist(coach, client, review, message)
+        coach.events.rep_changed(review.team_id, user_id)
+
+
+def open_change_modal(
+    coach: Coach, client: WebClient, *, user_id: str, value: str | None, trigger_id: str, message
+) -> None:
+    review = coach.nudges.review(_review_id(value) or 0, user_id)
+    if review is not None:
+        client.views_open(trigger_id=trigger_id, view=messages.change_modal(_t(review), review, message=message))
+
+
+def submit_change(coach: Coach, ack: Ack, client: WebClient, *, user_id: str, view: dict) -> None:
+    """Revise the one change, checked as the review's last step checks it (exactly one); its reminders re-planned."""
+    review, message = _modal_review(coach, view, user_id)
+    if review is None:
+        ack()
+        return
+    t = _t(review)
+    answers = answers_from_state(view.get("state", {}).get("values", {}))
+    values = {Field.CHANGE_CODE: answers.get(Field.CHANGE_CODE), Field.CHANGE_OWN: answers.get(Field.CHANGE_OWN)}
+    now = coach.clock()
+    errors = [
+        e
+        for e in review_rules.validate_step(review_rules.Step.COMMIT, values, now_utc=now, tz=ZoneInfo(review.timezone))
+        if e.field in (Field.CHANGE_CODE, Field.CHANGE_OWN)
+    ]
+    if errors:
+        ack(response_action="errors", errors=errors_payload(t, errors))
+        return
+    code = values[Field.CHANGE_CODE]
+    code = code if code in review_rules.ChangeSuggestion.__members__.values() else None
+    own = _clean(values[Field.CHANGE_OWN])
+    review = coach.nudges.revise_change(review.id, user_id, code=code, text=own, now=now)
+    ack()
+    if review is not None:
+        coach.later.submit(_show_checklist, coach, client, review, message)
+        coach.events.rep_changed(review.team_id, user_id)
+
+
+# The prep list --------------------------------------------------------------------------------
+
+
+def prep_ready(coach: Coach, client: WebClient, *, user_id: str, value: str | None, message) -> None:
+    review = coach.nudges.mark_acted(_review_id(value) or 0, user_id, NudgeKind.PREP, now=coach.clock())
+    if review is not None:
+        lead = coach.settings.reminder_lead_minutes
+        _update_message(client, message, messages.prep_message(_t(review), review, lead_minutes=lead, done=True))
+        coach.events.rep_changed(review.team_id, user_id)
+
+
+# The normal week (METHOD §5) ---------------------------------------------------------------------
+
+
+def open_normal_week_modal(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    value: str | None,
+    trigger_id: str,
+    message,
+    parent_view_id: str | None = None,
+) -> None:
+    """The normal-week form, from the summary, the self-check (DM or Home modal) or the Home tab. From a modal
+    (the self-check opened on Home) it is pushed on top, and that modal shows the comparison once saved."""
+    t = coach.profiles.get(team_id, user_id).t
+    normal = coach.nudges.normal_week(team_id or "", user_id)
+    view = messages.normal_week_modal(t, normal, origin=value, message=message, parent_view_id=parent_view_id)
+    if parent_view_id:
+        client.views_push(trigger_id=trigger_id, view=view)
+    else:
+        client.views_open(trigger_id=trigger_id, view=view)
+
+
+def submit_normal_week(
+    coach: Coach, ack: Ack, client: WebClient, *, team_id: str | None, user_id: str, view: dict
+) -> None:
+    profile = coach.profiles.cached(team_id, user_id)
+    lang = messages.parse_modal_lang(view.get("private_metadata"))
+    t = Translator(lang, profile.tz) if lang else profile.t
+    values = view.get("state", {}).get("values", {})
+    counts: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for activity, block in messages.NORMAL_WEEK_BLOCKS.items():
+        raw = next((element_value(e) for e in (values.get(block) or {}).values()), None)
+        count = rules.parse_count(raw)
+        if count is None:
+            errors[block] = t._("Please enter a whole number from 0 to {limit}.", limit=rules.MAX_ACTIVITY)
+        else:
+            counts[activity] = count
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    normal = coach.nudges.set_normal_week(team_id or "", user_id, counts, now=coach.clock())
+    ack()
+    origin, message, parent = messages.parse_normal_week_meta(view.get("private_metadata"))
+    coach.later.submit(_show_normal_week, coach, client, user_id, normal, origin, message, parent)
+    coach.events.rep_changed(team_id, user_id)
+
+
+def _show_normal_week(
+    coach: Coach,
+    client: WebClient,
+    user_id: str,
+    normal: dict,
+    origin: str | None,
+    message,
+    parent_view_id: str | None = None,
+) -> None:
+    """What the form was opened from shows the comparison (a self-check, on a DM or in the Home's modal) or
+    stops asking (a summary)."""
+    if not origin or not (message or parent_view_id):
+        return
+    kind, _, ref = origin.partition(":")
+    review_id = _review_id(ref)
+    if review_id is None:
+        return
+    if kind == "self_check":
+        state = coach.nudges.self_check_state(review_id, user_id)
+        if state is None:
+            return
+        t = _t(state.review)
+        if parent_view_id:
+            view = self_check_modal(t, state.review, state.check, normal)
+            try:
+                client.views_update(view_id=parent_view_id, view=view)
+            except SlackApiError as e:
+                log.error("views.update of the self-check modal failed: %s", e.response.get("error"))
+        else:
+            _update_message(client, message, messages.self_check_message(t, state.review, state.check, normal=normal))
+    elif kind == "summary":
+        review = coach.nudges.review(review_id, user_id)
+        if review is not None:
+            followup = coach.nudges.followup(review.id, user_id)
+            _update_message(client, message, summary_content(coach, review, followup=followup))

@@ -372,17 +372,24 @@ def deliver_review(coach: Coach, client: WebClient, review: Review) -> None:
     slack_sdk's retry handlers cover 429s and 5xx; whatever still fails is
     recorded on the review, not swallowed.
     """
-    tz = ZoneInfo(review.timezone)
-    t = Translator(review.locale, tz)
     channel = coach.settings.manager_channel
-    text, blocks = summary_message(t, review)
-    if review.share_with_manager and not channel:
-        blocks.append(context(":information_source: " + sharing_not_configured_text(t)))
+    text, blocks = summary_content(coach, review)
     summary = post_message(client, review.user_id, text=text, blocks=blocks)
     coach.reviews.record_delivery(review.id, summary_ts=summary.ts, summary_error=_delivery_error(summary))
     if review.share_with_manager and channel:
         share_review(coach, client, review)
     coach.events.review_finished(review)
+
+
+def summary_content(coach: Coach, review: Review, *, followup=None) -> tuple[str, list[dict]]:
+    """The rep's summary as it stands: with what the customer said once the follow-up call is recorded, and
+    (asked once, METHOD §5) the normal week while the rep has none."""
+    t = Translator(review.locale, ZoneInfo(review.timezone))
+    ask_normal_week = coach.nudges.normal_week(review.team_id, review.user_id) is None
+    text, blocks = summary_message(t, review, followup=followup, ask_normal_week=ask_normal_week)
+    if review.share_with_manager and not coach.settings.manager_channel:
+        blocks.append(context(":information_source: " + sharing_not_configured_text(t)))
+    return text, blocks
 
 
 def share_review(coach: Coach, client: WebClient, review: Review) -> Review:

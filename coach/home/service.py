@@ -23,8 +23,18 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from coach.db import Database
-from coach.models import Nudge, RecontactNote, Review, ReviewDraft, SelfCheck, UnderlyingReasonRow, Win
-from coach.nudges.rules import NudgeKind, NudgeStatus
+from coach.models import (
+    CustomerFollowUp,
+    NormalWeek,
+    Nudge,
+    RecontactNote,
+    Review,
+    ReviewDraft,
+    SelfCheck,
+    UnderlyingReasonRow,
+    Win,
+)
+from coach.nudges.rules import Activity, NudgeKind, NudgeStatus
 from coach.review.rules import local_today
 from coach.wins import service as wins
 from coach.wins.service import Recovery, WinLine
@@ -57,7 +67,7 @@ class Draft:
 class NextMeeting:
     review_id: int
     deal_name: str
-    at: datetime
+    at: datetime | None  # None: not booked yet
     change_code: str | None
     change_text: str
     reminder_due: datetime | None  # the pending "before your meeting" reminder
@@ -85,6 +95,7 @@ class ReviewLine:
     kept: str | None  # the week-1 answer: yes / partly / no, or None
     check_due: datetime | None  # when the self-check was (or will be) sent
     check_sent: bool
+    customer_said: str | None = None  # the customer-stated reason (the follow-up call), if recorded
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,7 @@ class RepHome:
     recontacts: list[Recontact]
     recontact_total: int
     recovery: Recovery
+    normal_week: dict[str, int] | None = None  # what a normal week looks like (METHOD §5)
 
 
 @dataclass(frozen=True)
@@ -171,6 +183,7 @@ class ReviewDetail:
     review: Review
     check: SelfCheck | None
     notes: list[RecontactNote] = field(default_factory=list)
+    followup: CustomerFollowUp | None = None  # what the customer said on the follow-up call
 
 
 # The service ---------------------------------------------------------------------
@@ -201,6 +214,7 @@ def _line_columns() -> tuple[Any, ...]:
         SelfCheck.kept_change,
         Nudge.due_at,
         Nudge.status,
+        Review.customer_stated_reason,
     )
 
 
@@ -217,6 +231,7 @@ def _line(row) -> ReviewLine:
         kept=row[8],
         check_due=row[9],
         check_sent=row[10] == NudgeStatus.SENT,
+        customer_said=row[11],
     )
 
 
@@ -269,7 +284,13 @@ class HomeService:
                 repeated_total=self._repeated_total(s, mine),
                 **self._recontacts(s, mine, today),
                 recovery=wins.recovery(s, wins.of_rep(team_id, user_id)),
+                normal_week=self._normal_week(s, team_id, user_id),
             )
+
+    @staticmethod
+    def _normal_week(s: Session, team_id: str | None, user_id: str) -> dict[str, int] | None:
+        row = s.get(NormalWeek, (team_id or "", user_id))
+        return None if row is None else {a: getattr(row, a) for a in Activity}
 
     @staticmethod
     def _draft(s: Session, team_id: str | None, user_id: str) -> Draft | None:
@@ -549,7 +570,7 @@ class HomeService:
                     .limit(NOTES_SHOWN)
                 )
             )
-            return ReviewDetail(review, check, notes)
+            return ReviewDetail(review, check, notes, s.get(CustomerFollowUp, review.id))
 
     def own_self_check(self, review_id: int, user_id: str) -> tuple[Review, SelfCheck | None] | None:
         with self.db.session() as s:

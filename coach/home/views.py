@@ -13,6 +13,7 @@ from typing import Any
 
 from coach.blockkit import (
     button,
+    clip_escaped,
     context,
     divider,
     escape,
@@ -35,9 +36,9 @@ from coach.home.service import (
 from coach.i18n import Translator
 from coach.models import Review, SelfCheck
 from coach.nudges.labels import KEPT_MARK, kept_label, reaction_label, repeated_label
-from coach.nudges.messages import self_check_message
+from coach.nudges.messages import normal_week_text, self_check_message
 from coach.review.labels import change_label, surface_label, underlying_label
-from coach.review.messages import full_review_blocks, interview_questions
+from coach.review.messages import full_review_blocks, interview_questions, meeting_when
 from coach.review.rules import MAX_LENGTH, Field
 from coach.review.views import self_denial_reframe
 from coach.slack.ids import ActionId, BlockId, CallbackId
@@ -99,8 +100,16 @@ def review_line_text(t: Translator, line: ReviewLine, *, now: datetime, with_rep
     return (
         f"{rep}*{escape(line.deal_name)}* · {t.date(line.lost_on)} · {surface_label(t, line.surface_reason)}\n"
         f":dart: {escape(change_of(t, line.change_code, line.change_text))} · "
-        f"{_commitment_status(t, line, now)}"
+        f"{_commitment_status(t, line, now)}" + _customer_said_line(t, line, with_rep=with_rep)
     )
+
+
+def _customer_said_line(t: Translator, line: ReviewLine, *, with_rep: bool) -> str:
+    """Beside the rep's surface reason: what the customer said on the follow-up call (the rep's own Home only)."""
+    if with_rep or not line.customer_said:
+        return ""
+    words = clip_escaped(" ".join(line.customer_said.split()), 200)
+    return "\n:speech_balloon: " + t._("Customer-stated reason: {words}", words=words)
 
 
 def _review_entry(t: Translator, line: ReviewLine, *, now: datetime, with_rep: bool = False) -> dict[str, Any]:
@@ -204,6 +213,7 @@ def rep_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[str, 
             )
         )
     blocks += _meeting_blocks(t, rep, now=now)
+    blocks += normal_week_blocks(t, rep.normal_week)
     blocks += _self_check_blocks(t, rep)
     blocks += _review_blocks(t, rep, now=now)
     blocks += _pattern_blocks(t, rep)
@@ -218,6 +228,17 @@ def _meeting_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[
         return []
     change = escape(change_of(t, meeting.change_code, meeting.change_text))
     title = "*" + t._("Your next meeting") + "*"
+    if meeting.at is None:
+        body = (
+            f"{title}\n" + t._("Not booked yet. Book one: after a loss, activity must not drop.") + f"\n:dart: {change}"
+        )
+        return [
+            divider(),
+            _with_button(
+                section(body),
+                button(t._("Set next meeting"), ActionId.EDIT_MEETING, value=str(meeting.review_id), style="primary"),
+            ),
+        ]
     if meeting.at > now:
         body = f"{title}\n{t.datetime(meeting.at)}\n:dart: {change}"
         label = t._("Edit next meeting")
@@ -250,6 +271,18 @@ def _meeting_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[
             )
         )
     return blocks
+
+
+def normal_week_blocks(t: Translator, normal: dict[str, int] | None) -> list[dict[str, Any]]:
+    """The rep's normal week (METHOD §5), which the week-1 self-check compares with; editable here."""
+    title = "*" + t._("Your normal week") + "*"
+    if not normal:
+        body = title + "\n" + t._("Not set yet. Set it, and the week-1 self-check says plainly what fell.")
+        label = t._("Set my normal week")
+    else:
+        body = title + "\n" + normal_week_text(t, normal)
+        label = t._("Edit")
+    return [divider(), _with_button(section(body), button(label, ActionId.NORMAL_WEEK_EDIT, value="home"))]
 
 
 def _self_check_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
@@ -465,8 +498,8 @@ def review_detail_blocks(t: Translator, detail: ReviewDetail, *, viewer_id: str)
     ]
     if owner and review.self_denial_flagged:
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
-    blocks += full_review_blocks(t, review)
-    blocks.append(titled(t._("Next meeting"), t.datetime(review.next_meeting_at)))
+    blocks += full_review_blocks(t, review, followup=detail.followup)
+    blocks.append(titled(t._("Next meeting"), meeting_when(t, review)))
     if detail.check is not None:
         blocks.append(titled(t._("One-week self-check"), _self_check_lines(t, detail.check)))
     blocks.append(context(t._("Re-contact: {date}", date=t.date(review.recontact_on))))
@@ -590,8 +623,10 @@ def review_list_modal(t: Translator, page: ReviewPage, *, now: datetime) -> dict
 # The self-check, answered from Home --------------------------------------------------------
 
 
-def self_check_modal(t: Translator, review: Review, check: SelfCheck | None) -> dict[str, Any]:
-    _, blocks = self_check_message(t, review, check)
+def self_check_modal(
+    t: Translator, review: Review, check: SelfCheck | None, normal: dict[str, int] | None = None
+) -> dict[str, Any]:
+    _, blocks = self_check_message(t, review, check, normal=normal)
     return {
         "type": "modal",
         "callback_id": CallbackId.SELF_CHECK,

@@ -15,6 +15,7 @@ from coach.flows import home as home_flows
 from coach.flows import nudges as nudge_flows
 from coach.flows import review as review_flows
 from coach.flows.modals import open_soon
+from coach.nudges.rules import NudgeKind
 from coach.review.views import parse_resume_crm_loss, parse_resume_meta
 from coach.services import Coach
 from coach.slack.ids import ActionId
@@ -173,6 +174,77 @@ def handle_self_check(ack: Ack, body: dict, action: dict, client: WebClient, con
     )
 
 
+def _on_nudge_message(flow):
+    """A button on a nudge's DM whose flow needs the rep, the button's value and the message."""
+
+    def handle(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+        ack()
+        coach: Coach = context["coach"]
+        coach.later.submit(
+            flow,
+            coach,
+            client,
+            user_id=body["user"]["id"],
+            value=action.get("value"),
+            message=nudge_flows.message_of(body),
+        )
+
+    handle.__name__ = f"handle_{flow.__name__}"
+    return handle
+
+
+def _opening_modal(flow):
+    """A button on a nudge's DM that opens a modal (the trigger id is needed within 3 seconds)."""
+
+    def handle(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+        ack()
+        coach: Coach = context["coach"]
+        coach.later.submit(
+            flow,
+            coach,
+            client,
+            user_id=body["user"]["id"],
+            value=action.get("value"),
+            trigger_id=body["trigger_id"],
+            message=nudge_flows.message_of(body),
+        )
+
+    handle.__name__ = f"handle_{flow.__name__}"
+    return handle
+
+
+def handle_book_meeting(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    coach.later.submit(
+        nudge_flows.open_meeting_modal_for,
+        coach,
+        client,
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        trigger_id=body["trigger_id"],
+        message=nudge_flows.message_of(body),
+        origin=NudgeKind.BOOK_MEETING,
+    )
+
+
+def handle_normal_week(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    in_modal = _in_modal(body)
+    coach.later.submit(
+        nudge_flows.open_normal_week_modal,
+        coach,
+        client,
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        value=action.get("value"),
+        trigger_id=body["trigger_id"],
+        message=None if in_modal else nudge_flows.message_of(body),
+        parent_view_id=in_modal,
+    )
+
+
 def handle_recontact_record(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
     coach: Coach = context["coach"]
@@ -281,7 +353,16 @@ def register(app: App) -> None:
         re.escape(a) for a in (ActionId.SELF_CHECK_REPEATED, ActionId.SELF_CHECK_KEPT, ActionId.SELF_CHECK_REACTION)
     )
     app.action(re.compile(rf"^(?:{self_check}):"))(handle_self_check)
-    app.action(ActionId.SELF_CHECK_MEETINGS)(handle_self_check)
+    for counted in (ActionId.SELF_CHECK_MEETINGS, ActionId.SELF_CHECK_APPOINTMENTS, ActionId.SELF_CHECK_PROSPECTS):
+        app.action(counted)(handle_self_check)
+    app.action(ActionId.FOLLOWUP_RECORD)(_opening_modal(nudge_flows.open_followup_modal))
+    app.action(ActionId.FOLLOWUP_UNREACHABLE)(_on_nudge_message(nudge_flows.followup_unreachable))
+    app.action(ActionId.MANAGER_TALKED)(_on_nudge_message(nudge_flows.talked_to_manager))
+    app.action(ActionId.KEEP_CHANGE)(_on_nudge_message(nudge_flows.keep_change))
+    app.action(ActionId.REVISE_CHANGE)(_opening_modal(nudge_flows.open_change_modal))
+    app.action(ActionId.PREP_READY)(_on_nudge_message(nudge_flows.prep_ready))
+    app.action(ActionId.BOOK_MEETING)(handle_book_meeting)
+    app.action(ActionId.NORMAL_WEEK_EDIT)(handle_normal_week)
     app.action(ActionId.RECONTACT_RECORD)(handle_recontact_record)
     app.action(ActionId.VIEW_REVIEW)(handle_view_review)
     pages = "|".join(re.escape(a) for a in (ActionId.OLDER_REVIEWS, ActionId.TEAM_REVIEWS, ActionId.REVIEWS_PAGE))

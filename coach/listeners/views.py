@@ -36,9 +36,26 @@ def handle_win_submission(ack: Ack, body: dict, view: dict, client: WebClient, c
     home_flows.submit_win(context["coach"], ack, client, team_id=_team(body), user_id=body["user"]["id"], view=view)
 
 
+def handle_followup_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:
+    nudge_flows.submit_followup(context["coach"], ack, client, user_id=body["user"]["id"], view=view)
+
+
+def handle_change_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:
+    nudge_flows.submit_change(context["coach"], ack, client, user_id=body["user"]["id"], view=view)
+
+
+def handle_normal_week_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: dict) -> None:
+    nudge_flows.submit_normal_week(
+        context["coach"], ack, client, team_id=_team(body), user_id=body["user"]["id"], view=view
+    )
+
+
 def register(app: App) -> None:
     app.view_submission(CallbackId.REVIEW_STEP)(handle_step_submission)
     app.view_closed(CallbackId.REVIEW_STEP)(handle_step_closed)
     app.view_submission(CallbackId.MEETING)(handle_meeting_submission)
     app.view_submission(CallbackId.RECONTACT)(handle_recontact_submission)
     app.view_submission(CallbackId.WIN)(handle_win_submission)
+    app.view_submission(CallbackId.FOLLOWUP)(handle_followup_submission)
+    app.view_submission(CallbackId.CHANGE)(handle_change_submission)
+    app.view_submission(CallbackId.NORMAL_WEEK)(handle_normal_week_submission)

@@ -51,6 +51,7 @@ def content_for(
     *,
     locale_default: str,
     sharing_available: bool,
+    lead_minutes: int = 60,
 ) -> tuple[messages.Message, ZoneInfo] | None:
     """The message a nudge sends, in its rep's language and zone; None when its review or draft is gone."""
     if nudge.kind == NudgeKind.FINISH_REVIEW:
@@ -72,7 +73,17 @@ def content_for(
     if nudge.kind == NudgeKind.SELF_CHECK:
         return messages.self_check_message(t, review, None), tz
     if nudge.kind == NudgeKind.RECONTACT:
-        return messages.recontact_message(t, review), tz
+        return messages.recontact_message(t, review, followup=review.followup), tz
+    if nudge.kind == NudgeKind.FOLLOWUP_CALL:
+        if review.followup is not None:
+            return None  # recorded already (from the summary or the Home): nothing to ask
+        return messages.followup_call_message(t, review), tz
+    if nudge.kind == NudgeKind.PREP:
+        return messages.prep_message(t, review, lead_minutes=lead_minutes), tz
+    if nudge.kind == NudgeKind.BOOK_MEETING:
+        if review.next_meeting_at is not None:
+            return None  # booked meanwhile
+        return messages.book_meeting_message(t, review), tz
     return None
 
 
@@ -106,10 +117,12 @@ class Sender:
         locale_default: str,
         sharing_available: bool,
         quiet: QuietHours | None,
+        lead_minutes: int = 60,
     ) -> None:
         self.client, self.clock, self.pauses, self.limiter, self.dms = client, clock, pauses, limiter, dms
         self.instance, self.max_attempts = instance, max_attempts
         self.locale_default, self.sharing_available, self.quiet = locale_default, sharing_available, quiet
+        self.lead_minutes = lead_minutes
         self._last_sent_to: dict[str, datetime] = {}
 
     def start_batch(self, now: datetime) -> None:
@@ -132,7 +145,12 @@ class Sender:
             )
             return self._row(nudge, NudgeStatus.EXPIRED, last_error="expired")
         built = content_for(
-            nudge, reviews, drafts, locale_default=self.locale_default, sharing_available=self.sharing_available
+            nudge,
+            reviews,
+            drafts,
+            locale_default=self.locale_default,
+            sharing_available=self.sharing_available,
+            lead_minutes=self.lead_minutes,
         )
         if built is None:
             log.info("nudge %s (%s) cancelled: its review or draft is gone or finished", nudge.id, nudge.kind)
@@ -145,7 +163,7 @@ class Sender:
                 now,
                 tz,
                 self.quiet,
-                meeting_at=nudge.expires_at if nudge.kind == NudgeKind.PRE_MEETING else None,
+                meeting_at=nudge.expires_at if nudge.kind in rules.MEETING_KINDS else None,
             )
             if allowed > now:
                 log.info(

@@ -51,6 +51,7 @@ class DispatchPolicy:
     sharing_available: bool
     quiet: QuietHours | None = None  # the reps' quiet hours, checked again at send time (None: none)
     lookups_per_minute: float = 50
+    lead_minutes: int = 60  # REMINDER_LEAD_MINUTES: the prep list says when the one-change reminder comes
 
     @classmethod
     def from_settings(cls, settings, quiet: QuietHours | None) -> DispatchPolicy:
@@ -63,6 +64,7 @@ class DispatchPolicy:
             sharing_available=bool(settings.manager_channel),
             quiet=quiet,
             lookups_per_minute=settings.slack_lookups_per_minute,
+            lead_minutes=settings.reminder_lead_minutes,
         )
 
 
@@ -107,6 +109,7 @@ class Dispatcher:
             locale_default=policy.locale_default,
             sharing_available=policy.sharing_available,
             quiet=policy.quiet,
+            lead_minutes=policy.lead_minutes,
         )
         self.recovery = Recovery(
             db,
@@ -200,7 +203,9 @@ class Dispatcher:
                 {
                     r.id: r
                     for r in s.scalars(
-                        select(Review).where(Review.id.in_(review_ids)).options(selectinload(Review.reasons))
+                        select(Review)
+                        .where(Review.id.in_(review_ids))
+                        .options(selectinload(Review.reasons), selectinload(Review.followup))
                     )
                 }
                 if review_ids

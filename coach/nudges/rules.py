@@ -7,11 +7,10 @@ local rules (quiet hours, 10:00, weekends) use the rep's time zone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from statistics import median
 from zoneinfo import ZoneInfo
 
 
@@ -21,6 +20,9 @@ class NudgeKind(StrEnum):
     PRE_MEETING = "pre_meeting"  # the one change, before the next meeting
     SELF_CHECK = "self_check"  # one week after the loss (一週間後)
     RECONTACT = "recontact"  # the lost deal as a future opportunity (将来案件)
+    FOLLOWUP_CALL = "followup_call"  # the next business day: call the customer (失注後フォロー)
+    PREP = "prep"  # the business day before the next meeting: 次の商談までに整えること
+    BOOK_MEETING = "book_meeting"  # no next meeting booked two business days on: book one
 
 
 class NudgeStatus(StrEnum):
@@ -39,6 +41,9 @@ FINISH_REVIEW_BY = timedelta(hours=24)  # 二十四時間以内に振り返る: 
 BEFORE_QUIET = timedelta(hours=1)  # a reminder pulled before quiet hours leaves the rep an hour
 CHECKLIST_AFTER = timedelta(days=2)  # leaves a day of the three to act on it
 SELF_CHECK_AFTER = timedelta(days=7)
+FOLLOWUP_AFTER_BUSINESS_DAYS = 1  # the follow-up call: the next business day after the loss
+BOOK_MEETING_AFTER_BUSINESS_DAYS = 2  # no meeting booked: a nudge two business days after the review
+AFTER_SAVING = timedelta(hours=1)  # a nudge planned "now" for a late review leaves the summary an hour first
 CONTACT_HOUR = time(10, 0)  # self-check and re-contact land at 10:00 local
 
 # After downtime a nudge is still sent late, until it stops being useful.
@@ -48,6 +53,9 @@ USEFUL_FOR: dict[NudgeKind, timedelta | None] = {
     NudgeKind.SELF_CHECK: timedelta(days=7),
     NudgeKind.RECONTACT: None,  # a future opportunity does not go stale
     NudgeKind.PRE_MEETING: None,  # expires at the meeting's start instead
+    NudgeKind.PREP: None,  # expires at the meeting's start too
+    NudgeKind.FOLLOWUP_CALL: timedelta(days=5),  # a call a week after the loss is still worth making
+    NudgeKind.BOOK_MEETING: timedelta(days=7),
 }
 
 
@@ -135,6 +143,27 @@ def out_of_quiet_hours(instant: datetime, tz: ZoneInfo, quiet: QuietHours) -> da
     return _utc(quiet.end_after(_local(instant, tz)))
 
 
+def add_business_days(day: date, n: int) -> date:
+    """The n-th weekday after `day` (Saturday and Sunday are not business days)."""
+    while n > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+def previous_business_day(day: date) -> date:
+    day -= timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def _contact_on(day: date, tz: ZoneInfo, quiet: QuietHours) -> datetime:
+    """The contact time (10:00, or the end of quiet hours) on a local `day`, as UTC."""
+    return _utc(datetime.combine(day, contact_time(quiet), tzinfo=tz))
+
+
 def _expiry(kind: NudgeKind, due: datetime) -> datetime | None:
     useful = USEFUL_FOR[kind]
     return due + useful if useful else None
@@ -197,27 +226,72 @@ def plan_pre_meeting(
     return Planned(NudgeKind.PRE_MEETING, due, meeting_at)
 
 
+def plan_prep(meeting_at: datetime, now: datetime, *, tz: ZoneInfo, quiet: QuietHours) -> Planned | None:
+    """The prep list (次の商談までに整えること): the business day before the meeting at the contact time, so a
+    decision process can still be confirmed; at once when that is past (the meeting is sooner). Quiet
+    hours as `hold_pre_meeting`; it expires at the meeting's start."""
+    if meeting_at <= now:
+        return None
+    local_day = _local(meeting_at, tz).date()
+    ideal = _contact_on(previous_business_day(local_day), tz, quiet)
+    due = hold_pre_meeting(max(ideal, now), meeting_at, tz, quiet)
+    return Planned(NudgeKind.PREP, due, meeting_at)
+
+
+def plan_meeting(
+    meeting_at: datetime, now: datetime, lead: timedelta, *, tz: ZoneInfo, quiet: QuietHours
+) -> list[Planned]:
+    """The pre-meeting chain once a time is set: the prep list, then the one change at `lead` before it.
+
+    A meeting so soon that the prep list could only land with (or after) the one-change reminder gets the
+    reminder alone: it carries the prep items too, and two messages at once help nobody.
+    """
+    prep = plan_prep(meeting_at, now, tz=tz, quiet=quiet)
+    pre = plan_pre_meeting(meeting_at, now, lead, tz=tz, quiet=quiet)
+    if prep and pre and prep.due_at >= pre.due_at:
+        prep = None
+    return [p for p in (prep, pre) if p]
+
+
+def plan_followup_call(lost_at: datetime, completed_at: datetime, tz: ZoneInfo, quiet: QuietHours) -> Planned:
+    """失注後フォロー: the next business day after the loss at the contact time; a review saved after that
+    (an old loss) gets it an hour after saving, on a weekday outside quiet hours."""
+    day = add_business_days(_local(lost_at, tz).date(), FOLLOWUP_AFTER_BUSINESS_DAYS)
+    due = next_contact_slot(max(_contact_on(day, tz, quiet), completed_at + AFTER_SAVING), tz, quiet)
+    return Planned(NudgeKind.FOLLOWUP_CALL, due, _expiry(NudgeKind.FOLLOWUP_CALL, due))
+
+
+def plan_book_meeting(completed_at: datetime, tz: ZoneInfo, quiet: QuietHours) -> Planned:
+    """No next meeting booked: two business days after the review, at the contact time (activity must not drop)."""
+    day = add_business_days(_local(completed_at, tz).date(), BOOK_MEETING_AFTER_BUSINESS_DAYS)
+    due = next_contact_slot(_contact_on(day, tz, quiet), tz, quiet)
+    return Planned(NudgeKind.BOOK_MEETING, due, _expiry(NudgeKind.BOOK_MEETING, due))
+
+
 def plan_after_review(
     *,
     lost_at: datetime,
     completed_at: datetime,
-    meeting_at: datetime,
+    meeting_at: datetime | None,
     recontact_on: date,
     tz: ZoneInfo,
     quiet: QuietHours,
     lead: timedelta,
 ) -> list[Planned]:
-    """Everything a saved review schedules (METHOD §3)."""
-    checklist = out_of_quiet_hours(max(lost_at + CHECKLIST_AFTER, completed_at + timedelta(hours=1)), tz, quiet)
+    """Everything a saved review schedules (METHOD §3). No meeting booked yet: a nudge to book one instead
+    of the pre-meeting chain, which starts once a time is set (`plan_meeting`)."""
+    checklist = out_of_quiet_hours(max(lost_at + CHECKLIST_AFTER, completed_at + AFTER_SAVING), tz, quiet)
     self_check = next_contact_slot(max(lost_at + SELF_CHECK_AFTER, completed_at + timedelta(days=1)), tz, quiet)
     planned = [
+        plan_followup_call(lost_at, completed_at, tz, quiet),
         Planned(NudgeKind.CHECKLIST, checklist, _expiry(NudgeKind.CHECKLIST, checklist)),
         Planned(NudgeKind.SELF_CHECK, self_check, _expiry(NudgeKind.SELF_CHECK, self_check)),
         plan_recontact(recontact_on, tz, quiet),
     ]
-    pre = plan_pre_meeting(meeting_at, completed_at, lead, tz=tz, quiet=quiet)
-    if pre:
-        planned.append(pre)
+    if meeting_at is None:
+        planned.append(plan_book_meeting(completed_at, tz, quiet))
+    else:
+        planned += plan_meeting(meeting_at, completed_at, lead, tz=tz, quiet=quiet)
     return planned
 
 
@@ -234,9 +308,9 @@ def send_time(
     Checked again at send time because a nudge can go out later than planned (after downtime, a retry,
     a Retry-After): a self-check due Monday 10:00 sent after an outage at 23:00 waits for Tuesday 10:00.
     """
-    if kind in (NudgeKind.SELF_CHECK, NudgeKind.RECONTACT):
+    if kind in (NudgeKind.SELF_CHECK, NudgeKind.RECONTACT, NudgeKind.FOLLOWUP_CALL, NudgeKind.BOOK_MEETING):
         return next_contact_slot(now, tz, quiet)
-    if kind == NudgeKind.PRE_MEETING:
+    if kind in (NudgeKind.PRE_MEETING, NudgeKind.PREP):
         return hold_pre_meeting(now, meeting_at, tz, quiet) if meeting_at is not None else now
     return out_of_quiet_hours(now, tz, quiet)  # the 24-hour reminder and the 3-day checklist
 
@@ -245,7 +319,17 @@ def send_time(
 
 # Once one of these went out (or failed, or expired), saving the draft or review again never sends it again:
 # editing the loss date must not re-arm a 24-hour reminder the rep already had.
-ONCE_ONLY = frozenset({NudgeKind.FINISH_REVIEW, NudgeKind.CHECKLIST, NudgeKind.SELF_CHECK})
+ONCE_ONLY = frozenset(
+    {
+        NudgeKind.FINISH_REVIEW,
+        NudgeKind.CHECKLIST,
+        NudgeKind.SELF_CHECK,
+        NudgeKind.FOLLOWUP_CALL,
+        NudgeKind.BOOK_MEETING,
+    }
+)
+# Tied to the next meeting: a moved meeting (a new start, kept as the expiry) re-arms them.
+MEETING_KINDS = frozenset({NudgeKind.PRE_MEETING, NudgeKind.PREP})
 
 
 def replaces(
@@ -261,7 +345,7 @@ def replaces(
         return True
     if kind in ONCE_ONLY:
         return False
-    if kind == NudgeKind.PRE_MEETING:
+    if kind in MEETING_KINDS:
         return planned.expires_at != expires_at
     if kind == NudgeKind.RECONTACT:
         return settled_at is None or planned.due_at > settled_at
@@ -295,17 +379,70 @@ def backoff(attempts: int, base: timedelta = timedelta(seconds=30), cap: timedel
 
 # Activity volume (METHOD §5) ----------------------------------------------------
 
-VOLUME_DROP_RATIO = 0.8
-BASELINE_CHECKS = 8  # the baseline is the median of the rep's last eight earlier self-checks
+
+class Activity(StrEnum):
+    """The three counts of a week: 商談数, アポ数, 新規開拓 (数字が落ちたときほど行動量を落とさない)."""
+
+    MEETINGS = "meetings"  # customer meetings held
+    APPOINTMENTS = "appointments"  # appointments booked
+    PROSPECTS = "prospects"  # new prospects approached
 
 
-def volume_dropped(this_week: int, earlier_weeks: Iterable[int]) -> tuple[bool, float | None]:
-    """Has the rep cut customer meetings against their own baseline (the median of earlier weeks)?
+MAX_ACTIVITY = 200  # a week's count above this is a typo, not a week
 
-    No earlier weeks, no baseline: (False, None), and nothing is said about a drop.
+
+def activity_drops(this_week: Mapping[str, int | None], normal: Mapping[str, int | None] | None) -> list[Activity]:
+    """Which counts fell against the rep's normal week: any answered count below its normal number.
+
+    No normal week given (or that count not in it): nothing is said to have fallen.
     """
-    history = list(earlier_weeks)
-    if not history:
-        return False, None
-    baseline = float(median(history))
-    return baseline > 0 and this_week < baseline * VOLUME_DROP_RATIO, baseline
+    if not normal:
+        return []
+    return [
+        a
+        for a in Activity
+        if this_week.get(a) is not None and normal.get(a) is not None and this_week[a] < normal[a]  # type: ignore[operator]
+    ]
+
+
+def parse_count(value: object) -> int | None:
+    """A week's count typed by the rep: a whole number 0..MAX_ACTIVITY (full-width digits too), else None."""
+    text = str(value if value is not None else "").strip().translate(_FULLWIDTH_DIGITS)
+    if not re.fullmatch(r"\d{1,4}", text):
+        return None
+    n = int(text)
+    return n if n <= MAX_ACTIVITY else None
+
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+# The 3-day message (三日以内) ------------------------------------------------------
+
+
+class OpenItem(StrEnum):
+    """What the 3-day message can still ask for; done items are never listed (no message of ticks)."""
+
+    SHARE = "share"  # share the review with the manager, as it is (報告を濁さない)
+    MANAGER_TALK = "manager_talk"  # talk it through with the manager
+    ONE_CHANGE = "one_change"  # 結論を急がない: keep or revise the one change, now that it has settled
+
+
+def open_items(*, shared: bool, talked: bool, change_settled: bool) -> list[OpenItem]:
+    """The facts, the timeline and the customer's words are in the review already (the form requires them)."""
+    found = []
+    if not shared:
+        found.append(OpenItem.SHARE)
+    if not talked:
+        found.append(OpenItem.MANAGER_TALK)
+    if not change_settled:
+        found.append(OpenItem.ONE_CHANGE)
+    return found
+
+
+# The follow-up call (失注後フォロー) ----------------------------------------------
+
+
+class FollowUpOutcome(StrEnum):
+    RECORDED = "recorded"  # the rep spoke to the customer and wrote down what they said
+    UNREACHABLE = "unreachable"  # could not reach them, or a call was not appropriate

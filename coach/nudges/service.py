@@ -9,27 +9,40 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from coach.db import Database
-from coach.models import Nudge, RecontactNote, Review, SelfCheck
+from coach.models import CustomerFollowUp, NormalWeek, Nudge, RecontactNote, Review, SelfCheck
 from coach.nudges import outbox, rules
 from coach.nudges.outbox import Policy
-from coach.nudges.rules import NudgeKind
+from coach.nudges.rules import Activity, FollowUpOutcome, NudgeKind
 
 
 @dataclass(frozen=True)
 class SelfCheckState:
     review: Review
     check: SelfCheck
-    volume: tuple[bool, float | None] | None  # set once the meetings count is known
+    normal: dict[str, int] | None  # the rep's normal week, to compare this week's counts with
+
+
+def week_counts(row: NormalWeek | SelfCheck | None) -> dict[str, int] | None:
+    """A normal week (or a self-check's week) as {activity: count}, only the counts it has."""
+    if row is None:
+        return None
+    return {a: getattr(row, a) for a in Activity if getattr(row, a) is not None}
+
+
+# The follow-up call's answers, as the modal's blocks name them.
+FOLLOWUP_FIELDS = ("biggest_reason", "would_have_chosen", "priority_now", "their_words")
 
 
 # A second submission of the same re-contact form this soon (a double click, Slack's retry) is the same one.
 RECONTACT_RESUBMIT_WINDOW = timedelta(minutes=10)
 
+
+COUNT_QUESTIONS = frozenset(Activity)
 
 SELF_CHECK_COLUMNS = {
     "repeated": ("repeated_mistake", rules.RepeatedMistake),
@@ -80,18 +93,120 @@ class NudgeService:
             return review
 
     def move_meeting(self, review_id: int, user_id: str, meeting_at: datetime, *, now: datetime) -> Review | None:
-        """The meeting moved: store it and move its reminder (a new reminder even if one was sent)."""
+        """The meeting is booked or moved: store it and (re)start its chain, the prep list and the one-change
+        reminder (new ones even if earlier ones were sent). Booked at last: no nudge to book one any more."""
         with self.db.session() as s:
             review = self._own_review(s, review_id, user_id)
             if review is None:
                 return None
             review.next_meeting_at = meeting_at
-            planned = rules.plan_pre_meeting(
-                meeting_at, now, self.policy.lead, tz=ZoneInfo(review.timezone), quiet=self.policy.quiet
+            self._plan_meeting(s, review, now=now)
+            # Booked at last: a pending nudge to book one is not needed; a sent one is answered.
+            outbox.cancel(s, NudgeKind.BOOK_MEETING, review_id=review.id, now=now)
+            s.execute(
+                update(Nudge)
+                .where(Nudge.review_id == review.id, Nudge.kind == NudgeKind.BOOK_MEETING, Nudge.acted_at.is_(None))
+                .where(Nudge.status == rules.NudgeStatus.SENT)
+                .values(acted_at=now, updated_at=now)
             )
-            if planned:
-                outbox.plan(s, planned, team_id=review.team_id, user_id=user_id, review_id=review.id, now=now)
             return review
+
+    def _plan_meeting(self, s: Session, review: Review, *, now: datetime) -> None:
+        if review.next_meeting_at is None:
+            return
+        chain = rules.plan_meeting(
+            review.next_meeting_at, now, self.policy.lead, tz=ZoneInfo(review.timezone), quiet=self.policy.quiet
+        )
+        for planned in chain:
+            outbox.plan(s, planned, team_id=review.team_id, user_id=review.user_id, review_id=review.id, now=now)
+        if all(p.kind != NudgeKind.PREP for p in chain):
+            # Moved so soon that the reminder carries the prep items: a prep list still pending is not needed.
+            outbox.cancel(s, NudgeKind.PREP, review_id=review.id, now=now)
+
+    # The 3-day message ---------------------------------------------------------------
+
+    def talked_to_manager(self, review_id: int, user_id: str, *, now: datetime) -> Review | None:
+        """The rep talked the review through with their manager; the first click counts."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is not None and review.manager_talk_at is None:
+                review.manager_talk_at = now
+            return review
+
+    def keep_change(self, review_id: int, user_id: str, *, now: datetime) -> Review | None:
+        """結論を急がない: three days on, the rep keeps the one change they chose."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is not None and review.change_settled_at is None:
+                review.change_settled_at = now
+            return review
+
+    def revise_change(
+        self, review_id: int, user_id: str, *, code: str | None, text: str, now: datetime
+    ) -> Review | None:
+        """The rep revises the one change (a suggestion's code, or their own words): its reminders are planned
+        again, so the pending ones carry the new change."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is None:
+                return None
+            review.change_code, review.change_text = code, "" if code else text
+            review.change_settled_at = now
+            self._plan_meeting(s, review, now=now)
+            return review
+
+    # The follow-up call --------------------------------------------------------------
+
+    def followup(self, review_id: int, user_id: str) -> CustomerFollowUp | None:
+        with self.db.session() as s:
+            row = s.get(CustomerFollowUp, review_id)
+            return row if row is not None and row.user_id == user_id else None
+
+    def record_followup(
+        self, review_id: int, user_id: str, outcome: FollowUpOutcome, answers: dict[str, str | None], *, now: datetime
+    ) -> tuple[Review, CustomerFollowUp] | None:
+        """What the customer said on the follow-up call (or that the call could not be made). Recording again
+        replaces the answers (the rep corrects them); the customer's biggest reason becomes the review's
+        customer-stated reason, shown beside the rep's surface and underlying reasons."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is None:
+                return None
+            row = s.get(CustomerFollowUp, review_id, with_for_update=True)
+            if row is None:
+                row = CustomerFollowUp(review_id=review_id, team_id=review.team_id, user_id=user_id)
+                s.add(row)
+            row.outcome, row.recorded_at = outcome, now
+            for name in FOLLOWUP_FIELDS:
+                value = (answers.get(name) or "").strip() if outcome == FollowUpOutcome.RECORDED else ""
+                setattr(row, name, value or None)
+            if outcome == FollowUpOutcome.RECORDED and row.biggest_reason:
+                review.customer_stated_reason = row.biggest_reason
+            s.execute(
+                update(Nudge)
+                .where(Nudge.review_id == review_id, Nudge.kind == NudgeKind.FOLLOWUP_CALL, Nudge.acted_at.is_(None))
+                .values(acted_at=now, updated_at=now)
+            )
+            s.flush()
+            return review, row
+
+    # The normal week (METHOD §5) ------------------------------------------------------
+
+    def normal_week(self, team_id: str, user_id: str) -> dict[str, int] | None:
+        with self.db.session() as s:
+            return week_counts(s.get(NormalWeek, (team_id, user_id)))
+
+    def set_normal_week(self, team_id: str, user_id: str, counts: dict[str, int], *, now: datetime) -> dict[str, int]:
+        with self.db.session() as s:
+            row = s.get(NormalWeek, (team_id, user_id), with_for_update=True)
+            if row is None:
+                row = NormalWeek(team_id=team_id, user_id=user_id)
+                s.add(row)
+            for a in Activity:
+                setattr(row, a, counts[a])
+            row.updated_at = now
+            s.flush()
+            return week_counts(row) or {}
 
     def confirm_delivered(
         self, nudge_id: int, user_id: str, *, plan: int | None, channel: str, ts: str, now: datetime
@@ -126,6 +241,17 @@ class NudgeService:
             )
             return review
 
+    def self_check_state(self, review_id: int, user_id: str) -> SelfCheckState | None:
+        """The rep's self-check as it stands (answers so far, the normal week), to show it again."""
+        with self.db.session() as s:
+            review = self._own_review(s, review_id, user_id)
+            if review is None:
+                return None
+            check = s.get(SelfCheck, review_id)
+            if check is None:
+                check = SelfCheck(review_id=review_id, team_id=review.team_id, user_id=user_id)
+            return SelfCheckState(review, check, week_counts(s.get(NormalWeek, (review.team_id, review.user_id))))
+
     def answer_self_check(
         self, review_id: int, user_id: str, question: str, value: str, *, now: datetime
     ) -> SelfCheckState | None:
@@ -146,9 +272,9 @@ class NudgeService:
             if check is None:
                 check = SelfCheck(review_id=review_id, team_id=review.team_id, user_id=user_id, answered_at=now)
                 s.add(check)
-            if question == "meetings":
+            if question in COUNT_QUESTIONS:
                 try:
-                    check.meetings = max(0, min(int(value), rules.MAX_MEETINGS_CHOICE))
+                    setattr(check, question, max(0, min(int(value), rules.MAX_MEETINGS_CHOICE)))
                 except ValueError:
                     return None
             elif question in SELF_CHECK_COLUMNS:
@@ -160,33 +286,7 @@ class NudgeService:
                 return None
             check.answered_at = now
             s.flush()
-            volume = None
-            if check.meetings is not None:
-                volume = rules.volume_dropped(check.meetings, self._baseline_weeks(s, review))
-            return SelfCheckState(review, check, volume)
-
-    @staticmethod
-    def _baseline_weeks(s: Session, review: Review) -> list[int]:
-        """The rep's meeting counts from the self-checks of their earlier losses (the latest few).
-
-        Earlier means lost before this one (same moment: saved before it), so answering an old
-        self-check late never compares it with the weeks that came after it.
-        """
-        earlier = or_(Review.lost_at < review.lost_at, and_(Review.lost_at == review.lost_at, Review.id < review.id))
-        return list(
-            s.scalars(
-                select(SelfCheck.meetings)
-                .join(Review, Review.id == SelfCheck.review_id)
-                .where(
-                    SelfCheck.team_id == review.team_id,
-                    SelfCheck.user_id == review.user_id,
-                    SelfCheck.meetings.is_not(None),
-                    earlier,
-                )
-                .order_by(Review.lost_at.desc(), Review.id.desc())
-                .limit(rules.BASELINE_CHECKS)
-            )
-        )
+            return SelfCheckState(review, check, week_counts(s.get(NormalWeek, (review.team_id, review.user_id))))
 
     def record_recontact(
         self, review_id: int, user_id: str, *, said: str, next_on: date, now: datetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coach.blockkit import (
+    button,
     context,
     divider,
     escape,
@@ -17,10 +18,11 @@ from coach.blockkit import (
 )
 from coach.i18n import Translator
 from coach.inbound import shorten
-from coach.models import Review
+from coach.models import CustomerFollowUp, Review
 from coach.review.labels import VERDICT_MARK, change_label, lens_label, surface_label, underlying_label, verdict_label
 from coach.review.rules import Lens
 from coach.review.views import self_denial_reframe
+from coach.slack.ids import ActionId, BlockId
 
 
 def interview_questions(t: Translator) -> list[str]:
@@ -30,6 +32,31 @@ def interview_questions(t: Translator) -> list[str]:
         t._("Among the options you compared, what decided it?"),
         t._("If we could improve one thing, what would it be?"),
     ]
+
+
+def customer_said_blocks(t: Translator, followup: CustomerFollowUp | None) -> list[dict[str, Any]]:
+    """What the customer said on the follow-up call, to read beside the rep's own reasons; nothing if no call."""
+    if followup is None:
+        return []
+    if followup.outcome != "recorded":
+        return [context(t._("Follow-up call: could not reach them, or it was not the moment."))]
+    blocks: list[dict[str, Any]] = []
+    for label, value in (
+        (t._("Customer-stated reason"), followup.biggest_reason),
+        (t._("What would have made them choose us"), followup.would_have_chosen),
+        (t._("What they prioritise now"), followup.priority_now),
+        (t._("Their words"), followup.their_words),
+    ):
+        if value:
+            blocks += long_text_sections(f"*{label}*", value)
+    return blocks
+
+
+def meeting_when(t: Translator, review: Review) -> str:
+    """The next meeting, or that it is not booked yet."""
+    if review.next_meeting_at is None:
+        return t._("Not booked yet")
+    return t.datetime(review.next_meeting_at)
 
 
 def one_change(t: Translator, review: Review) -> str:
@@ -95,8 +122,19 @@ def _timing(t: Translator, review: Review) -> str:
     return t._("Reviewed {hours} hours after the loss. Next time, try to review within 24 hours.", hours=hours)
 
 
-def summary_message(t: Translator, review: Review) -> tuple[str, list[dict[str, Any]]]:
-    """The rep's DM: analysis, not self-reproach, and what to do next. Every answer shown is shown whole."""
+def summary_message(
+    t: Translator,
+    review: Review,
+    *,
+    followup: CustomerFollowUp | None = None,
+    ask_normal_week: bool = False,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The rep's DM: analysis, not self-reproach, and what to do next. Every answer shown is shown whole.
+
+    `followup`: what the customer said on the follow-up call, shown beside the rep's reasons (the summary
+    is updated once it is recorded). `ask_normal_week`: the rep has no normal week yet; asked once, here,
+    with a button that opens the form.
+    """
     deal = escape(review.deal_name)
     blocks: list[dict[str, Any]] = _heading(t, t._("Your review: {deal}", deal=review.deal_name), review.deal_name)
     blocks.append(context(t._("A loss is structural, not luck. This is analysis, not self-reproach.")))
@@ -104,11 +142,12 @@ def summary_message(t: Translator, review: Review) -> tuple[str, list[dict[str, 
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
     blocks += _titled_sections(t._("Surface reason"), _surface(t, review))
     blocks += _titled_sections(t._("Underlying reasons"), _reasons(t, review))
+    blocks += customer_said_blocks(t, followup)
     blocks += lens_sections(t, review, with_notes=False)
     blocks.append(divider())
     blocks += _titled_sections(t._("The one change for your next meeting"), ":dart: " + escape(one_change(t, review)))
     blocks += [
-        titled(t._("Your next meeting"), t.datetime(review.next_meeting_at)),
+        titled(t._("Your next meeting"), meeting_when(t, review)),
         titled(t._("Re-contact this customer"), t.date(review.recontact_on)),
         divider(),
         titled(
@@ -117,18 +156,40 @@ def summary_message(t: Translator, review: Review) -> tuple[str, list[dict[str, 
             + "\n"
             + "\n".join(f"{i}. {q}" for i, q in enumerate(interview_questions(t), 1)),
         ),
+        context(t._("On the next business day I'll remind you to make the call; record what they said in one tap.")),
         context(_timing(t, review)),
     ]
+    if ask_normal_week:
+        blocks += [
+            divider(),
+            section(
+                t._(
+                    "After a loss, activity quietly drops. What does a normal week look like for you? I'll compare "
+                    "your week-1 numbers with it."
+                )
+            ),
+            {
+                "type": "actions",
+                "block_id": BlockId.NORMAL_WEEK_ASK,
+                "elements": [
+                    button(t._("Set my normal week"), ActionId.NORMAL_WEEK_EDIT, value=f"summary:{review.id}")
+                ],
+            },
+        ]
     text = t._(
         "Your review of {deal} is saved. Your one change: {change}", deal=deal, change=escape(one_change(t, review))
     )
     return text, blocks
 
 
-def full_review_blocks(t: Translator, review: Review) -> list[dict[str, Any]]:
-    """Every answer of the review, whole: the managers' share and the read-only review on Home."""
+def full_review_blocks(
+    t: Translator, review: Review, *, followup: CustomerFollowUp | None = None
+) -> list[dict[str, Any]]:
+    """Every answer of the review, whole: the managers' share and the read-only review on Home (with what the
+    customer said on the follow-up call, beside the rep's reasons)."""
     blocks = _titled_sections(t._("Surface reason"), _surface(t, review))
     blocks += _titled_sections(t._("Underlying reasons"), _reasons(t, review))
+    blocks += customer_said_blocks(t, followup)
     blocks += lens_sections(t, review, with_notes=True)
     for label, value in (
         (t._("Timeline of the deal"), review.timeline),

@@ -247,10 +247,10 @@ REQUIRED: frozenset[Field] = frozenset(
         Field.VALUE_VERDICT,
         Field.RELATIONSHIP_VERDICT,
         Field.DECISION_VERDICT,
-        Field.NEXT_MEETING_AT,
         Field.RECONTACT_CHOICE,
     }
 )
+# Not required: the next meeting may not be booked yet (a nudge to book one follows).
 
 MIN_UNDERLYING_REASONS = 3
 

@@ -314,7 +314,7 @@ def build_review(
         decision_maker=text(Field.DECISION_MAKER),
         change_code=change_code,
         change_text="" if change_code else text(Field.CHANGE_OWN) or "",
-        next_meeting_at=values[Field.NEXT_MEETING_AT],
+        next_meeting_at=values.get(Field.NEXT_MEETING_AT),  # None: not booked yet
         recontact_choice=choice,
         recontact_on=rules.recontact_date(
             choice, lost_on, values.get(Field.RECONTACT_ON), today=rules.local_today(now, tz)

@@ -386,7 +386,11 @@ def _commit_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[d
             Field.NEXT_MEETING_AT,
             t._("Your next sales meeting (any customer)"),
             meeting,
-            hint=t._("You'll get a reminder of your one change shortly before it."),
+            optional=True,
+            hint=t._(
+                "You'll get the prep list the day before and your one change shortly before it. Not booked yet? "
+                "Leave it empty: in two business days I'll remind you to book one."
+            ),
         ),
         input_block(
             Field.RECONTACT_CHOICE,

@@ -15,6 +15,9 @@ class CallbackId(StrEnum):
     REVIEW_LIST = "review_list"
     SELF_CHECK = "self_check_modal"
     NOT_AVAILABLE = "not_available"
+    FOLLOWUP = "followup_call"
+    CHANGE = "one_change_revise"
+    NORMAL_WEEK = "normal_week"
 
 
 class ShortcutId(StrEnum):
@@ -34,6 +37,16 @@ class ActionId(StrEnum):
     SELF_CHECK_REACTION = "self_check_reaction"
     SELF_CHECK_MEETINGS = "self_check_meetings"
     RECONTACT_RECORD = "recontact_record"
+    FOLLOWUP_RECORD = "followup_record"
+    FOLLOWUP_UNREACHABLE = "followup_unreachable"
+    MANAGER_TALKED = "checklist_manager_talked"
+    KEEP_CHANGE = "checklist_keep_change"
+    REVISE_CHANGE = "checklist_revise_change"
+    PREP_READY = "prep_ready"
+    BOOK_MEETING = "book_meeting"
+    NORMAL_WEEK_EDIT = "normal_week_edit"
+    SELF_CHECK_APPOINTMENTS = "self_check_appointments"
+    SELF_CHECK_PROSPECTS = "self_check_prospects"
     # Home tab (and the modals it opens)
     VIEW_REVIEW = "home_view_review"
     OLDER_REVIEWS = "home_older_reviews"
@@ -57,6 +70,19 @@ class BlockId(StrEnum):
     REVIEWS_NAV = "reviews_nav"
     TEAM_ACTIONS = "team_actions"
     CRM_PROMPT = "crm_prompt"
+    NORMAL_WEEK_ASK = "normal_week_ask"
+    CHECKLIST_SHARE = "checklist_share"
+    CHECKLIST_TALK = "checklist_talk"
+    CHECKLIST_CHANGE = "checklist_change"
+    # The follow-up call's modal: one input each (coach.nudges.service.FOLLOWUP_FIELDS)
+    BIGGEST_REASON = "biggest_reason"
+    WOULD_HAVE_CHOSEN = "would_have_chosen"
+    PRIORITY_NOW = "priority_now"
+    THEIR_WORDS = "their_words"
+    # The normal-week modal: one input per coach.nudges.rules.Activity
+    NORMAL_MEETINGS = "normal_meetings"
+    NORMAL_APPOINTMENTS = "normal_appointments"
+    NORMAL_PROSPECTS = "normal_prospects"
 
 
 COMMAND = "/lost"

@@ -1,7 +1,7 @@
 """crm losses
 
 Revision ID: 0006
-Revises: 0004 (the integrator re-chains it after 0005 at merge)
+Revises: 0005 (the integrator re-chains it after 0005 at merge)
 Create Date: 2026-12-02 16:34:23.559808
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import coach.db
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
