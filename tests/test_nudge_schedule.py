@@ -34,7 +34,7 @@ REPS = {
 # What the rep reads, in their language, in each kind of nudge.
 WORDS = {
     "finish_review": {"ja": "振り返りがまだ途中です", "en": "is still open. Finish it while memory is fresh"},
-    "checklist": {"ja": "三日以内にやること", "en": "3-day checklist"},
+    "checklist": {"ja": "3日以内にやること", "en": "3-day checklist"},
     "pre_meeting": {"ja": "次の商談の前に", "en": "Before your next meeting"},
     "self_check": {"ja": "改善した一点は守れているか", "en": "Did I keep the one change?"},
     "recontact": {"ja": "将来案件", "en": "A future opportunity"},

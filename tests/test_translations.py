@@ -61,7 +61,8 @@ OPTIONS = (
     "In one year",
     "On a date I choose",
     "Share this review with my manager",
-    "Often behind this surface reason",
+    "Often behind this stated reason",
+    "Reasons of my own (below)",
 )
 OPTION_SOFT_LIMIT = 30  # Japanese option labels read best short
 
@@ -74,17 +75,23 @@ KEY_STRINGS = {
     "Value": "価値",
     "Relationship": "関係",
     "Decision": "決裁",
-    "The four lenses": "四つの観点",
-    "Surface reason": "表向きの理由",
-    "Underlying reasons": "裏にある可能性",
+    "The four lenses": "4つの観点",
+    "Stated reason": "表向きの理由",
+    "Underlying reasons": "裏の理由",
     "Facts, not feelings": "感情を入れず、事実だけ",
     "Change only the order of my questions": "質問の順番だけ変える",
-    "Change how the first five minutes go": "最初の五分の話し方を変える",
+    "Change how the first five minutes go": "最初の5分の話し方を変える",
     "Always confirm the decision maker": "決裁者確認を必ず入れる",
     "Our value did not come across": "価値が伝わっていない",
     "We never set the axis of comparison": "比較軸を作れなかった",
     "In six months": "半年後",
-    "In one year": "一年後",
+    "In one year": "1年後",
+    # The lens verdicts answer the lens questions (「課題：問題なし」 read as "the customer had no problem").
+    "Held": "できていた",
+    "Partly": "一部できていた",
+    "Missed": "できていなかった",
+    "Where did the customer's reaction change?": "どこで相手の反応が変わったか",
+    "Which question failed to draw out the real need?": "どの質問で本音を引き出せなかったか",
 }
 
 
@@ -243,3 +250,50 @@ def test_translator_formats_japanese_with_placeholders():
 
 def test_english_stays_english():
     assert Translator("en").gettext("Problem") == "Problem"
+
+
+# The house style of the Japanese copy (issue 9, docs/GLOSSARY.md), checked on every entry of the catalogue.
+JA_STYLE = {
+    "uses あなた (say nothing, or 自分)": re.compile(r"あなた"),
+    "counts 裏にある可能性 (the term is 裏の理由)": re.compile(r"裏にある可能性"),
+    "has a half-width colon after Japanese text (use ：)": re.compile(
+        r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e」』）]\s?:(?![a-z0-9_+-]+:)"
+    ),
+    "shows hours with a decimal (say 約2時間)": re.compile(r"\d+\.\d+\s?時間|\{hours\}"),
+    "writes a number in kanji (24時間, 3日, 3つ)": re.compile(
+        r"(?<!不)(?!十分)[一二三四五六七八九十]+(?:時間|日|週間|分|か月|ヶ月|年|件|つ|人|行)"
+    ),
+    "names the manager other than マネージャー": re.compile(r"上司|先輩"),
+    "shows a deal name without 「」": re.compile(r"(?<!「)\{deal\}|\{deal\}(?!」)"),
+    "ends a sentence in plain form (です・ます throughout)": re.compile(
+        r"(?:だ|である|(?<!ませ)ない|(?<!でし|まし)た|(?<!ま)す(?<!です)(?<!ます)|る|(?<!ましょ)う)[。！]"
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(JA_STYLE))
+def test_japanese_house_style(catalogue, rule):
+    pattern = JA_STYLE[rule]
+    bad = [m.string for m in catalogue if m.id and m.string and pattern.search(m.string)]
+    assert not bad, f"{rule}:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize(
+    "text, rule",
+    [
+        ("あなたの振り返り", "uses あなた (say nothing, or 自分)"),
+        ("裏にある可能性を三つ挙げる", "counts 裏にある可能性 (the term is 裏の理由)"),
+        ("最終判断者: 佐藤", "has a half-width colon after Japanese text (use ：)"),
+        ("失注から2.0時間後", "shows hours with a decimal (say 約2時間)"),
+        ("二十四時間以内", "writes a number in kanji (24時間, 3日, 3つ)"),
+        ("三日以内にやること", "writes a number in kanji (24時間, 3日, 3つ)"),
+        ("上司に共有する", "names the manager other than マネージャー"),
+        ("{deal} の振り返り", "shows a deal name without 「」"),
+        ("自分はダメだ。", "ends a sentence in plain form (です・ます throughout)"),
+    ],
+)
+def test_the_house_style_rules_catch_what_they_name(text, rule):
+    assert JA_STYLE[rule].search(text)
+    assert not any(
+        p.search("「{deal}」の振り返りは、24時間以内に :white_check_mark: 約2時間でした。") for p in JA_STYLE.values()
+    )

@@ -37,7 +37,7 @@ from coach.models import Review, SelfCheck
 from coach.nudges.labels import KEPT_MARK, kept_label, reaction_label, repeated_label
 from coach.nudges.messages import self_check_message
 from coach.review.labels import change_label, surface_label, underlying_label
-from coach.review.messages import full_review_blocks, interview_questions
+from coach.review.messages import about_hours, full_review_blocks, interview_questions
 from coach.review.rules import MAX_LENGTH, Field
 from coach.review.views import self_denial_reframe
 from coach.slack.ids import ActionId, BlockId, CallbackId
@@ -166,7 +166,7 @@ def rep_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[str, 
         header(t._("Lost-Deal Coach")),
         context(
             t._(
-                "A loss is structural, not luck. Review it within 24 hours, find at least three underlying "
+                "A loss has causes, not bad luck. Review it within 24 hours, find at least three underlying "
                 "reasons, and change exactly one thing in your next meeting."
             )
         ),
@@ -445,11 +445,11 @@ def review_detail_blocks(t: Translator, detail: ReviewDetail, *, viewer_id: str)
         header(review.deal_name),
         context(
             t._(
-                "{rep} · lost {date}{size} · reviewed {hours} h after the loss",
+                "{rep} · lost {date}{size} · reviewed {took} after the loss",
                 rep=f"<@{review.user_id}>",
                 date=t.date(review.lost_on),
                 size=size,
-                hours=review.review_hours,
+                took=about_hours(t, review.review_hours),
             )
         ),
     ]
@@ -626,8 +626,8 @@ def won_message(t: Translator, win: LoggedWin) -> tuple[str, list[dict[str, Any]
         blocks.append(
             context(
                 t._(
-                    "Recovery is the point: the loss was structural, and you changed the structure. "
-                    "Keep the one change, and keep the volume up."
+                    "That's the way back: you found what caused the loss and changed it. "
+                    "Keep the one change, and keep your activity up."
                 )
             )
         )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from coach.review.rules import Field
+from coach.review.rules import OWN_REASONS, Field
 from coach.slack.state import values_by_block
 
 DATE_FIELDS = frozenset({Field.LOST_ON, Field.RECONTACT_ON})
@@ -33,6 +33,8 @@ def from_json(answers: Mapping[str, Any]) -> dict[Field, Any]:
             value = date.fromisoformat(value)
         elif value is not None and field in DATETIME_FIELDS:
             value = datetime.fromisoformat(value)
+        elif field is Field.UNDERLYING_CODES and isinstance(value, list):
+            value = [c for c in value if c != OWN_REASONS]  # a form device; the own reasons are the text
         out[field] = value
     return out
 

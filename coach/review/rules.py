@@ -137,6 +137,11 @@ class ChangeSuggestion(StrEnum):
 # Stored on the draft only; a saved review has change_code NULL and the words in change_text.
 OWN_WORDS = "own_words"
 
+# The reasons step's checkbox for "my own reasons (the text below)": with it, the checkboxes are a required
+# input that every rep can answer truthfully, and neither input is labelled optional. A form device only:
+# drafts read back without it (answers.from_json) and a saved review never holds it.
+OWN_REASONS = "own_reasons"
+
 
 class RecontactChoice(StrEnum):
     SIX_MONTHS = "six_months"
@@ -239,6 +244,9 @@ REQUIRED: frozenset[Field] = frozenset(
         Field.SURFACE_REASON,
         Field.TIMELINE,
         Field.CUSTOMER_WORDS,
+        # The core of the verification (どこで相手の反応が変わったか / どの質問で本音を引き出せなかったか).
+        Field.REACTION_CHANGE,
+        Field.FAILED_QUESTION,
         Field.PROBLEM_VERDICT,
         Field.VALUE_VERDICT,
         Field.RELATIONSHIP_VERDICT,
@@ -376,7 +384,7 @@ def validate_step(step: Step, values: Mapping[Field, Any], *, now_utc: datetime,
             if v and v not in Verdict.__members__.values():
                 add(verdict_field, Problem.UNKNOWN_CHOICE)
     elif step is Step.REASONS:
-        codes = values.get(Field.UNDERLYING_CODES) or []
+        codes = [c for c in values.get(Field.UNDERLYING_CODES) or [] if c != OWN_REASONS]
         if any(c not in UnderlyingReason.__members__.values() for c in codes):
             add(Field.UNDERLYING_CODES, Problem.UNKNOWN_CHOICE)
         total = len(set(codes)) + len(own_reason_lines(values.get(Field.UNDERLYING_OWN)))
@@ -448,6 +456,16 @@ FREE_TEXT_FIELDS = REFLECTIVE_FIELDS
 
 def reads_as_self_denial(*texts: str | None) -> bool:
     return selfdenial.reads_as_self_denial(*texts)
+
+
+def reframe_step(values: Mapping[Field, Any]) -> Step | None:
+    """The one step of the form that shows the reframe: the one after the first step whose reflective text
+    reads as self-denial (None when nothing does, or only the last step's). Once, not on every step."""
+    for index, step in enumerate(STEPS[:-1]):
+        texts = [values.get(f) for f in STEP_FIELDS[step] if f in REFLECTIVE_FIELDS]
+        if reads_as_self_denial(*texts):
+            return STEPS[index + 1]
+    return None
 
 
 def loss_moment(lost_on: date, started_at_utc: datetime, tz: ZoneInfo) -> datetime:

@@ -29,7 +29,7 @@ class Reading(StrEnum):
 @dataclass(frozen=True)
 class Finding:
     reading: Reading
-    phrase: str  # the words that read so, as the rep wrote them (after folding apostrophes)
+    phrase: str  # the sentence that reads so, as the rep wrote it (apostrophes folded, quotes of others blanked)
 
 
 # --- Japanese -------------------------------------------------------------------------------------------
@@ -229,11 +229,25 @@ def _taken_back(text: str, m: re.Match[str]) -> bool:
     return bool(_EN_NEGATION.search(before.lower()) or _EN_PARTLY.search(before.lower()))
 
 
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s|$)")
+PHRASE_MAX = 80
+
+
+def _sentence(text: str, m: re.Match[str]) -> str:
+    """The sentence the match is in, as the rep wrote it (the offer to rephrase quotes it back)."""
+    ends = [e.end() for e in _SENTENCE_END.finditer(text, 0, m.start())]
+    start = ends[-1] if ends else 0
+    end_match = _SENTENCE_END.search(text, m.end())
+    end = end_match.start() if end_match else len(text)
+    sentence = text[start:end].strip(" 、。\t")
+    return sentence if len(sentence) <= PHRASE_MAX else sentence[: PHRASE_MAX - 1] + "…"
+
+
 def _first(patterns: list[re.Pattern[str]], text: str) -> str | None:
     for pattern in patterns:
         for m in pattern.finditer(text):
             if not _taken_back(text, m):
-                return m.group().strip(" 、。")
+                return _sentence(text, m)
     return None
 
 
