@@ -515,7 +515,7 @@ def test_digest_in_english_reads_right(running_app: RunningApp):
     assert "1 of 4 kept their one change. 1 said they repeated the same mistake." in text
     assert "Never lose the same way twice" in text
     assert "• <@U1>: Our value did not come across (2 reviews)" in text
-    assert "• <@U2>: We never set the axis of comparison (2 reviews)" in text
+    assert "• <@U2>: We never shaped the buying criteria (2 reviews)" in text
     assert "<@U3>:" not in text and "<@U4>:" not in text
     assert "“It's over our budget this year”" in text and "_Couldn't say why us_" in text
     assert "SECRET" not in text and "Initech" not in text  # not shared with managers

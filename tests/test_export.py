@@ -103,7 +103,7 @@ def test_a_manager_exports_the_teams_last_30_days(running_app: RunningApp):
     assert acme["The customer's words"] == "「価格が合わない」"
     assert acme["Self-check: kept the one change?"] == "Partly kept it"
     assert acme["Self-check: repeated the same mistake?"] == "No, I didn't"
-    assert acme["Within 24 hours"] == "Yes" and acme["Problem"] == "Partly" and acme["Value"] == "Missed"
+    assert acme["Within 24 hours"] == "Yes" and acme["Problem"] == "Partly" and acme["Value"] == "No"
     globex = rows[1]
     assert globex["The one change for the next meeting"] == "Ask who signs in the first call"
     assert globex["Within 24 hours"] == "No" and globex["Self-check: kept the one change?"] == ""

@@ -33,6 +33,7 @@ BABEL_CFG = ROOT / "babel.cfg"
 JA_PO = LOCALE_DIR / "ja" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "gettext": None}
 CALL_NAMES = {"_", "gettext"}
+CONTEXT_CALL_NAMES = {"pgettext"}  # (context, msgid)
 
 # Slack limits (plain_text): modal title/submit/close 24, button and option text 75.
 MODAL_CHROME = ("Lost deal review", "Next", "Save review", "Later", "Cancel", "Close")
@@ -46,14 +47,14 @@ OPTIONS = (
     "Other",
     "Our value did not come across",
     "It was a low priority for the customer",
-    "We never set the axis of comparison",
-    "We didn't hear the customer's real problem out",
+    "We never shaped the buying criteria",
+    "Discovery never got to the customer's real problem",
     "We explained the product before the problem",
     "We didn't know the decision process",
-    "We never made it onto the comparison table",
-    "Held",
-    "Partly",
-    "Missed",
+    "We never made the shortlist",
+    "lens verdict\x04Yes",
+    "lens verdict\x04Partly",
+    "lens verdict\x04No",
     "Change only the order of my questions",
     "Change how the first five minutes go",
     "Always confirm the decision maker",
@@ -83,13 +84,9 @@ KEY_STRINGS = {
     "Change how the first five minutes go": "最初の5分の話し方を変える",
     "Always confirm the decision maker": "決裁者確認を必ず入れる",
     "Our value did not come across": "価値が伝わっていない",
-    "We never set the axis of comparison": "比較軸を作れなかった",
+    "We never shaped the buying criteria": "比較軸を作れなかった",
     "In six months": "半年後",
     "In one year": "1年後",
-    # The lens verdicts answer the lens questions (「課題：問題なし」 read as "the customer had no problem").
-    "Held": "できていた",
-    "Partly": "一部できていた",
-    "Missed": "できていなかった",
     "Where did the customer's reaction change?": "どこで相手の反応が変わったか",
     "Which question failed to draw out the real need?": "どの質問で本音を引き出せなかったか",
 }
@@ -99,19 +96,24 @@ def _msgid(message: str | tuple[str, ...]) -> str:
     return message if isinstance(message, str) else message[0]
 
 
+def _key(context: str | None, msgid: str) -> str:
+    """How a message is told apart: its msgid, with its context in front if it has one (gettext's "\\x04")."""
+    return f"{context}\x04{msgid}" if context else msgid
+
+
 @pytest.fixture(scope="module")
 def extracted() -> dict[str, list[str]]:
     """msgid -> where it is used, as `pybabel extract -F babel.cfg` sees the code today."""
     with BABEL_CFG.open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f, filename=str(BABEL_CFG))
     found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT),
         method_map,
         options_map,
         keywords=KEYWORDS,
     ):
-        found.setdefault(_msgid(message), []).append(f"{filename}:{lineno}")
+        found.setdefault(_key(context, _msgid(message)), []).append(f"{filename}:{lineno}")
     assert found, f"no messages extracted from {PACKAGE_DIR}: is babel.cfg mapping `coach/**.py`?"
     return found
 
@@ -126,7 +128,9 @@ def catalogue():
 def ja() -> dict[str, str]:
     with JA_PO.open("rb") as f:
         catalog = read_po(f, locale="ja")
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    return {
+        _key(m.context, m.id): m.string for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+    }
 
 
 def _fields(text: str) -> set[tuple[str, str, str]]:
@@ -136,8 +140,13 @@ def _fields(text: str) -> set[tuple[str, str, str]]:
     }
 
 
+def _literal(arg: ast.expr | None) -> str | None:
+    return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+
+
 def _source_calls() -> list[tuple[str, int, ast.expr | None]]:
-    """Every `_(...)` / `x._(...)` / `x.gettext(...)` call in the package, including inside f-strings."""
+    """Every `_(...)` / `x._(...)` / `x.gettext(...)` / `x.pgettext(...)` call in the package, including inside
+    f-strings. A pgettext call is given as one string constant: its context and msgid joined as in `_key`."""
     calls = []
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -148,6 +157,10 @@ def _source_calls() -> list[tuple[str, int, ast.expr | None]]:
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             if name in CALL_NAMES:
                 calls.append((str(path.relative_to(ROOT)), node.lineno, node.args[0] if node.args else None))
+            elif name in CONTEXT_CALL_NAMES:
+                context, msgid = (_literal(a) for a in (node.args + [None, None])[:2])
+                arg = ast.Constant(_key(context, msgid)) if context and msgid else None
+                calls.append((str(path.relative_to(ROOT)), node.lineno, arg))
     return calls
 
 
@@ -179,7 +192,7 @@ def test_every_msgid_has_a_japanese_translation(extracted, catalogue):
     for where, lineno, arg in _source_calls():  # also what pybabel cannot see (see the test above)
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             used.setdefault(arg.value, []).append(f"{where}:{lineno}")
-    by_id = {m.id: m for m in catalogue if m.id}
+    by_id = {_key(m.context, m.id): m for m in catalogue if m.id}
     missing = [
         f"{msgid!r} ({', '.join(where)})"
         for msgid, where in sorted(used.items())
@@ -240,6 +253,19 @@ def test_slack_length_limits(ja):
 @pytest.mark.parametrize(("msgid", "expected"), sorted(KEY_STRINGS.items()))
 def test_translator_speaks_the_method_in_japanese(msgid, expected):
     assert Translator("ja").gettext(msgid) == expected
+
+
+@pytest.mark.parametrize(
+    ("msgid", "expected"), [("Yes", "できていた"), ("Partly", "一部できていた"), ("No", "できていなかった")]
+)
+def test_lens_verdicts_answer_the_lens_questions(msgid, expected):
+    # 「課題：問題なし」 read as "the customer had no problem"; the verdict now answers "did we?".
+    assert Translator("ja").pgettext("lens verdict", msgid) == expected
+    assert Translator("en").pgettext("lens verdict", msgid) == msgid
+
+
+def test_a_context_keeps_a_shared_english_word_apart():
+    assert Translator("ja").gettext("Yes") == "はい" and Translator("ja").gettext("No") == "いいえ"
 
 
 def test_translator_formats_japanese_with_placeholders():

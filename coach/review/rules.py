@@ -450,22 +450,27 @@ REFLECTIVE_FIELDS: tuple[Field, ...] = (
     Field.UNDERLYING_OWN,
     Field.CHANGE_OWN,
 )
-# What the saved review's self-denial flag is computed from (the review service reads this name).
-FREE_TEXT_FIELDS = REFLECTIVE_FIELDS
 
 
 def reads_as_self_denial(*texts: str | None) -> bool:
     return selfdenial.reads_as_self_denial(*texts)
 
 
+def self_denial_step(values: Mapping[Field, Any]) -> Step | None:
+    """The first step whose reflective text reads as self-denial, if any."""
+    for step in STEPS:
+        if reads_as_self_denial(*(values.get(f) for f in STEP_FIELDS[step] if f in REFLECTIVE_FIELDS)):
+            return step
+    return None
+
+
 def reframe_step(values: Mapping[Field, Any]) -> Step | None:
     """The one step of the form that shows the reframe: the one after the first step whose reflective text
     reads as self-denial (None when nothing does, or only the last step's). Once, not on every step."""
-    for index, step in enumerate(STEPS[:-1]):
-        texts = [values.get(f) for f in STEP_FIELDS[step] if f in REFLECTIVE_FIELDS]
-        if reads_as_self_denial(*texts):
-            return STEPS[index + 1]
-    return None
+    found = self_denial_step(values)
+    if found is None or found is STEPS[-1]:
+        return None
+    return STEPS[STEPS.index(found) + 1]
 
 
 def loss_moment(lost_on: date, started_at_utc: datetime, tz: ZoneInfo) -> datetime:

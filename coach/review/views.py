@@ -67,8 +67,7 @@ def rephrase_before_sharing(t: Translator, phrase: str) -> str:
     """Before a verdict on oneself reaches the managers' channel: the offer to say it as facts."""
     return t._(
         "Before this goes to your manager: “{phrase}” is a verdict on you, not a fact. Your manager can help more "
-        "with what happened: what you asked, what the customer said. Go *Back* to rephrase it, or save to share it "
-        "as is.",
+        "with what happened: what you asked, what the customer said. Rephrase it as facts, or save to share it as is.",
         phrase=escape(phrase),
     )
 
@@ -81,11 +80,12 @@ def make_it_the_one_change(t: Translator, phrase: str) -> str:
     )
 
 
-def coaching_text(t: Translator, step: Step, answers: Mapping[Field, Any]) -> str | None:
+def coaching_block(t: Translator, step: Step, answers: Mapping[Field, Any]) -> dict[str, Any] | None:
     """At most one short coaching section per step: the reframe once in the whole form (on the step after the
-    first self-denial), and on the last step the offer to rephrase before sharing, or the nudge to make a
-    named skill the one change."""
+    first self-denial), and on the last step the offer to rephrase before sharing (with a button to the step
+    that holds the words), or the nudge to make a named skill the one change."""
     parts = []
+    rephrase_on: Step | None = None
     if rules.reframe_step(answers) is step:
         parts.append(":seedling: " + self_denial_reframe(t))
     if step is rules.STEPS[-1]:
@@ -94,9 +94,15 @@ def coaching_text(t: Translator, step: Step, answers: Mapping[Field, Any]) -> st
         critique = selfdenial.first_finding(selfdenial.Reading.SELF_CRITIQUE, *texts)
         if denial:
             parts.append(":pencil2: " + rephrase_before_sharing(t, denial.phrase))
+            rephrase_on = rules.self_denial_step(answers)
         elif critique:
             parts.append(":dart: " + make_it_the_one_change(t, critique.phrase))
-    return "\n\n".join(parts) or None
+    if not parts:
+        return None
+    block = section("\n\n".join(parts))
+    if rephrase_on is not None and rephrase_on is not step:
+        block["accessory"] = button(t._("Rephrase it"), ActionId.REPHRASE, value=str(rephrase_on))
+    return block
 
 
 def problem_text(t: Translator, error: rules.FieldError) -> str:
@@ -183,9 +189,9 @@ def review_step_view(
         blocks.append(
             section(":warning: " + t._("Before the review can be saved, please fix what is marked below on this step."))
         )
-    coaching = coaching_text(t, step, answers)
+    coaching = coaching_block(t, step, answers)
     if coaching:
-        blocks.append(section(coaching))
+        blocks.append(coaching)
     step_blocks = _STEP_BLOCKS[step](t, answers, today)
     if errors:
         step_blocks = _with_errors(t, step_blocks, errors)

@@ -22,6 +22,7 @@ class ShortcutId(StrEnum):
 
 class ActionId(StrEnum):
     BACK = "review_back"
+    REPHRASE = "review_rephrase"  # from the last step back to the step holding a verdict on oneself
     RESUME_DRAFT = "draft_resume"
     START_FRESH = "draft_start_fresh"
     START_REVIEW = "home_start_review"
