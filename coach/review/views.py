@@ -99,7 +99,7 @@ def coaching_block(t: Translator, step: Step, answers: Mapping[Field, Any]) -> d
             parts.append(":dart: " + make_it_the_one_change(t, critique.phrase))
     if not parts:
         return None
-    block = section("\n\n".join(parts))
+    block = {**section("\n\n".join(parts)), "block_id": BlockId.COACHING}
     if rephrase_on is not None and rephrase_on is not step:
         block["accessory"] = button(t._("Rephrase it"), ActionId.REPHRASE, value=str(rephrase_on))
     return block

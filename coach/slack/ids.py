@@ -46,6 +46,7 @@ class ActionId(StrEnum):
 
 class BlockId(StrEnum):
     NAVIGATION = "navigation"
+    COACHING = "coaching"  # the review step's one coaching section
     RESUME = "resume"
     HOME_ACTIONS = "home_actions"
     NUDGE_ACTIONS = "nudge_actions"
