@@ -104,7 +104,7 @@ def test_required_inputs_are_required_in_slack_and_none_is_labelled_optional_wro
         ("en", "Feeling low after a loss is normal. Give it a deadline: today. Tomorrow, start again from the facts."),
         (
             "ja",
-            "落ち込むな、とは言いません。落ち込むのは今日まで、と期限を決めましょう。明日からは事実をもとに立て直します。",
+            "失注して落ち込むな、とは言いません。落ち込むのは今日まで、と期限を決めましょう。明日からは事実をもとに立て直します。",
         ),
     ],
 )

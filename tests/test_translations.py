@@ -323,3 +323,36 @@ def test_the_house_style_rules_catch_what_they_name(text, rule):
     assert not any(
         p.search("「{deal}」の振り返りは、24時間以内に :white_check_mark: 約2時間でした。") for p in JA_STYLE.values()
     )
+
+
+GLOSSARY = ROOT / "docs" / "GLOSSARY.md"
+
+
+def _glossary_terms() -> list[tuple[list[str], list[str]]]:
+    """The "Terms" table of docs/GLOSSARY.md: (English forms, Japanese forms) per row."""
+    table = GLOSSARY.read_text(encoding="utf-8").split("## Terms", 1)[1].split("\n## ", 1)[0]
+    terms = []
+    for row in table.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] in ("Idea (article)", "") or set(cells[0]) <= {"-"}:
+            continue
+        terms.append(([e.strip() for e in cells[1].split(",")], [j.strip() for j in cells[2].split(" / ")]))
+    return terms
+
+
+def test_the_glossary_has_the_method_terms():
+    english = {e for forms, _ in _glossary_terms() for e in forms}
+    assert {"stated reason", "underlying reason", "one change", "re-contact", "self-check"} <= english
+
+
+@pytest.mark.parametrize(
+    "english, japanese", _glossary_terms(), ids=lambda v: "/".join(v) if isinstance(v, list) else v
+)
+def test_each_glossary_term_is_said_the_same_way_everywhere(catalogue, english, japanese):
+    words = re.compile("|".join(rf"\b{re.escape(e)}\b" for e in english), re.IGNORECASE)
+    bad = [
+        f"{m.id!r} -> {m.string!r}"
+        for m in catalogue
+        if m.id and m.string and words.search(m.id) and not any(j in m.string for j in japanese)
+    ]
+    assert not bad, f"say {' / '.join(japanese)} for {', '.join(english)}:\n" + "\n".join(bad)
