@@ -16,6 +16,7 @@ from tests.blockkit import message_problems, view_problems
 from tests.conftest import MANAGER_CHANNEL, RunningApp
 from tests.slack_signing import block_actions_payload
 from tests.test_review_flow import Rep, blocks_text, saved_reviews
+from tests.test_translations import JA_STYLE
 
 USER = {"en": "U2", "ja": "U1"}
 REFRAME = {"en": "A loss is data, not a verdict on you", "ja": "失注は評価ではなくデータです"}
@@ -196,6 +197,8 @@ def test_the_summary_says_whole_hours_and_quotes_the_deal(running_app: RunningAp
     rep = Rep(running_app, USER[lang])
     rep.lost("Acme renewal")
     rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1)))
+    if lang == "ja":  # the lens labels are composed in code: their colon is full-width too
+        assert "課題：顧客が本当に困っている課題を聞き切れていましたか？" in blocks_text(rep.view["blocks"])
     rep.submit(ri.lenses())
     rep.submit(ri.reasons())
     assert rep.submit(ri.commit(meeting=meeting())) == {}
@@ -204,6 +207,9 @@ def test_the_summary_says_whole_hours_and_quotes_the_deal(running_app: RunningAp
     assert ".0 " not in text and ".0時間" not in text and " h after" not in text
     if lang == "ja":
         assert "「Acme renewal」の振り返りを保存しました" in dm.params["text"]
+        colon = JA_STYLE["has a half-width colon after Japanese text (use ：)"]
+        assert not colon.search(blocks_text(dm.params["blocks"])), blocks_text(dm.params["blocks"])
+        assert "*課題* ：一部できていた" in blocks_text(dm.params["blocks"])
         assert "約" in text or "1時間未満" in text
         assert "失注から振り返りまで" in text
     else:

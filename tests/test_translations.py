@@ -291,6 +291,7 @@ JA_STYLE = {
     ),
     "names the manager other than マネージャー": re.compile(r"上司|先輩"),
     "shows a deal name without 「」": re.compile(r"(?<!「)\{deal\}|\{deal\}(?!」)"),
+    "runs an emoji code into the text (Slack needs a space)": re.compile(r":[a-z0-9_+-]+:(?=[^\s])"),
     "ends a sentence in plain form (です・ます throughout)": re.compile(
         r"(?:だ|である|(?<!ませ)ない|(?<!でし|まし)た|(?<!ま)す(?<!です)(?<!ます)|る|(?<!ましょ)う)[。！]"
     ),
@@ -316,6 +317,7 @@ def test_japanese_house_style(catalogue, rule):
         ("上司に共有する", "names the manager other than マネージャー"),
         ("{deal} の振り返り", "shows a deal name without 「」"),
         ("自分はダメだ。", "ends a sentence in plain form (です・ます throughout)"),
+        (":tada:「Acme」を受注しました", "runs an emoji code into the text (Slack needs a space)"),
     ],
 )
 def test_the_house_style_rules_catch_what_they_name(text, rule):

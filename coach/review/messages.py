@@ -48,7 +48,8 @@ def _surface(t: Translator, review: Review) -> str:
 
 def _verdict_line(t: Translator, review: Review, lens: Lens) -> str:
     verdict = getattr(review, f"{lens}_verdict")
-    return f"{VERDICT_MARK.get(verdict, '')} *{lens_label(t, lens)}*: {verdict_label(t, verdict)}"
+    line = t._("*{lens}*: {verdict}", lens=lens_label(t, lens), verdict=verdict_label(t, verdict))
+    return f"{VERDICT_MARK.get(verdict, '')} {line}"
 
 
 def _final_call(t: Translator, review: Review, lens: Lens) -> str | None:

@@ -331,7 +331,7 @@ def _lenses_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[d
         blocks.append(
             input_block(
                 verdict_field,
-                f"{lens_label(t, lens)}: {lens_question(t, lens)}",
+                t._("{lens}: {question}", lens=lens_label(t, lens), question=lens_question(t, lens)),
                 _radio(verdict_field, verdicts, a.get(verdict_field)),
             )
         )
@@ -378,7 +378,10 @@ def _reasons_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[
             Field.UNDERLYING_CODES,
             t._("Underlying reasons"),
             checkboxes,
-            hint=t._("The usual ones behind your stated reason come first. You decide."),
+            hint=t._(
+                "The usual ones behind your stated reason come first. You decide. Reasons of your own: tick the "
+                "last box and write them below."
+            ),
         ),
         input_block(
             Field.UNDERLYING_OWN,
