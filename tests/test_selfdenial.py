@@ -221,5 +221,8 @@ def test_hostile_text_is_read_in_linear_time(n):
     assert selfdenial.read("「" * n + "自分").reading is NEUTRAL
     assert selfdenial.read('"' * n).reading is NEUTRAL
     assert selfdenial.read("私" * n + "向いて").reading is NEUTRAL
-    assert selfdenial.read("no, " * n + "my fault").reading is DENIAL  # the last clause stands alone
+    assert selfdenial.read("no, " * min(n, 1200) + "my fault").reading is DENIAL  # the last clause stands alone
     assert selfdenial.read("the " * n).reading is NEUTRAL
+    assert selfdenial.read("、もう" * n).reading is NEUTRAL
+    assert selfdenial.read(" " * 6000 + "営業を辞めたい").reading is NEUTRAL  # past what is read (READ_MAX)
+    assert selfdenial.read(" " * 4000 + "営業を辞めたい").reading is DENIAL

@@ -38,8 +38,9 @@ _I = r"(?:自分|私|わたし|僕|ぼく|俺|おれ|あたし)"
 _JOB = r"(?:営業職|営業|セールス|この仕事|今の仕事|仕事|この職)"
 _ROLE = r"(?:営業マン|営業担当|営業|社会人|人間)"
 _CLAUSE_START = r"(?:^|(?<=[。！？!?\n、\s]))"
+# At most three, so a run of 「、もう、もう…」 costs linear time.
 _SOFTENERS = (
-    r"(?:(?:正直|やっぱり|やっぱ|もう|たぶん|多分|本当に|ほんとに|ほんと|つくづく|結局|そもそも|どうせ)[、\s]*)*"
+    r"(?:(?:正直|やっぱり|やっぱ|もう|たぶん|多分|本当に|ほんとに|ほんと|つくづく|結局|そもそも|どうせ)[、\s]*){0,3}"
 )
 _BAD = r"(?:ダメ|だめ|駄目)"
 _UNFIT = r"向いてい?な(?:い|かった)"
@@ -71,7 +72,7 @@ _DENIAL_JA = [
     r"(?:できない|使えない|役に立たない)(?:人間|営業|社員|やつ|奴)",
     rf"{_I}(?:は|って)?(?:本当に|結局)?(?:何も|なにも)(?:でき|出来)(?:ない|なかった)",
     # 辞めたい
-    rf"(?:^|[。！？!?\n、\s]|もう|{_I}(?:は|、|も))\s*{_JOB}(?:を|は)?(?:もう)?(?:辞め|やめ)(?:たい|よう|るべき|た(?:ほう|方)がいい)",
+    rf"(?:{_CLAUSE_START}|(?<=もう)|{_I}(?:は|、|も))\s?{_JOB}(?:を|は)?(?:もう)?(?:辞め|やめ)(?:たい|よう|るべき|た(?:ほう|方)がいい)",
     rf"{_CLAUSE_START}(?:{_I}(?:は|、)?)?(?:もう)?(?:辞め|やめ)(?:たい|るべき|た(?:ほう|方)がいい)",
 ]
 
@@ -251,11 +252,16 @@ def _first(patterns: list[re.Pattern[str]], text: str) -> str | None:
     return None
 
 
+# The longest answer the form takes is 3,000 characters; a crafted longer one is refused by the rules, and
+# read no further than this.
+READ_MAX = 5000
+
+
 def read(text: str | None) -> Finding:
     """How one text of the rep's reads: a verdict on themselves wins over a skill to work on."""
     if not text or not text.strip():
         return Finding(Reading.NEUTRAL, "")
-    own = _own_words(_fold(text))
+    own = _own_words(_fold(text[:READ_MAX]))
     phrase = _first(_DENIAL, own)
     if phrase:
         return Finding(Reading.SELF_DENIAL, phrase)
