@@ -18,7 +18,14 @@ from coach.digest.data import UNANSWERED, DigestData
 from coach.i18n import Translator
 from coach.nudges.labels import KEPT_MARK, kept_label
 from coach.nudges.rules import KeptChange
-from coach.review.labels import change_label, lens_label, surface_label, underlying_label, verdict_label
+from coach.review.labels import (
+    change_label,
+    deal_in_line,
+    lens_label,
+    surface_label,
+    underlying_label,
+    verdict_label,
+)
 from coach.review.rules import Lens, Verdict
 
 MAX_BLOCKS = 50
@@ -292,7 +299,7 @@ def quotes_section(t: Translator, data: DigestData) -> Section | None:
             words = clip_escaped(_one_line(q.words), 200)
             if not words.startswith(QUOTE_MARKS):  # the rep may have quoted the customer already
                 words = f"“{words}”"
-            line = f"> {words}\n> — <@{q.user_id}>, {clip_escaped(q.deal_name, 80)}"
+            line = f"> {words}\n> — <@{q.user_id}>, {deal_in_line(t, clip_escaped(q.deal_name, 80))}"
             if q.note:
                 line += f" · _{clip_escaped(_one_line(q.note), 120)}_"
             lines.append(line)
@@ -311,7 +318,8 @@ def recontacts_section(t: Translator, data: DigestData) -> Section:
     if not data.recontacts_total:
         return Section(title, [section(head + "\n" + t._("No re-contacts in the next two weeks."))])
     lines = [
-        f"• {t.date(r.on)} · <@{r.user_id}> · {clip_escaped(r.deal_name, 80)} ({surface_label(t, r.surface_reason)})"
+        f"• {t.date(r.on)} · <@{r.user_id}> · {deal_in_line(t, clip_escaped(r.deal_name, 80))} "
+        f"({surface_label(t, r.surface_reason)})"
         for r in data.recontacts
     ]
     chunks = chunk_lines(lines) or [""]

@@ -36,7 +36,7 @@ from coach.i18n import Translator
 from coach.models import Review, SelfCheck
 from coach.nudges.labels import KEPT_MARK, kept_label, reaction_label, repeated_label
 from coach.nudges.messages import self_check_message
-from coach.review.labels import change_label, surface_label, underlying_label
+from coach.review.labels import change_label, deal_in_line, surface_label, underlying_label
 from coach.review.messages import about_hours, full_review_blocks, interview_questions
 from coach.review.rules import MAX_LENGTH, Field
 from coach.review.views import self_denial_reframe
@@ -97,7 +97,8 @@ def _commitment_status(t: Translator, line: ReviewLine, now: datetime) -> str:
 def review_line_text(t: Translator, line: ReviewLine, *, now: datetime, with_rep: bool = False) -> str:
     rep = f"<@{line.user_id}> · " if with_rep else ""
     return (
-        f"{rep}*{escape(line.deal_name)}* · {t.date(line.lost_on)} · {surface_label(t, line.surface_reason)}\n"
+        f"{rep}{deal_in_line(t, escape(line.deal_name), bold=True)} · {t.date(line.lost_on)} · "
+        f"{surface_label(t, line.surface_reason)}\n"
         f":dart: {escape(change_of(t, line.change_code, line.change_text))} · "
         f"{_commitment_status(t, line, now)}"
     )
@@ -331,7 +332,7 @@ def _recontact_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
         return []
     lines = []
     for r in rep.recontacts:
-        line = f"• {t.date(r.on)} · *{escape(r.deal_name)}*"
+        line = f"• {t.date(r.on)} · {deal_in_line(t, escape(r.deal_name), bold=True)}"
         if r.customer_said:
             said = r.customer_said if len(r.customer_said) <= 80 else r.customer_said[:79] + "…"
             line += " · " + t._("last time they said: “{said}”", said=escape(said))

@@ -62,6 +62,12 @@ def verdict_label(t: Translator, verdict: str) -> str:
     }.get(verdict, verdict)
 
 
+def deal_in_line(t: Translator, escaped_name: str, *, bold: bool = False) -> str:
+    """A deal's name (already escaped) inside a line of text: as is or bold in English, in 「」 in Japanese."""
+    # Translators: a deal's name inside a line of text; Japanese puts it in 「」.
+    return t._("*{deal}*", deal=escaped_name) if bold else t._("{deal}", deal=escaped_name)
+
+
 def change_label(t: Translator, code: str) -> str:
     return {
         ChangeSuggestion.QUESTION_ORDER: t._("Change only the order of my questions"),
