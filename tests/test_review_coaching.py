@@ -215,3 +215,25 @@ def test_the_summary_says_whole_hours_and_quotes_the_deal(running_app: RunningAp
     else:
         assert "from the loss to this review" in text
         assert "about " in text or "less than an hour" in text
+
+
+@pytest.mark.parametrize("forged", ["commit", "nonsense", "", "\x00"])
+def test_a_forged_rephrase_target_goes_back_one_step_at_most(running_app: RunningApp, forged):
+    fake = running_app.slack.fake
+    rep = Rep(running_app, USER["en"])
+    rep.lost()
+    rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1), reaction=DENIAL["en"]))
+    rep.submit(ri.lenses())
+    rep.submit(ri.reasons())
+    block = coaching(rep.view)
+    payload = block_actions_payload(
+        {"type": "button", "action_id": "review_rephrase", "block_id": block["block_id"], "value": forged},
+        view=rep.view,
+        values=ri.commit(meeting=meeting()),
+        user_id=rep.user_id,
+        trigger_id=fake.issue_trigger_id(),
+    )
+    assert running_app.slack.interact(payload).status_code == 200
+    updated = fake.wait_for("views.update")[-1]
+    assert updated.response["ok"]
+    assert "Step 3 of 4" in blocks_text(updated.params["view"]["blocks"])  # the previous step, as Back would
