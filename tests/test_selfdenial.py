@@ -88,6 +88,15 @@ JA_CASES = [
     ("先方の担当者が悪かった", NEUTRAL),
     ("予算の確認が遅れた", NEUTRAL),
     ("向いていない業界だった", NEUTRAL),
+    ("私なんて", DENIAL),
+    ("自分が情けない", DENIAL),
+    ("自分には営業は無理", DENIAL),
+    ("才能ない", DENIAL),
+    ("自分は使えない", DENIAL),
+    ("力不足でした", DENIAL),
+    ("提案力不足", CRITIQUE),
+    ("使えない機能が多い", NEUTRAL),
+    ("私には予算の確認が無理ではなかった", NEUTRAL),
     ("もう無理かもと思ったが、そんなことはない", NEUTRAL),
 ]
 
@@ -163,6 +172,17 @@ EN_CASES = [
     ("Hi suck the lemon, said the buyer", NEUTRAL),
     ("I feel like a failure", DENIAL),
     ("My questions were too shallow", CRITIQUE),
+    ("I'm not meant to be in sales", DENIAL),
+    ("Sales isn't my thing", DENIAL),
+    ("I keep failing", DENIAL),
+    ("I give up", DENIAL),
+    ("I can't close anything", DENIAL),
+    ("It's all on me", DENIAL),
+    ("I should never have taken this job", DENIAL),
+    ("I'm the worst at discovery", CRITIQUE),
+    ("I can't sell against their discount", NEUTRAL),
+    ("I give up on this account for now", NEUTRAL),
+    ("It's on me to book the next call", NEUTRAL),
 ]
 
 CASES = JA_CASES + EN_CASES

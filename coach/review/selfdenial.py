@@ -56,19 +56,24 @@ _DENIAL_JA = [
     rf"{_BAD}(?:な)?(?:営業マン|営業|人間|社員|やつ|奴)",
     r"何(?:を)?やっても(?:ダメ|だめ|駄目|うまくいかない|上手くいかない)",
     rf"{_I}(?:なんか|なんて)(?:が)?[^。！？!?\n]{{0,10}}?(?:無理|ダメ|だめ|駄目|できない)",
-    rf"{_I}(?:には|に|じゃ|では)(?:もう|やっぱり|どうせ)?(?:無理|むり)",
+    rf"{_I}(?:には|に|じゃ|では)[^。！？!?\n]{{0,8}}?(?:無理|むり)",
+    rf"{_I}(?:なんて|なんか)(?=$|[。！？!?\n…])",  # 「私なんて」 on its own
+    rf"{_I}(?:が|は|って)?(?:本当に|つくづく|ほんとに)?(?:情けない|嫌になる|嫌い|恥ずかしい)",
+    rf"{_I}(?:は|って)?(?:本当に|全然)?(?:使えない|役に立たない)(?=$|[。！？!?\n、…]|な|ん|よ|と|し)",
     rf"{_CLAUSE_START}もう(?:無理|むり)",
     # せい, 悪い, 力不足, 責任
     rf"{_I}のせい(?!に(?:しない|せず|され|しては|しちゃ|する|して))",
     rf"{_I}が(?:全部|すべて|全て|一番)?悪(?:い|かった)(?=$|[。！？!?\n、]|ん|の|です|でした|と|な|よ|から|って|し)",
     rf"悪いのは(?:全部|すべて)?{_I}",
     rf"{_I}の(?:力|実力|能力)(?:が)?(?:不足|足りない|足りなかった|のなさ)",
+    rf"{_CLAUSE_START}{_SOFTENERS}(?:力|実力|能力)不足",  # 「力不足でした」 on its own
     rf"(?:全部|すべて|全て|何もかも){_I}の責任",
     # 失格, 才能がない, 役立たず
     rf"{_I}(?:は|って|、)?(?:もう)?{_ROLE}?(?:として)?失格",
     rf"{_ROLE}(?:として)?失格",
     rf"(?:{_I}(?:には|は|に)|{_JOB}の)[^。！？!?\n]{{0,6}}?(?:才能|センス|素質|能力|価値)(?:が|は)?(?:ない|無い)",
     r"役立たず",
+    rf"{_CLAUSE_START}{_SOFTENERS}(?:営業の)?(?:才能|センス|素質)(?:が|は)?(?:ない|無い)",
     r"(?:できない|使えない|役に立たない)(?:人間|営業|社員|やつ|奴)",
     rf"{_I}(?:は|って)?(?:本当に|結局)?(?:何も|なにも)(?:でき|出来)(?:ない|なかった)",
     # 辞めたい
@@ -134,6 +139,18 @@ _DENIAL_EN = [
     r"\b(?:sales|selling|this\s+job|this\s+career|this\s+(?:line\s+of\s+)?work)\s+(?:just\s+|probably\s+|really\s+)?"
     r"(?:is\s*n'?t|is\s+not|might\s+not\s+be|may\s+not\s+be|was\s*n'?t|was\s+never)\s+(?:really\s+)?for\s+me\b",
     r"\bi\s+(?:don'?t|do\s+not)\s+belong\s+in\s+(?:sales|this\s+job|this\s+team)\b",
+    r"\bi\s+(?:don'?t|do\s+not)\s+deserve\s+(?:this|my)\s+job\b",
+    rf"\b{_SELF}{_QUALIFIER}not\s+(?:meant|made|built|cut\s+out)\s+to\s+be\s+in\s+(?:sales|this\s+job)\b",
+    r"\b(?:sales|selling|this\s+job)\s+(?:just\s+)?(?:is\s*n'?t|is\s+not)\s+my\s+thing\b",
+    r"\bi\s+keep\s+(?:failing|messing\s+(?:it\s+|things\s+)?up|screwing\s+(?:it\s+|things\s+)?up)\b",
+    rf"\b{_SELF}(?:so\s+|just\s+)?done\s+with\s+(?:sales|selling|this\s+job)\b",
+    r"\bi\s+give\s+up" + _END,
+    r"\bi\s+(?:can'?t|cannot|can\s+not)\s+(?:sell|close)(?:\s+(?:anything|a\s+thing|at\s+all))?" + _END,
+    rf"\b{_SELF}(?:just\s+)?the\s+worst" + _END,
+    r"\b(?:it'?s|it\s+is|it\s+was|that'?s)\s+all\s+on\s+me" + _END,
+    rf"\b{_SELF}no\s+(?:sales\s*(?:person|man|woman)|seller|closer)\b",
+    r"\bi\s+(?:should\s+(?:never|not)\s+have|should\s*n'?t\s+have)\s+(?:taken|accepted|gone\s+into|gotten\s+into)"
+    r"\s+(?:this\s+job|sales|this\s+career)\b",
     rf"\b{_SELF}{_QUALIFIER}(?:in\s+)?the\s+wrong\s+(?:job|career|line\s+of\s+work)\b",
     rf"\b{_SELF}{_QUALIFIER}the\s+(?:problem|weak\s+link|reason\s+we\s+(?:lost|keep\s+losing))\b",
     r"\bi\s+suck\b(?!\s+at\s+(?!" + _MY_JOB + r"\b))",
@@ -163,7 +180,7 @@ _SKILL_EN = (
     r"|(?:building|setting)\s+(?:the\s+)?(?:buying|comparison)\s+criteria)"
 )
 _CRITIQUE_EN = [
-    rf"\b{_SELF}(?:\w+\s+){{0,2}}?(?:bad|weak|poor|terrible|awful|lousy|rusty|useless|hopeless|clueless|no\s+good"
+    rf"\b{_SELF}(?:\w+\s+){{0,2}}?(?:bad|weak|poor|terrible|awful|lousy|rusty|useless|hopeless|clueless|worst|no\s+good"
     r"|not\s+(?:good|great|strong|confident))"
     rf"\s+(?:at|with|in)\s+{_SKILL_EN}\b",
     rf"\bi\s+(?:really\s+)?(?:struggle|struggled|suck)\s+(?:with|at)\s+{_SKILL_EN}\b",
