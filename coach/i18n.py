@@ -33,7 +33,14 @@ def _catalogue(lang: str) -> dict[str, str]:
         return {}
     with path.open("rb") as f:
         catalog = read_po(f, locale=lang)
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+    return {
+        _key(m.context, m.id): m.string for m in catalog if m.id and m.string and not m.fuzzy and isinstance(m.id, str)
+    }
+
+
+def _key(context: str | None, message: str) -> str:
+    # gettext's own convention for a message with a context: "context\x04message".
+    return f"{context}\x04{message}" if context else message
 
 
 @cache
@@ -53,6 +60,11 @@ class Translator:
         return text.format(**params) if params else text
 
     _ = gettext
+
+    def pgettext(self, context: str, message: str, **params: object) -> str:
+        """A message whose English is shared with another meaning ("Yes" as a lens verdict is not "Yes")."""
+        text = self._strings.get(_key(context, message), message)
+        return text.format(**params) if params else text
 
     def date(self, value: date) -> str:
         return format_date(value, format="long" if self.lang == "ja" else "medium", locale=self._babel_locale)

@@ -11,7 +11,7 @@ from tests.test_review_flow import Rep
 
 MANAGER = "UMGR1"
 
-JA_HELP_FIRST_LINE = "*失注コーチ* は、失注を反省ではなく分析に変えるお手伝いをします。"
+JA_HELP_FIRST_LINE = "*失注コーチ* は、失注を反省ではなく分析に変え、次の商談に活かすお手伝いをします。"
 JA_NEW_HINT = "• `/lost new &lt;案件名&gt;` も同じです。案件名がコマンドと紛らわしいときに使います"
 EN_NEW_HINT = "• `/lost new &lt;deal&gt;`: the same, for a deal whose name looks like a command"
 

@@ -509,13 +509,13 @@ def test_digest_in_english_reads_right(running_app: RunningApp):
     assert "• In the rep's own words ×1" in text
     assert "*Price was too high* ×2 → Our value did not come across (2)" in text
     squares = ":large_green_square:" * 3 + ":large_yellow_square:" * 2 + ":large_red_square:" * 5
-    assert f"{squares}  *Value*  held 1 · partly 1 · missed 2" in text
-    assert "Most often missed: *Decision* (3 of 4 losses)." in text
+    assert f"{squares}  *Value*  yes 1 · partly 1 · no 2" in text
+    assert "Weakest lens: *Decision* (a no in 3 of 4 losses)." in text
     assert ":white_check_mark: Kept it 1" in text and ":grey_question: No answer 1" in text
     assert "1 of 4 kept their one change. 1 said they repeated the same mistake." in text
     assert "Never lose the same way twice" in text
     assert "• <@U1>: Our value did not come across (2 reviews)" in text
-    assert "• <@U2>: We never set the axis of comparison (2 reviews)" in text
+    assert "• <@U2>: We never shaped the buying criteria (2 reviews)" in text
     assert "<@U3>:" not in text and "<@U4>:" not in text
     assert "“It's over our budget this year”" in text and "_Couldn't say why us_" in text
     assert "SECRET" not in text and "Initech" not in text  # not shared with managers
@@ -565,7 +565,7 @@ def test_the_chart_is_uploaded_to_the_managers_channel(running_app: RunningApp):
     [chart] = running_app.slack.fake.files.values()
     assert chart.completed and chart.channels == [MANAGER_CHANNEL]
     assert chart.data.startswith(b"\x89PNG") and chart.filename == "lost-deal-digest-2026-03-09.png"
-    assert "Surface reasons beside underlying reasons" in chart.title
+    assert "Stated reasons beside underlying reasons" in chart.title
     assert chart.initial_comment.startswith("Lost-deal digest: Mar 2, 2026 – Mar 9, 2026")
 
 

@@ -103,11 +103,11 @@ def test_a_manager_exports_the_teams_last_30_days(running_app: RunningApp):
     assert acme["The customer's words"] == "「価格が合わない」"
     assert acme["Self-check: kept the one change?"] == "Partly kept it"
     assert acme["Self-check: repeated the same mistake?"] == "No, I didn't"
-    assert acme["Within 24 hours"] == "Yes" and acme["Problem"] == "Partly" and acme["Value"] == "Missed"
+    assert acme["Within 24 hours"] == "Yes" and acme["Problem"] == "Partly" and acme["Value"] == "No"
     globex = rows[1]
     assert globex["The one change for the next meeting"] == "Ask who signs in the first call"
     assert globex["Within 24 hours"] == "No" and globex["Self-check: kept the one change?"] == ""
-    assert globex["Surface reason"] == "Went with a competitor" and globex["Competitor"] == "Rival Inc"
+    assert globex["Stated reason"] == "Went with a competitor" and globex["Competitor"] == "Rival Inc"
     # A cell a spreadsheet would run as a formula is defused.
     assert rows[0]["The customer's words"].startswith("'+cmd")
     # The finishing time is in the requester's zone (New York).

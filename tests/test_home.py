@@ -170,9 +170,10 @@ def test_rep_home_in_japanese_shows_every_section(running_app: RunningApp):
     # Both reviews, newest first, with view buttons; the commitment history.
     assert [b["value"] for b in buttons(home, "home_view_review")] == [str(second.id), str(first.id)]
     assert "決裁者確認を必ず入れる" in text
-    assert "振り返り：2件（うち二十四時間以内：2件）" in text
+    assert "振り返り：2件（うち24時間以内：2件）" in text
+    assert "「Beta 株式会社」 · 2026年3月18日" in text  # deal names in 「」 in Japanese
     # Patterns: "value did not come across" in both reviews, flagged as repeated; the once-only ones are not.
-    pattern = next(b["text"]["text"] for b in home["blocks"] if b.get("text") and "あなたの傾向" in b["text"]["text"])
+    pattern = next(b["text"]["text"] for b in home["blocks"] if b.get("text") and "自分の傾向" in b["text"]["text"])
     assert "価値が伝わっていない：2件中2件の振り返り :repeat: *繰り返し*" in pattern
     assert pattern.count(":repeat:") == 1
     # Upcoming re-contacts, in the rep's date format.

@@ -160,7 +160,7 @@ def test_new_york_rep_across_the_daylight_saving_change_in_english(running_app: 
         [pre] = [c for c in posts_since(running_app, before) if "Your next meeting is at" in c.params["text"]]
         assert "Mon, Mar 9, 2026, 10:00 AM (America/New_York)" in blocks_text(pre.params["blocks"])
         assert "Always confirm the decision maker" in blocks_text(pre.params["blocks"])
-        assert "Hearing" in blocks_text(pre.params["blocks"])
+        assert "Discovery" in blocks_text(pre.params["blocks"])
 
 
 def test_quiet_hours_move_the_self_check_to_the_next_weekday_morning(running_app: RunningApp):

@@ -193,7 +193,7 @@ def test_english_rep_in_new_york_sees_local_dates_and_english(running_app: Runni
         )
         dm = fake.wait_for("chat.postMessage", 2)[0]
     text = blocks_text(dm.params["blocks"])
-    assert "Surface reason" in text and "Went with a competitor (Initech)" in text
+    assert "Stated reason" in text and "Went with a competitor (Initech)" in text
     assert "Our value did not come across" in text
     assert "Ask who signs off in the first five minutes" in text
     assert "Fri, Mar 13, 2026, 10:00 AM (America/New_York)" in text

@@ -55,9 +55,9 @@ CASES = [
         ri.commit(meeting=later(days=1), change_code=None, change_own="1. Ask budget\n2. Smile"),
         "change_own",
         "Exactly one change",
-        "一つ",
+        "1つ",
     ),
-    ("commit", ri.commit(meeting=later(days=1), change_code=None, change_own=None), "change_code", "one thing", "一つ"),
+    ("commit", ri.commit(meeting=later(days=1), change_code=None, change_own=None), "change_code", "one thing", "1つ"),
     ("commit", ri.commit(meeting=later(hours=-2)), "next_meeting_at", "future", "未来"),
     (
         "commit",

@@ -244,6 +244,8 @@ def test_a_complete_review_has_no_problems():
         Field.SURFACE_REASON: "price",
         Field.TIMELINE: "t",
         Field.CUSTOMER_WORDS: "w",
+        Field.REACTION_CHANGE: "At the price table",
+        Field.FAILED_QUESTION: "What happens if you do nothing?",
         Field.PROBLEM_VERDICT: "held",
         Field.VALUE_VERDICT: "partly",
         Field.RELATIONSHIP_VERDICT: "held",

@@ -33,6 +33,7 @@ BABEL_CFG = ROOT / "babel.cfg"
 JA_PO = LOCALE_DIR / "ja" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "gettext": None}
 CALL_NAMES = {"_", "gettext"}
+CONTEXT_CALL_NAMES = {"pgettext"}  # (context, msgid)
 
 # Slack limits (plain_text): modal title/submit/close 24, button and option text 75.
 MODAL_CHROME = ("Lost deal review", "Next", "Save review", "Later", "Cancel", "Close")
@@ -46,14 +47,14 @@ OPTIONS = (
     "Other",
     "Our value did not come across",
     "It was a low priority for the customer",
-    "We never set the axis of comparison",
-    "We didn't hear the customer's real problem out",
+    "We never shaped the buying criteria",
+    "Discovery never got to the customer's real problem",
     "We explained the product before the problem",
     "We didn't know the decision process",
-    "We never made it onto the comparison table",
-    "Held",
-    "Partly",
-    "Missed",
+    "We never made the shortlist",
+    "lens verdict\x04Yes",
+    "lens verdict\x04Partly",
+    "lens verdict\x04No",
     "Change only the order of my questions",
     "Change how the first five minutes go",
     "Always confirm the decision maker",
@@ -61,7 +62,8 @@ OPTIONS = (
     "In one year",
     "On a date I choose",
     "Share this review with my manager",
-    "Often behind this surface reason",
+    "Often behind this stated reason",
+    "Reasons of my own (below)",
 )
 OPTION_SOFT_LIMIT = 30  # Japanese option labels read best short
 
@@ -74,22 +76,29 @@ KEY_STRINGS = {
     "Value": "価値",
     "Relationship": "関係",
     "Decision": "決裁",
-    "The four lenses": "四つの観点",
-    "Surface reason": "表向きの理由",
-    "Underlying reasons": "裏にある可能性",
+    "The four lenses": "4つの観点",
+    "Stated reason": "表向きの理由",
+    "Underlying reasons": "裏の理由",
     "Facts, not feelings": "感情を入れず、事実だけ",
     "Change only the order of my questions": "質問の順番だけ変える",
-    "Change how the first five minutes go": "最初の五分の話し方を変える",
+    "Change how the first five minutes go": "最初の5分の話し方を変える",
     "Always confirm the decision maker": "決裁者確認を必ず入れる",
     "Our value did not come across": "価値が伝わっていない",
-    "We never set the axis of comparison": "比較軸を作れなかった",
+    "We never shaped the buying criteria": "比較軸を作れなかった",
     "In six months": "半年後",
-    "In one year": "一年後",
+    "In one year": "1年後",
+    "Where did the customer's reaction change?": "どこで相手の反応が変わったか",
+    "Which question failed to draw out the real need?": "どの質問で本音を引き出せなかったか",
 }
 
 
 def _msgid(message: str | tuple[str, ...]) -> str:
     return message if isinstance(message, str) else message[0]
+
+
+def _key(context: str | None, msgid: str) -> str:
+    """How a message is told apart: its msgid, with its context in front if it has one (gettext's "\\x04")."""
+    return f"{context}\x04{msgid}" if context else msgid
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +107,13 @@ def extracted() -> dict[str, list[str]]:
     with BABEL_CFG.open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f, filename=str(BABEL_CFG))
     found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT),
         method_map,
         options_map,
         keywords=KEYWORDS,
     ):
-        found.setdefault(_msgid(message), []).append(f"{filename}:{lineno}")
+        found.setdefault(_key(context, _msgid(message)), []).append(f"{filename}:{lineno}")
     assert found, f"no messages extracted from {PACKAGE_DIR}: is babel.cfg mapping `coach/**.py`?"
     return found
 
@@ -119,7 +128,9 @@ def catalogue():
 def ja() -> dict[str, str]:
     with JA_PO.open("rb") as f:
         catalog = read_po(f, locale="ja")
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    return {
+        _key(m.context, m.id): m.string for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+    }
 
 
 def _fields(text: str) -> set[tuple[str, str, str]]:
@@ -129,8 +140,13 @@ def _fields(text: str) -> set[tuple[str, str, str]]:
     }
 
 
+def _literal(arg: ast.expr | None) -> str | None:
+    return arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+
+
 def _source_calls() -> list[tuple[str, int, ast.expr | None]]:
-    """Every `_(...)` / `x._(...)` / `x.gettext(...)` call in the package, including inside f-strings."""
+    """Every `_(...)` / `x._(...)` / `x.gettext(...)` / `x.pgettext(...)` call in the package, including inside
+    f-strings. A pgettext call is given as one string constant: its context and msgid joined as in `_key`."""
     calls = []
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -141,6 +157,10 @@ def _source_calls() -> list[tuple[str, int, ast.expr | None]]:
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             if name in CALL_NAMES:
                 calls.append((str(path.relative_to(ROOT)), node.lineno, node.args[0] if node.args else None))
+            elif name in CONTEXT_CALL_NAMES:
+                context, msgid = (_literal(a) for a in (node.args + [None, None])[:2])
+                arg = ast.Constant(_key(context, msgid)) if context and msgid else None
+                calls.append((str(path.relative_to(ROOT)), node.lineno, arg))
     return calls
 
 
@@ -172,7 +192,7 @@ def test_every_msgid_has_a_japanese_translation(extracted, catalogue):
     for where, lineno, arg in _source_calls():  # also what pybabel cannot see (see the test above)
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             used.setdefault(arg.value, []).append(f"{where}:{lineno}")
-    by_id = {m.id: m for m in catalogue if m.id}
+    by_id = {_key(m.context, m.id): m for m in catalogue if m.id}
     missing = [
         f"{msgid!r} ({', '.join(where)})"
         for msgid, where in sorted(used.items())
@@ -235,6 +255,19 @@ def test_translator_speaks_the_method_in_japanese(msgid, expected):
     assert Translator("ja").gettext(msgid) == expected
 
 
+@pytest.mark.parametrize(
+    ("msgid", "expected"), [("Yes", "できていた"), ("Partly", "一部できていた"), ("No", "できていなかった")]
+)
+def test_lens_verdicts_answer_the_lens_questions(msgid, expected):
+    # 「課題：問題なし」 read as "the customer had no problem"; the verdict now answers "did we?".
+    assert Translator("ja").pgettext("lens verdict", msgid) == expected
+    assert Translator("en").pgettext("lens verdict", msgid) == msgid
+
+
+def test_a_context_keeps_a_shared_english_word_apart():
+    assert Translator("ja").gettext("Yes") == "はい" and Translator("ja").gettext("No") == "いいえ"
+
+
 def test_translator_formats_japanese_with_placeholders():
     t = Translator("ja")
     assert t.gettext("Please keep this under {limit} characters.", limit=200) == "200文字以内で入力してください。"
@@ -243,3 +276,85 @@ def test_translator_formats_japanese_with_placeholders():
 
 def test_english_stays_english():
     assert Translator("en").gettext("Problem") == "Problem"
+
+
+# The house style of the Japanese copy (issue 9, docs/GLOSSARY.md), checked on every entry of the catalogue.
+JA_STYLE = {
+    "uses あなた (say nothing, or 自分)": re.compile(r"あなた"),
+    "counts 裏にある可能性 (the term is 裏の理由)": re.compile(r"裏にある可能性"),
+    "has a half-width colon after Japanese text (use ：)": re.compile(
+        r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e」』）]\s?:(?![a-z0-9_+-]+:)"
+    ),
+    "shows hours with a decimal (say 約2時間)": re.compile(r"\d+\.\d+\s?時間|\{hours\}"),
+    "writes a number in kanji (24時間, 3日, 3つ)": re.compile(
+        r"(?<!不)(?!十分)[一二三四五六七八九十]+(?:時間|日|週間|分|か月|ヶ月|年|件|つ|人|行)"
+    ),
+    "names the manager other than マネージャー": re.compile(r"上司|先輩"),
+    "shows a deal name without 「」": re.compile(r"(?<!「)\{deal\}|\{deal\}(?!」)"),
+    "runs an emoji code into the text (Slack needs a space)": re.compile(r":[a-z0-9_+-]+:(?=[^\s])"),
+    "ends a sentence in plain form (です・ます throughout)": re.compile(
+        r"(?:だ|である|(?<!ませ)ない|(?<!でし|まし)た|(?<!ま)す(?<!です)(?<!ます)|る|(?<!ましょ)う)[。！]"
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(JA_STYLE))
+def test_japanese_house_style(catalogue, rule):
+    pattern = JA_STYLE[rule]
+    bad = [m.string for m in catalogue if m.id and m.string and pattern.search(m.string)]
+    assert not bad, f"{rule}:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize(
+    "text, rule",
+    [
+        ("あなたの振り返り", "uses あなた (say nothing, or 自分)"),
+        ("裏にある可能性を三つ挙げる", "counts 裏にある可能性 (the term is 裏の理由)"),
+        ("最終判断者: 佐藤", "has a half-width colon after Japanese text (use ：)"),
+        ("失注から2.0時間後", "shows hours with a decimal (say 約2時間)"),
+        ("二十四時間以内", "writes a number in kanji (24時間, 3日, 3つ)"),
+        ("三日以内にやること", "writes a number in kanji (24時間, 3日, 3つ)"),
+        ("上司に共有する", "names the manager other than マネージャー"),
+        ("{deal} の振り返り", "shows a deal name without 「」"),
+        ("自分はダメだ。", "ends a sentence in plain form (です・ます throughout)"),
+        (":tada:「Acme」を受注しました", "runs an emoji code into the text (Slack needs a space)"),
+    ],
+)
+def test_the_house_style_rules_catch_what_they_name(text, rule):
+    assert JA_STYLE[rule].search(text)
+    assert not any(
+        p.search("「{deal}」の振り返りは、24時間以内に :white_check_mark: 約2時間でした。") for p in JA_STYLE.values()
+    )
+
+
+GLOSSARY = ROOT / "docs" / "GLOSSARY.md"
+
+
+def _glossary_terms() -> list[tuple[list[str], list[str]]]:
+    """The "Terms" table of docs/GLOSSARY.md: (English forms, Japanese forms) per row."""
+    table = GLOSSARY.read_text(encoding="utf-8").split("## Terms", 1)[1].split("\n## ", 1)[0]
+    terms = []
+    for row in table.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] in ("Idea (article)", "") or set(cells[0]) <= {"-"}:
+            continue
+        terms.append(([e.strip() for e in cells[1].split(",")], [j.strip() for j in cells[2].split(" / ")]))
+    return terms
+
+
+def test_the_glossary_has_the_method_terms():
+    english = {e for forms, _ in _glossary_terms() for e in forms}
+    assert {"stated reason", "underlying reason", "one change", "re-contact", "self-check"} <= english
+
+
+@pytest.mark.parametrize(
+    "english, japanese", _glossary_terms(), ids=lambda v: "/".join(v) if isinstance(v, list) else v
+)
+def test_each_glossary_term_is_said_the_same_way_everywhere(catalogue, english, japanese):
+    words = re.compile("|".join(rf"\b{re.escape(e)}\b" for e in english), re.IGNORECASE)
+    bad = [
+        f"{m.id!r} -> {m.string!r}"
+        for m in catalogue
+        if m.id and m.string and words.search(m.id) and not any(j in m.string for j in japanese)
+    ]
+    assert not bad, f"say {' / '.join(japanese)} for {', '.join(english)}:\n" + "\n".join(bad)

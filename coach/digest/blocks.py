@@ -18,7 +18,14 @@ from coach.digest.data import UNANSWERED, DigestData
 from coach.i18n import Translator
 from coach.nudges.labels import KEPT_MARK, kept_label
 from coach.nudges.rules import KeptChange
-from coach.review.labels import change_label, lens_label, surface_label, underlying_label, verdict_label
+from coach.review.labels import (
+    change_label,
+    deal_in_line,
+    lens_label,
+    surface_label,
+    underlying_label,
+    verdict_label,
+)
 from coach.review.rules import Lens, Verdict
 
 MAX_BLOCKS = 50
@@ -159,7 +166,7 @@ def reasons_section(t: Translator, data: DigestData) -> Section:
         {
             "type": "section",
             "fields": [
-                mrkdwn(clip("*" + t._("Surface reasons (what was said)") + "*\n" + surface, 2000)),
+                mrkdwn(clip("*" + t._("Stated reasons (what was said)") + "*\n" + surface, 2000)),
                 mrkdwn(clip("*" + t._("Underlying reasons (what happened)") + "*\n" + underlying, 2000)),
             ],
         },
@@ -173,7 +180,7 @@ def reasons_section(t: Translator, data: DigestData) -> Section:
             behind = " · ".join(f"{reason_label(t, c)} ({k})" for c, k in top)
             lines.append(f"*{surface_label(t, s)}* ×{n} → {behind}")
     if lines:
-        blocks.append(section("*" + t._("Behind each surface reason") + "*\n" + "\n".join(lines)))
+        blocks.append(section("*" + t._("Behind each stated reason") + "*\n" + "\n".join(lines)))
     blocks.append(
         context(
             t._(
@@ -230,7 +237,7 @@ def lenses_section(t: Translator, data: DigestData) -> Section:
         held, partly, missed = (counts.get(str(v), 0) for v in Verdict)
         lines.append(
             f"{heat_bar(counts)}  *{lens_label(t, lens)}*  "
-            + t._("held {held} · partly {partly} · missed {missed}", held=held, partly=partly, missed=missed)
+            + t._("yes {held} · partly {partly} · no {missed}", held=held, partly=partly, missed=missed)
         )
         if total and (worst is None or missed / total > worst[0]):
             worst = (missed / total, lens)
@@ -247,7 +254,7 @@ def lenses_section(t: Translator, data: DigestData) -> Section:
         blocks.append(
             section(
                 t._(
-                    "Most often missed: *{lens}* ({missed} of {total} losses).",
+                    "Weakest lens: *{lens}* (a no in {missed} of {total} losses).",
                     lens=lens_label(t, worst[1]),
                     missed=counts[str(Verdict.MISSED)],
                     total=sum(counts.values()),
@@ -316,19 +323,19 @@ def repeats_section(t: Translator, data: DigestData) -> Section:
 def quotes_section(t: Translator, data: DigestData) -> Section | None:
     if not data.quotes:
         return None
-    title = t._("The customer's words where a lens was missed")
+    title = t._("The customer's words where a lens was a no")
     blocks: list[dict[str, Any]] = [section(f"*{title}*")]
     for lens in Lens:
         quotes = data.quotes.get(str(lens))
         if not quotes:
             continue
         missed = data.lenses.get(str(lens), {}).get(str(Verdict.MISSED), 0)
-        lines = [t._("*{lens}* (missed {n})", lens=lens_label(t, lens), n=missed)]
+        lines = [t._("*{lens}* (no: {n})", lens=lens_label(t, lens), n=missed)]
         for q in quotes:
             words = clip_escaped(_one_line(q.words), 200)
             if not words.startswith(QUOTE_MARKS):  # the rep may have quoted the customer already
                 words = f"“{words}”"
-            line = f"> {words}\n> — <@{q.user_id}>, {clip_escaped(q.deal_name, 80)}"
+            line = f"> {words}\n> — <@{q.user_id}>, {deal_in_line(t, clip_escaped(q.deal_name, 80))}"
             if q.note:
                 line += f" · _{clip_escaped(_one_line(q.note), 120)}_"
             lines.append(line)
@@ -347,7 +354,8 @@ def recontacts_section(t: Translator, data: DigestData) -> Section:
     if not data.recontacts_total:
         return Section(title, [section(head + "\n" + t._("No re-contacts in the next two weeks."))])
     lines = [
-        f"• {t.date(r.on)} · <@{r.user_id}> · {clip_escaped(r.deal_name, 80)} ({surface_label(t, r.surface_reason)})"
+        f"• {t.date(r.on)} · <@{r.user_id}> · {deal_in_line(t, clip_escaped(r.deal_name, 80))} "
+        f"({surface_label(t, r.surface_reason)})"
         for r in data.recontacts
     ]
     chunks = chunk_lines(lines) or [""]

@@ -77,7 +77,7 @@ def reasons_chart_png(t: Translator, data: DigestData) -> bytes | None:
             [n for _, n in underlying],
             ["#d9534f" if c else "#eba8a6" for c, _ in underlying],
         )
-        left.set_title(t._("Surface reasons (what was said)"), loc="left", fontsize=12)
+        left.set_title(t._("Stated reasons (what was said)"), loc="left", fontsize=12)
         right.set_title(t._("Underlying reasons (what happened)"), loc="left", fontsize=12)
         fig.suptitle(t._("Lost-deal digest: {period}", period=period_label(t, data)), x=0.01, ha="left", fontsize=13)
         out = io.BytesIO()

@@ -71,7 +71,7 @@ def headers(t: Translator) -> list[str]:
         t._("Review finished"),
         t._("Hours to review"),
         t._("Within 24 hours"),
-        t._("Surface reason"),
+        t._("Stated reason"),
         t._("Competitor"),
         t._("Underlying reasons"),
         t._("Problem"),

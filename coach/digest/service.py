@@ -335,7 +335,7 @@ class Digester:
 
     def _upload_chart(self, built: Built, channel: str) -> str | None:
         t = self.t
-        title = t._("Surface reasons beside underlying reasons")
+        title = t._("Stated reasons beside underlying reasons")
         try:
             self.client.files_upload_v2(
                 channel=channel,

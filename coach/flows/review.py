@@ -331,13 +331,17 @@ def submit_step(coach: Coach, ack: Ack, client: WebClient, *, team_id: str, user
         coach.events.rep_changed(result.team_id, user_id)
 
 
-def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view: dict) -> None:
+def go_back(coach: Coach, client: WebClient, *, team_id: str, user_id: str, view: dict, to: str | None = None) -> None:
+    """Back a step, keeping what this one holds; `to` names an earlier step to go straight to (the offer to
+    rephrase a verdict on oneself before sharing jumps to the step holding the words)."""
     meta = parse_meta(view.get("private_metadata"))
     if meta is None:
         return
     step, draft_id = meta
     index = rules.STEPS.index(step)
     previous = rules.STEPS[max(index - 1, 0)]
+    if to in rules.STEPS[:index]:
+        previous = rules.Step(to)
     values = {
         f: v
         for f, v in answers_from_state(view.get("state", {}).get("values", {})).items()

@@ -37,8 +37,8 @@ from coach.i18n import Translator
 from coach.models import Review, SelfCheck
 from coach.nudges.labels import KEPT_MARK, kept_label, reaction_label, repeated_label
 from coach.nudges.messages import normal_week_text, self_check_message
-from coach.review.labels import change_label, surface_label, underlying_label
-from coach.review.messages import full_review_blocks, interview_questions, meeting_when
+from coach.review.labels import change_label, deal_in_line, surface_label, underlying_label
+from coach.review.messages import about_hours, full_review_blocks, interview_questions, meeting_when
 from coach.review.rules import MAX_LENGTH, Field
 from coach.review.views import self_denial_reframe
 from coach.slack.ids import ActionId, BlockId, CallbackId
@@ -98,7 +98,8 @@ def _commitment_status(t: Translator, line: ReviewLine, now: datetime) -> str:
 def review_line_text(t: Translator, line: ReviewLine, *, now: datetime, with_rep: bool = False) -> str:
     rep = f"<@{line.user_id}> · " if with_rep else ""
     return (
-        f"{rep}*{escape(line.deal_name)}* · {t.date(line.lost_on)} · {surface_label(t, line.surface_reason)}\n"
+        f"{rep}{deal_in_line(t, escape(line.deal_name), bold=True)} · {t.date(line.lost_on)} · "
+        f"{surface_label(t, line.surface_reason)}\n"
         f":dart: {escape(change_of(t, line.change_code, line.change_text))} · "
         f"{_commitment_status(t, line, now)}" + _customer_said_line(t, line, with_rep=with_rep)
     )
@@ -185,7 +186,7 @@ def rep_blocks(t: Translator, rep: RepHome, *, now: datetime) -> list[dict[str, 
         header(t._("Lost-Deal Coach")),
         context(
             t._(
-                "A loss is structural, not luck. Review it within 24 hours, find at least three underlying "
+                "A loss has causes, not bad luck. Review it within 24 hours, find at least three underlying "
                 "reasons, and change exactly one thing in your next meeting."
             )
         ),
@@ -374,7 +375,7 @@ def _recontact_blocks(t: Translator, rep: RepHome) -> list[dict[str, Any]]:
         return []
     lines = []
     for r in rep.recontacts:
-        line = f"• {t.date(r.on)} · *{escape(r.deal_name)}*"
+        line = f"• {t.date(r.on)} · {deal_in_line(t, escape(r.deal_name), bold=True)}"
         if r.customer_said:
             said = r.customer_said if len(r.customer_said) <= 80 else r.customer_said[:79] + "…"
             line += " · " + t._("last time they said: “{said}”", said=escape(said))
@@ -488,11 +489,11 @@ def review_detail_blocks(t: Translator, detail: ReviewDetail, *, viewer_id: str)
         header(review.deal_name),
         context(
             t._(
-                "{rep} · lost {date}{size} · reviewed {hours} h after the loss",
+                "{rep} · lost {date}{size} · reviewed {took} after the loss",
                 rep=f"<@{review.user_id}>",
                 date=t.date(review.lost_on),
                 size=size,
-                hours=review.review_hours,
+                took=about_hours(t, review.review_hours),
             )
         ),
     ]
@@ -671,8 +672,8 @@ def won_message(t: Translator, win: LoggedWin) -> tuple[str, list[dict[str, Any]
         blocks.append(
             context(
                 t._(
-                    "Recovery is the point: the loss was structural, and you changed the structure. "
-                    "Keep the one change, and keep the volume up."
+                    "That's the way back: you found what caused the loss and changed it. "
+                    "Keep the one change, and keep your activity up."
                 )
             )
         )

@@ -38,6 +38,15 @@ def handle_back(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     )
 
 
+def handle_rephrase(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
+    ack()
+    coach: Coach = context["coach"]
+    to = ((body.get("actions") or [{}])[0] or {}).get("value")
+    coach.later.submit(
+        review_flows.go_back, coach, client, team_id=_team(body), user_id=body["user"]["id"], view=body["view"], to=to
+    )
+
+
 def handle_resume(ack: Ack, body: dict, client: WebClient, context: dict) -> None:
     ack()
     review_flows.resume_draft(
@@ -342,6 +351,7 @@ def confirm_nudge_delivery(body: dict, context: dict, next: Callable[[], None]) 
 def register(app: App) -> None:
     app.middleware(confirm_nudge_delivery)
     app.action(ActionId.BACK)(handle_back)
+    app.action(ActionId.REPHRASE)(handle_rephrase)
     app.action(ActionId.RESUME_DRAFT)(handle_resume)
     app.action(ActionId.START_FRESH)(handle_start_fresh)
     app.action(ActionId.START_REVIEW)(handle_home_start)

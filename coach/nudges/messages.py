@@ -205,7 +205,7 @@ def pre_meeting_message(t: Translator, review: Review, *, done: bool = False) ->
             t._("Ready for the meeting?"),
             "\n".join(
                 [
-                    "• " + t._("*Hearing*: questions that dig into the problem ready?"),
+                    "• " + t._("*Discovery*: questions that dig into the problem ready?"),
                     "• " + t._("*Proposal*: not just a feature walkthrough?"),
                     "• " + t._("*Value*: can you say why us in one sentence?"),
                     "• " + t._("*Decision*: decision maker and process confirmed?"),
@@ -409,7 +409,7 @@ def recontact_message(
                 date=t.date(review.lost_on),
             )
         ),
-        titled(t._("Surface reason"), surface_label(t, review.surface_reason)),
+        titled(t._("Stated reason"), surface_label(t, review.surface_reason)),
         titled(t._("Underlying reasons"), reasons),
     ]
     blocks += long_text_sections("*" + t._("The customer's words") + "*", review.customer_words)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from coach.review.rules import Field
+from coach.review.rules import OWN_REASONS, Field
 from coach.slack.state import values_by_block
 
 # Kept in a draft's answers beside the fields: the deal in the CRM that started the review (not a form field).
@@ -36,6 +36,8 @@ def from_json(answers: Mapping[str, Any]) -> dict[Field, Any]:
             value = date.fromisoformat(value)
         elif value is not None and field in DATETIME_FIELDS:
             value = datetime.fromisoformat(value)
+        elif field is Field.UNDERLYING_CODES and isinstance(value, list):
+            value = [c for c in value if c != OWN_REASONS]  # a form device; the own reasons are the text
         out[field] = value
     return out
 

@@ -32,11 +32,11 @@ def underlying_label(t: Translator, code: str) -> str:
     return {
         UnderlyingReason.VALUE_NOT_CONVEYED: t._("Our value did not come across"),
         UnderlyingReason.LOW_PRIORITY: t._("It was a low priority for the customer"),
-        UnderlyingReason.NO_COMPARISON_AXIS: t._("We never set the axis of comparison"),
-        UnderlyingReason.REAL_PROBLEM_NOT_HEARD: t._("We didn't hear the customer's real problem out"),
+        UnderlyingReason.NO_COMPARISON_AXIS: t._("We never shaped the buying criteria"),
+        UnderlyingReason.REAL_PROBLEM_NOT_HEARD: t._("Discovery never got to the customer's real problem"),
         UnderlyingReason.PRODUCT_BEFORE_PROBLEM: t._("We explained the product before the problem"),
         UnderlyingReason.DECISION_PROCESS_UNKNOWN: t._("We didn't know the decision process"),
-        UnderlyingReason.NOT_IN_COMPARISON: t._("We never made it onto the comparison table"),
+        UnderlyingReason.NOT_IN_COMPARISON: t._("We never made the shortlist"),
     }.get(code, code)
 
 
@@ -49,12 +49,23 @@ def lens_label(t: Translator, lens: Lens) -> str:
     }[lens]
 
 
+# The lens verdicts answer the lens questions: Yes / Partly / No (できていた / 一部できていた / できていなかった).
+# The stored codes stay held / partly / missed, so every saved review reads the same. A gettext context keeps
+# this "Yes" apart from the export's "Yes" (はい); pybabel needs it as a literal.
+
+
 def verdict_label(t: Translator, verdict: str) -> str:
     return {
-        Verdict.HELD: t._("Held"),
-        Verdict.PARTLY: t._("Partly"),
-        Verdict.MISSED: t._("Missed"),
+        Verdict.HELD: t.pgettext("lens verdict", "Yes"),
+        Verdict.PARTLY: t.pgettext("lens verdict", "Partly"),
+        Verdict.MISSED: t.pgettext("lens verdict", "No"),
     }.get(verdict, verdict)
+
+
+def deal_in_line(t: Translator, escaped_name: str, *, bold: bool = False) -> str:
+    """A deal's name (already escaped) inside a line of text: as is or bold in English, in 「」 in Japanese."""
+    # Translators: a deal's name inside a line of text; Japanese puts it in 「」.
+    return t._("*{deal}*", deal=escaped_name) if bold else t._("{deal}", deal=escaped_name)
 
 
 def change_label(t: Translator, code: str) -> str:

@@ -76,7 +76,8 @@ def _surface(t: Translator, review: Review) -> str:
 
 def _verdict_line(t: Translator, review: Review, lens: Lens) -> str:
     verdict = getattr(review, f"{lens}_verdict")
-    return f"{VERDICT_MARK.get(verdict, '')} *{lens_label(t, lens)}*: {verdict_label(t, verdict)}"
+    line = t._("*{lens}*: {verdict}", lens=lens_label(t, lens), verdict=verdict_label(t, verdict))
+    return f"{VERDICT_MARK.get(verdict, '')} {line}"
 
 
 def _final_call(t: Translator, review: Review, lens: Lens) -> str | None:
@@ -115,11 +116,19 @@ def _heading(t: Translator, title: str, deal: str) -> list[dict[str, Any]]:
     return [header(t._("Lost deal review"))] + _titled_sections(t._("Deal / customer"), escape(deal))
 
 
+def about_hours(t: Translator, hours: float) -> str:
+    """A time since the loss in whole hours, as people say it: "about 2 hours" (約2時間), never "2.0 hours"."""
+    if hours < 1:
+        return t._("less than an hour")
+    whole = round(hours)
+    return t._("about an hour") if whole == 1 else t._("about {n} hours", n=whole)
+
+
 def _timing(t: Translator, review: Review) -> str:
-    hours = review.review_hours
-    if hours <= 24:
-        return t._("Reviewed {hours} hours after the loss, within 24 hours, while memory was fresh.", hours=hours)
-    return t._("Reviewed {hours} hours after the loss. Next time, try to review within 24 hours.", hours=hours)
+    took = about_hours(t, review.review_hours)
+    if review.review_hours <= 24:
+        return t._("{took} from the loss to this review: within 24 hours, while memory was fresh.", took=took)
+    return t._("{took} from the loss to this review. Next time, try to review within 24 hours.", took=took)
 
 
 def summary_message(
@@ -137,10 +146,10 @@ def summary_message(
     """
     deal = escape(review.deal_name)
     blocks: list[dict[str, Any]] = _heading(t, t._("Your review: {deal}", deal=review.deal_name), review.deal_name)
-    blocks.append(context(t._("A loss is structural, not luck. This is analysis, not self-reproach.")))
+    blocks.append(context(t._("A loss has causes you can work on; it isn't bad luck. This is analysis, not blame.")))
     if review.self_denial_flagged:
         blocks.append(section(":seedling: " + self_denial_reframe(t)))
-    blocks += _titled_sections(t._("Surface reason"), _surface(t, review))
+    blocks += _titled_sections(t._("Stated reason"), _surface(t, review))
     blocks += _titled_sections(t._("Underlying reasons"), _reasons(t, review))
     blocks += customer_said_blocks(t, followup)
     blocks += lens_sections(t, review, with_notes=False)
@@ -187,7 +196,7 @@ def full_review_blocks(
 ) -> list[dict[str, Any]]:
     """Every answer of the review, whole: the managers' share and the read-only review on Home (with what the
     customer said on the follow-up call, beside the rep's reasons)."""
-    blocks = _titled_sections(t._("Surface reason"), _surface(t, review))
+    blocks = _titled_sections(t._("Stated reason"), _surface(t, review))
     blocks += _titled_sections(t._("Underlying reasons"), _reasons(t, review))
     blocks += customer_said_blocks(t, followup)
     blocks += lens_sections(t, review, with_notes=True)
@@ -215,11 +224,11 @@ def manager_share_message(t: Translator, review: Review) -> tuple[str, list[dict
     blocks.append(
         context(
             t._(
-                "{rep} · lost {date}{size} · reviewed {hours} h after the loss",
+                "{rep} · lost {date}{size} · reviewed {took} after the loss",
                 rep=rep,
                 date=t.date(review.lost_on),
                 size=size,
-                hours=review.review_hours,
+                took=about_hours(t, review.review_hours),
             )
         )
     )
@@ -234,7 +243,7 @@ def help_text(t: Translator) -> str:
     return "\n".join(
         escape(line)
         for line in [
-            t._("*Lost-Deal Coach*: turn a lost deal into analysis, not self-reproach."),
+            t._("*Lost-Deal Coach*: turn a lost deal into lessons for the next one, not blame."),
             t._("• `/lost`: review a lost deal (facts, four lenses, underlying reasons, one change)"),
             t._("• `/lost Acme renewal`: start a review with the deal name filled in"),
             t._("• `/lost new <deal>`: the same, for a deal whose name looks like a command"),

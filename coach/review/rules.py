@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from coach.review import selfdenial
+
 
 class Step(StrEnum):
     FACTS = "facts"
@@ -135,6 +137,11 @@ class ChangeSuggestion(StrEnum):
 # Stored on the draft only; a saved review has change_code NULL and the words in change_text.
 OWN_WORDS = "own_words"
 
+# The reasons step's checkbox for "my own reasons (the text below)": with it, the checkboxes are a required
+# input that every rep can answer truthfully, and neither input is labelled optional. A form device only:
+# drafts read back without it (answers.from_json) and a saved review never holds it.
+OWN_REASONS = "own_reasons"
+
 
 class RecontactChoice(StrEnum):
     SIX_MONTHS = "six_months"
@@ -243,6 +250,9 @@ REQUIRED: frozenset[Field] = frozenset(
         Field.SURFACE_REASON,
         Field.TIMELINE,
         Field.CUSTOMER_WORDS,
+        # The core of the verification (どこで相手の反応が変わったか / どの質問で本音を引き出せなかったか).
+        Field.REACTION_CHANGE,
+        Field.FAILED_QUESTION,
         Field.PROBLEM_VERDICT,
         Field.VALUE_VERDICT,
         Field.RELATIONSHIP_VERDICT,
@@ -385,7 +395,7 @@ def validate_step(step: Step, values: Mapping[Field, Any], *, now_utc: datetime,
             if v and v not in Verdict.__members__.values():
                 add(verdict_field, Problem.UNKNOWN_CHOICE)
     elif step is Step.REASONS:
-        codes = values.get(Field.UNDERLYING_CODES) or []
+        codes = [c for c in values.get(Field.UNDERLYING_CODES) or [] if c != OWN_REASONS]
         if any(c not in UnderlyingReason.__members__.values() for c in codes):
             add(Field.UNDERLYING_CODES, Problem.UNKNOWN_CHOICE)
         total = len(set(codes)) + len(own_reason_lines(values.get(Field.UNDERLYING_OWN)))
@@ -451,56 +461,40 @@ def _is_empty(value: Any) -> bool:
     )
 
 
-# Self-denial (自己否定) is not self-responsibility (自責). A verdict on oneself (first person, about the self
-# or being a salesperson) earns a reframe; a fact about the product, the deal or what to stop doing does not
-# ("この製品は大企業に向いていない", "I should quit offering discounts", "The tool is not cut out for SMBs").
-_I = r"(?:自分|私|わたし|僕|ぼく|俺|おれ)"
-_JOB = r"(?:営業|セールス|この仕事|今の仕事|仕事|この職|営業職)"
-_ROLE = r"(?:営業|営業マン|営業担当|社会人|人間)"
-_SELF_DENIAL_JA = [
-    rf"{_I}(?!の)(?:って|は|には|が|、)?(?:[^。！？!?\nはが]{{0,12}}?)(?:{_JOB}に|に)?(?:は|って)?向いてい?ない",
-    rf"{_JOB}(?:に|が|は)?(?:は)?向いてい?ない",
-    rf"{_I}(?:って|は|が|、)?(?:本当に|やっぱり|やっぱ|もう|結局|ほんと|つくづく)?(?:ダメ|だめ|駄目)(?!に|元|もと|押し|おし)",
-    rf"(?:全部|全て|すべて|何もかも)?{_I}のせい(?!では|じゃ|だけではない|に(?:しない|せず|され|しては|しちゃ))",
-    rf"{_I}(?:は|って|、)?(?:もう)?{_ROLE}?(?:として)?失格",
-    rf"{_ROLE}(?:として)?失格",
-    rf"(?:{_I}(?:には|は|に)|{_JOB}の)(?:[^。！？!?\n]{{0,6}}?)(?:才能|センス|素質)(?:が|は)?(?:ない|無い)",
-    rf"{_JOB}を?(?:もう)?(?:辞め|やめ)たい",
-    r"もう(?:辞め|やめ)たい",
-    rf"{_I}(?:なんか|なんて)(?:が)?[^。！？!?\n]{{0,10}}?(?:無理|ダメ|だめ|駄目)",
-]
-_SELF = r"i(?:'m|\s+am|m)\s+"
-# One loop (articles included), so a long run of qualifiers costs linear time, not quadratic.
-_QUALIFIER = (
-    r"(?:(?:just|such|so|really|totally|completely|simply|clearly|obviously|complete|total|an?"
-    r"|the\s+worst)\s+)*"
+# Self-denial (自己否定) is not self-responsibility (自責): the detector lives in selfdenial.py. Only the rep's
+# own reflective text is read; the customer's words, the deal's name, the competitor and the decision maker
+# are other people's (「今のシステムはもうやめたいんですよね」 from a customer is no verdict on the rep).
+REFLECTIVE_FIELDS: tuple[Field, ...] = (
+    Field.REACTION_CHANGE,
+    Field.FAILED_QUESTION,
+    Field.PROBLEM_NOTE,
+    Field.VALUE_NOTE,
+    Field.RELATIONSHIP_NOTE,
+    Field.DECISION_NOTE,
+    Field.UNDERLYING_OWN,
+    Field.CHANGE_OWN,
 )
-_SELF_DENIAL_EN = [
-    rf"\b{_SELF}{_QUALIFIER}(?:idiot|failure|loser|fraud|moron|joke|disaster|useless|"
-    r"hopeless|worthless|incompetent|pathetic|stupid|no\s+good|terrible(?:\s+at\s+(?:this|sales|selling|my\s+job))?"
-    r"|bad\s+at\s+(?:this|sales|selling|my\s+job)"
-    r"|(?:terrible|bad|awful|lousy)\s+(?:sales\s*(?:person|rep|man|woman)|seller))\b",
-    rf"\b{_SELF}{_QUALIFIER}not\s+(?:good|smart)\s+enough\b",
-    rf"\b(?:{_SELF}{_QUALIFIER}(?:just\s+)?not|i\s+was\s+never|i'?ll\s+never\s+be)\s+cut\s+out\s+for\b",
-    r"\bnot\s+cut\s+out\s+for\s+(?:this\s+(?:job|work|career)|sales|selling)\b",
-    r"\bi\s+suck\b",
-    r"\bi\s+(?:should|might\s+as\s+well|want\s+to)\s+(?:just\s+|probably\s+|really\s+)?(?:quit|give\s+up)"
-    r"(?:\s+(?:sales|selling|this\s+job|my\s+job|the\s+job|this\s+career))?(?=\s*(?:$|[.!?,;…]))",
-    r"\bi'?ll\s+never\s+be\s+(?:good|any\s+good|good\s+enough)\b",
-    r"\bi\s+always\s+(?:fail|mess\s+(?:it\s+)?up|screw\s+(?:it\s+)?up|ruin\s+(?:it|everything))\b",
-    r"\b(?:it(?:'s|\s+is|\s+was)\s+)?(?<!n't\s)(?<!not\s)(?:all|entirely|totally|completely)\s+my\s+fault\b",
-    r"\beverything(?:'s|\s+is|\s+was)\s+my\s+fault\b",
-    r"\bi\s+hate\s+myself\b",
-]
-_SELF_DENIAL = re.compile("|".join(_SELF_DENIAL_JA + _SELF_DENIAL_EN), re.IGNORECASE)
 
 
 def reads_as_self_denial(*texts: str | None) -> bool:
-    # Curly apostrophes come from phones; fold them so "I’m" matches "I'm".
-    return any(t and _SELF_DENIAL.search(t.replace("\u2019", "'")) for t in texts)
+    return selfdenial.reads_as_self_denial(*texts)
 
 
-FREE_TEXT_FIELDS: tuple[Field, ...] = tuple(f for f in Field if f in MAX_LENGTH)
+def self_denial_step(values: Mapping[Field, Any]) -> Step | None:
+    """The first step whose reflective text reads as self-denial, if any."""
+    for step in STEPS:
+        if reads_as_self_denial(*(values.get(f) for f in STEP_FIELDS[step] if f in REFLECTIVE_FIELDS)):
+            return step
+    return None
+
+
+def reframe_step(values: Mapping[Field, Any]) -> Step | None:
+    """The one step of the form that shows the reframe: the one after the first step whose reflective text
+    reads as self-denial (None when nothing does, or only the last step's). Once, not on every step."""
+    found = self_denial_step(values)
+    if found is None or found is STEPS[-1]:
+        return None
+    return STEPS[STEPS.index(found) + 1]
 
 
 def loss_moment(lost_on: date, started_at_utc: datetime, tz: ZoneInfo) -> datetime:

@@ -279,7 +279,7 @@ def build_review(
     if change_code not in rules.ChangeSuggestion.__members__.values():
         change_code = None
     size = rules.parse_amount(values[Field.DEAL_SIZE]) if values.get(Field.DEAL_SIZE) not in (None, "") else None
-    codes = list(dict.fromkeys(values.get(Field.UNDERLYING_CODES) or []))
+    codes = [c for c in dict.fromkeys(values.get(Field.UNDERLYING_CODES) or []) if c != rules.OWN_REASONS]
     own = rules.own_reason_lines(values.get(Field.UNDERLYING_OWN))
     reasons = [UnderlyingReasonRow(position=i, code=c) for i, c in enumerate(codes)]
     reasons += [UnderlyingReasonRow(position=len(codes) + i, text=t) for i, t in enumerate(own)]
@@ -320,7 +320,7 @@ def build_review(
             choice, lost_on, values.get(Field.RECONTACT_ON), today=rules.local_today(now, tz)
         ),
         share_with_manager=bool(values.get(Field.SHARE_WITH_MANAGER, True)),
-        self_denial_flagged=rules.reads_as_self_denial(*(values.get(f) for f in rules.FREE_TEXT_FIELDS)),
+        self_denial_flagged=rules.reads_as_self_denial(*(values.get(f) for f in rules.REFLECTIVE_FIELDS)),
         started_at=started_at,
         completed_at=now,
         review_hours=rules.hours_between(lost_at, now),

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from coach.blockkit import button, context, escape, input_block, option, plain, section, text_input
 from coach.i18n import Translator
-from coach.review import rules
+from coach.review import rules, selfdenial
 from coach.review.labels import (
     change_label,
     lens_label,
@@ -33,10 +33,11 @@ from coach.slack.ids import ActionId, BlockId, CallbackId
 
 def lens_question(t: Translator, lens: Lens) -> str:
     return {
-        Lens.PROBLEM: t._("Was the customer really in trouble? Did we hear the real issue?"),
+        # Worded so that the verdict answers them: Yes / Partly / No (できていた / 一部できていた / できていなかった).
+        Lens.PROBLEM: t._("Did discovery get to a problem the customer really had?"),
         Lens.VALUE: t._("Could we say why us, beyond price?"),
         Lens.RELATIONSHIP: t._("Had we built trust?"),
-        Lens.DECISION: t._("Who made the final call, and did we know the process?"),
+        Lens.DECISION: t._("Did we know who made the final call, and how they decide?"),
     }[lens]
 
 
@@ -49,12 +50,59 @@ def step_title(t: Translator, step: Step) -> str:
     }[step]
 
 
+def feelings_line(t: Translator) -> str:
+    """The review's first words (落ち込む時間に期限を決める): feelings are allowed, with a deadline."""
+    return t._("Feeling low after a loss is normal. Give it a deadline: today. Tomorrow, start again from the facts.")
+
+
 def self_denial_reframe(t: Translator) -> str:
     return t._(
-        "A loss is data, not a verdict on you. It says a hypothesis about *who*, *what* and *how* didn't fit "
-        "this time. Self-responsibility looks for what to change; self-denial only cuts what you do. "
-        "Let's look at the structure."
+        "A loss is data, not a verdict on you: your bet on *who* to talk to, *what* to offer and *how* to put it "
+        "didn't fit this time. Owning a loss means finding what to change; running yourself down only makes you "
+        "do less. Let's look at what happened."
     )
+
+
+def rephrase_before_sharing(t: Translator, phrase: str) -> str:
+    """Before a verdict on oneself reaches the managers' channel: the offer to say it as facts."""
+    return t._(
+        "Before this goes to your manager: “{phrase}” is a verdict on you, not a fact. Your manager can help more "
+        "with what happened: what you asked, what the customer said. Rephrase it as facts, or save to share it as is.",
+        phrase=escape(phrase),
+    )
+
+
+def make_it_the_one_change(t: Translator, phrase: str) -> str:
+    """A specific, fixable skill (自責): not a reframe, an invitation to make it the one change."""
+    return t._(
+        "You named a skill to work on: “{phrase}”. That's owning it, and it's fixable. Make it your one change.",
+        phrase=escape(phrase),
+    )
+
+
+def coaching_block(t: Translator, step: Step, answers: Mapping[Field, Any]) -> dict[str, Any] | None:
+    """At most one short coaching section per step: the reframe once in the whole form (on the step after the
+    first self-denial), and on the last step the offer to rephrase before sharing (with a button to the step
+    that holds the words), or the nudge to make a named skill the one change."""
+    parts = []
+    rephrase_on: Step | None = None
+    if rules.reframe_step(answers) is step:
+        parts.append(":seedling: " + self_denial_reframe(t))
+    if step is rules.STEPS[-1]:
+        texts = [answers.get(f) for f in rules.REFLECTIVE_FIELDS]
+        denial = selfdenial.first_finding(selfdenial.Reading.SELF_DENIAL, *texts)
+        critique = selfdenial.first_finding(selfdenial.Reading.SELF_CRITIQUE, *texts)
+        if denial:
+            parts.append(":pencil2: " + rephrase_before_sharing(t, denial.phrase))
+            rephrase_on = rules.self_denial_step(answers)
+        elif critique:
+            parts.append(":dart: " + make_it_the_one_change(t, critique.phrase))
+    if not parts:
+        return None
+    block = {**section("\n\n".join(parts)), "block_id": BlockId.COACHING}
+    if rephrase_on is not None and rephrase_on is not step:
+        block["accessory"] = button(t._("Rephrase it"), ActionId.REPHRASE, value=str(rephrase_on))
+    return block
 
 
 def problem_text(t: Translator, error: rules.FieldError) -> str:
@@ -149,8 +197,9 @@ def review_step_view(
         blocks.append(
             section(":warning: " + t._("Before the review can be saved, please fix what is marked below on this step."))
         )
-    if step is not Step.FACTS and rules.reads_as_self_denial(*(answers.get(f) for f in rules.FREE_TEXT_FIELDS)):
-        blocks.append(section(":seedling: " + self_denial_reframe(t)))
+    coaching = coaching_block(t, step, answers)
+    if coaching:
+        blocks.append(coaching)
     step_blocks = _STEP_BLOCKS[step](t, answers, today)
     if errors:
         step_blocks = _with_errors(t, step_blocks, errors)
@@ -233,11 +282,12 @@ def _facts_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[di
         size["initial_value"] = str(a[Field.DEAL_SIZE])
     lost_on = a.get(Field.LOST_ON) or today
     return [
+        # One section, as before: the feelings line opens the review without making the step longer.
         section(
-            t._(
-                "Write down only what happened: no feelings, no verdicts. Memory fades fast, "
-                "so the first 24 hours count."
-            )
+            ":seedling: "
+            + feelings_line(t)
+            + "\n"
+            + t._("Below, write down only what happened, no verdicts, while memory is fresh: the first 24 hours count.")
         ),
         input_block(Field.DEAL_NAME, t._("Deal / customer"), _text(Field.DEAL_NAME, a)),
         input_block(Field.DEAL_SIZE, t._("Deal size"), size, optional=True),
@@ -248,9 +298,9 @@ def _facts_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[di
         ),
         input_block(
             Field.SURFACE_REASON,
-            t._("Surface reason"),
+            t._("Stated reason"),
             select,
-            hint=t._("The reason as reported. The underlying reasons come later."),
+            hint=t._("The reason as the customer gave it. The underlying reasons come later."),
         ),
         input_block(
             Field.COMPETITOR,
@@ -273,13 +323,11 @@ def _facts_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[di
             Field.REACTION_CHANGE,
             t._("Where did the customer's reaction change?"),
             _text(Field.REACTION_CHANGE, a, multiline=True),
-            optional=True,
         ),
         input_block(
             Field.FAILED_QUESTION,
             t._("Which question failed to draw out the real need?"),
             _text(Field.FAILED_QUESTION, a, multiline=True),
-            optional=True,
         ),
     ]
 
@@ -291,7 +339,7 @@ def _lenses_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[d
         blocks.append(
             input_block(
                 verdict_field,
-                f"{lens_label(t, lens)}: {lens_question(t, lens)}",
+                t._("{lens}: {question}", lens=lens_label(t, lens), question=lens_question(t, lens)),
                 _radio(verdict_field, verdicts, a.get(verdict_field)),
             )
         )
@@ -317,16 +365,19 @@ def _reasons_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[
     surface_enum = SurfaceReason(surface) if surface in SurfaceReason.__members__.values() else None
     hints = rules.HINTS.get(surface_enum, ()) if surface_enum else ()
     options = [
-        option(underlying_label(t, r), r, t._("Often behind this surface reason") if r in hints else None)
+        option(underlying_label(t, r), r, t._("Often behind this stated reason") if r in hints else None)
         for r in rules.underlying_catalogue(surface_enum)
     ]
+    options.append(option(t._("Reasons of my own (below)"), rules.OWN_REASONS))
     checkboxes: dict[str, Any] = {"type": "checkboxes", "action_id": Field.UNDERLYING_CODES, "options": options}
-    selected = [o for o in options if o["value"] in (a.get(Field.UNDERLYING_CODES) or [])]
+    ticked = set(a.get(Field.UNDERLYING_CODES) or [])
+    if rules.own_reason_lines(a.get(Field.UNDERLYING_OWN)):
+        ticked.add(rules.OWN_REASONS)  # own reasons written: show "of my own" ticked
+    selected = [o for o in options if o["value"] in ticked]
     if selected:
         checkboxes["initial_options"] = selected
     intro = t._(
-        "Surface reason: *{reason}*. Never sum a loss up in one line: name at least three things that "
-        "may lie underneath.",
+        "Stated reason: *{reason}*. A loss never comes down to one line: name at least 3 underlying reasons.",
         reason=surface_label(t, surface) if surface else "-",
     )
     return [
@@ -335,15 +386,17 @@ def _reasons_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[
             Field.UNDERLYING_CODES,
             t._("Underlying reasons"),
             checkboxes,
-            optional=True,
-            hint=t._("Suggestions for your surface reason come first. You decide."),
+            hint=t._(
+                "The usual ones behind your stated reason come first. You decide. Reasons of your own: tick the "
+                "last box and write them below."
+            ),
         ),
         input_block(
             Field.UNDERLYING_OWN,
             t._("Your own underlying reasons"),
             _text(Field.UNDERLYING_OWN, a, multiline=True, placeholder=t._("One per line")),
             optional=True,
-            hint=t._("Ticked plus your own must make at least three."),
+            hint=t._("Ticked plus your own must make at least 3."),
         ),
     ]
 
@@ -372,15 +425,13 @@ def _commit_blocks(t: Translator, a: Mapping[Field, Any], today: date) -> list[d
         section(
             t._("Trying to fix everything changes nothing. Choose *exactly one* thing to change in your next meeting.")
         ),
-        input_block(
-            Field.CHANGE_CODE, t._("The one change"), _radio(Field.CHANGE_CODE, changes, chosen_change), optional=True
-        ),
+        input_block(Field.CHANGE_CODE, t._("The one change"), _radio(Field.CHANGE_CODE, changes, chosen_change)),
         input_block(
             Field.CHANGE_OWN,
             t._("…or in your own words"),
             _text(Field.CHANGE_OWN, a),
             optional=True,
-            hint=t._("Choose “In my own words (below)” above and write one change here, in one line."),
+            hint=t._("Only with “In my own words (below)” above: one change, in one line."),
         ),
         input_block(
             Field.NEXT_MEETING_AT,

@@ -26,6 +26,7 @@ class ShortcutId(StrEnum):
 
 class ActionId(StrEnum):
     BACK = "review_back"
+    REPHRASE = "review_rephrase"  # from the last step back to the step holding a verdict on oneself
     RESUME_DRAFT = "draft_resume"
     START_FRESH = "draft_start_fresh"
     START_REVIEW = "home_start_review"
@@ -61,6 +62,7 @@ class ActionId(StrEnum):
 
 class BlockId(StrEnum):
     NAVIGATION = "navigation"
+    COACHING = "coaching"  # the review step's one coaching section
     RESUME = "resume"
     OPEN_FORM = "open_form"
     HOME_ACTIONS = "home_actions"
