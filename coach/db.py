@@ -87,6 +87,10 @@ def make_engine(url: str) -> Engine:
             # Every unit of work takes SQLite's one write lock when it begins (waiting up to busy_timeout),
             # so what it reads cannot change under it: the SQLite counterpart of PostgreSQL's row locks.
             # Units of work are short and never span a Slack call, so waiting for the lock costs little.
+            if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                # Asked for no transaction (Alembic's autocommit_block, e.g. for PRAGMA foreign_keys, which
+                # is ignored inside one): begin none.
+                return
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine

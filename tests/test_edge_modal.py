@@ -60,6 +60,8 @@ def test_a_forged_click_cannot_point_chat_update_at_the_managers_post(running_ap
         [share] = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == MANAGER_CHANNEL]
         shared_before = copy.deepcopy(fake.messages[(MANAGER_CHANNEL, share.response["ts"])])
         clock.move_to(meeting - timedelta(minutes=59))
+        dispatch(running_app)  # the prep list (due at once: the meeting is sooner than a day) goes first,
+        clock.shift(timedelta(seconds=2))  # then, a rep's DMs a second apart, the one-change reminder
         dispatch(running_app)
         [pre] = [c for c in fake.calls_to("chat.postMessage") if "Your next meeting is at" in c.params["text"]]
         message = pre.response["message"]

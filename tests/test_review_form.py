@@ -82,8 +82,10 @@ def test_required_inputs_are_required_in_slack_and_none_is_labelled_optional_wro
     assert {str(f) for f in rules.REQUIRED} <= required_in_slack
     # Steps 3 and 4 cannot be passed without these: Slack asks for them too.
     assert {"reaction_change", "failed_question", "underlying_codes", "change_code"} <= required_in_slack
-    # What stays optional truly is: a number, a conditional answer, a note, the text beside a required choice.
+    # What stays optional truly is: a number, a conditional answer, a note, the text beside a required choice,
+    # and the next meeting, which may be "not booked yet" (issue 9 point 5: a booking nudge follows).
     assert optional_in_slack == {
+        "next_meeting_at",
         "deal_size",
         "competitor",
         "decision_maker",

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from coach.flows.review import share_review, summary_content
 from coach.home.views import self_check_modal
 from coach.i18n import Translator
+from coach.inbound import clean_text
 from coach.models import Review
 from coach.nudges import messages, rules
 from coach.nudges.delivery import METADATA_EVENT
@@ -324,8 +325,8 @@ def submit_recontact(coach: Coach, ack: Ack, client: WebClient, *, user_id: str,
 
 
 def _clean(text: str | None) -> str:
-    """Typed text as the database can keep it: no NUL (PostgreSQL refuses it), no lone surrogates."""
-    return (text or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+    """Typed text as the database can keep it (`coach.inbound.clean_text`), trimmed."""
+    return clean_text(text or "").strip()
 
 
 def open_followup_modal(
