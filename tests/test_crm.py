@@ -388,6 +388,14 @@ def test_an_owner_with_no_slack_account_waits_on_the_managers_home_without_retry
     shown = blocks_text(published.params["view"]["blocks"])
     assert "Losses waiting for a rep (2)" in shown and "Umbrella Corp" in shown and "nobody@example.com" in shown
 
+    # The owner joins Slack: a day later the loss is looked at again, and they get it (late, and told so).
+    fake.add_user("U7", tz="Europe/London", locale="en-GB", name="Nobody Yet", email="nobody@example.com")
+    with time_machine.travel(LOST_AT + timedelta(days=1, hours=1), tick=True):
+        work(crm_app)
+    [prompt] = prompts(fake, "U7")
+    assert "The 24 hours have passed" in blocks_text(prompt.params["blocks"])
+    assert [r.status for r in losses(crm_app)] == [LossStatus.PROMPTED, LossStatus.WAITING]
+
 
 def test_hubspot_429_waits_for_retry_after_and_5xx_backs_off_on_write_back(
     crm_app: RunningApp, fake_hubspot: FakeHubSpot
