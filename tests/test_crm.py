@@ -588,3 +588,20 @@ def test_a_rep_with_another_review_open_keeps_it_and_chooses_to_start_this_loss(
     assert initial(view, "deal_name") == "Stark Industries" and initial(view, "surface_reason") == "price"
     [row] = losses(crm_app)
     assert row.draft_started_at == LOST_AT
+
+
+def test_a_dm_slack_posted_before_failing_to_answer_is_found_and_never_sent_twice(
+    crm_app: RunningApp, fake_hubspot: FakeHubSpot
+):
+    fake = crm_app.slack.fake
+    add_deal(fake_hubspot, "1101", "8")
+    fake.fail_next("chat.postMessage", status=500, after=True)  # Slack posted it, then answered 500
+    with time_machine.travel(LOST_AT + timedelta(minutes=1), tick=True) as clock:
+        post_hubspot(crm_app, [stage_change("1101", millis(LOST_AT))])
+        work(crm_app)
+        clock.shift(timedelta(hours=1))
+        work(crm_app)
+    posted = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "U2"]
+    assert len(posted) == 1  # the one Slack posted; found in the DM's history, not sent again
+    [row] = losses(crm_app)
+    assert row.status == LossStatus.PROMPTED and row.prompt_ts

@@ -139,7 +139,10 @@ def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> 
     draft_started = _start_draft(coach, loss, profile.locale, profile.tz, now) if not loss.draft_started_at else None
     posted = _post_prompt(coach, client, loss, profile.t, now)
     if posted is None:
-        return None  # in doubt: stays claimed, and the next claim looks in the DM first
+        if loss.attempts >= rules.MAX_ATTEMPTS:  # never a second copy: better a loss the manager can see
+            losses.finish(loss.id, instance, now=now, status=LossStatus.FAILED, last_error="DM in doubt", **fields)
+            log.error("CRM loss %s: whether its DM went out cannot be told; not sending it again", loss.id)
+        return None  # in doubt: stays claimed, and the next claim (after the lease) looks in the DM first
     channel, ts, error = posted
     if error in REP_ERRORS:
         losses.finish(
