@@ -256,7 +256,8 @@ class FakeHubSpot:
             return 200, {"id": args[0], "properties": dict(deal), "createdAt": now, "updatedAt": now, "archived": False}
         if op == "owner.read":
             owner = self.owners.get(args[0])
-            if owner is None:
+            archived = (query.get("archived") or ["false"])[0].lower() == "true"
+            if owner is None or owner["archived"] != archived:  # HubSpot: archived owners only when asked
                 return 404, _error("Owner not found", "OBJECT_NOT_FOUND")
             return 200, owner
         if op == "note.create":

@@ -45,6 +45,7 @@ def fake_hubspot() -> Iterator[FakeHubSpot]:
         fake.add_owner("8", email="alex@example.com")  # U2, en
         fake.add_owner("9", email="nobody@example.com")  # not in Slack
         fake.add_owner("10", email="gone@example.com")  # deactivated in Slack
+        fake.add_owner("11", email="left@example.com", archived=True)  # deactivated in HubSpot
         yield fake
     unexpected = [c for c in fake.calls if c.op == "unknown" or c.status == 400]
     assert unexpected == [], f"HubSpot would have refused: {unexpected}"
@@ -367,17 +368,20 @@ def test_an_owner_with_no_slack_account_waits_on_the_managers_home_without_retry
     fake = crm_app.slack.fake
     add_deal(fake_hubspot, "601", "9", dealname="Umbrella Corp")
     add_deal(fake_hubspot, "602", "10", dealname="Soylent")  # a deactivated rep
+    add_deal(fake_hubspot, "603", "11", dealname="Tyrell")  # an owner archived in HubSpot
     with time_machine.travel(LOST_AT + timedelta(minutes=1), tick=True) as clock:
-        post_hubspot(crm_app, [stage_change("601", millis(LOST_AT)), stage_change("602", millis(LOST_AT))])
+        events = [stage_change(deal, millis(LOST_AT)) for deal in ("601", "602", "603")]
+        post_hubspot(crm_app, events)
         work(crm_app)
         lookups = len(fake.calls_to("users.lookupByEmail"))
         clock.shift(timedelta(hours=2))
         work(crm_app)  # nothing left to do: no error loop
         assert len(fake.calls_to("users.lookupByEmail")) == lookups
     rows = losses(crm_app)
-    assert [r.status for r in rows] == [LossStatus.WAITING, LossStatus.WAITING]
+    assert [r.status for r in rows] == [LossStatus.WAITING] * 3
     assert "no Slack account for nobody@example.com" in rows[0].last_error
     assert "deactivated" in rows[1].last_error
+    assert "archived in HubSpot" in rows[2].last_error
     assert prompts(fake) == []
 
     # A manager opens Home: the losses waiting for a rep are listed.
@@ -386,7 +390,15 @@ def test_an_owner_with_no_slack_account_waits_on_the_managers_home_without_retry
     assert resp.status_code == 200
     published = fake.wait_for("views.publish")[-1]
     shown = blocks_text(published.params["view"]["blocks"])
-    assert "Losses waiting for a rep (2)" in shown and "Umbrella Corp" in shown and "nobody@example.com" in shown
+    assert "Losses waiting for a rep (3)" in shown and "Umbrella Corp" in shown and "nobody@example.com" in shown
+
+    # The owner joins Slack: a day later the loss is looked at again, and they get it (late, and told so).
+    fake.add_user("U7", tz="Europe/London", locale="en-GB", name="Nobody Yet", email="nobody@example.com")
+    with time_machine.travel(LOST_AT + timedelta(days=1, hours=1), tick=True):
+        work(crm_app)
+    [prompt] = prompts(fake, "U7")
+    assert "The 24 hours have passed" in blocks_text(prompt.params["blocks"])
+    assert [r.status for r in losses(crm_app)] == [LossStatus.PROMPTED, LossStatus.WAITING, LossStatus.WAITING]
 
 
 def test_hubspot_429_waits_for_retry_after_and_5xx_backs_off_on_write_back(
@@ -580,3 +592,20 @@ def test_a_rep_with_another_review_open_keeps_it_and_chooses_to_start_this_loss(
     assert initial(view, "deal_name") == "Stark Industries" and initial(view, "surface_reason") == "price"
     [row] = losses(crm_app)
     assert row.draft_started_at == LOST_AT
+
+
+def test_a_dm_slack_posted_before_failing_to_answer_is_found_and_never_sent_twice(
+    crm_app: RunningApp, fake_hubspot: FakeHubSpot
+):
+    fake = crm_app.slack.fake
+    add_deal(fake_hubspot, "1101", "8")
+    fake.fail_next("chat.postMessage", status=500, after=True)  # Slack posted it, then answered 500
+    with time_machine.travel(LOST_AT + timedelta(minutes=1), tick=True) as clock:
+        post_hubspot(crm_app, [stage_change("1101", millis(LOST_AT))])
+        work(crm_app)
+        clock.shift(timedelta(hours=1))
+        work(crm_app)
+    posted = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "U2"]
+    assert len(posted) == 1  # the one Slack posted; found in the DM's history, not sent again
+    [row] = losses(crm_app)
+    assert row.status == LossStatus.PROMPTED and row.prompt_ts

@@ -157,12 +157,17 @@ class HubSpotCrm:
 
     def owner(self, owner_id: str) -> tuple[str | None, bool]:
         """The owner's email, and whether they are archived (deactivated); (None, False) if HubSpot has none."""
-        try:
-            found = self._owners.get_by_id(owner_id, _request_timeout=REQUEST_TIMEOUT)
-        except Exception as e:
-            if getattr(e, "status", None) == 404:
-                return None, False
-            raise _failure(e, "read owner") from None
+        found = None
+        # HubSpot answers 404 for an archived (deactivated) owner unless asked for archived ones.
+        for archived in (False, True):
+            try:
+                found = self._owners.get_by_id(owner_id, archived=archived, _request_timeout=REQUEST_TIMEOUT)
+                break
+            except Exception as e:
+                if getattr(e, "status", None) != 404:
+                    raise _failure(e, "read owner") from None
+        if found is None:
+            return None, False
         email = rules.clean_text(found.email, 320)
         return (email.lower() if email else None), bool(found.archived)
 

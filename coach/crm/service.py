@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 
+from coach.crm import rules
 from coach.crm.rules import EventKind, LossEvent, WriteBack
 from coach.db import Database, UTCDateTime
 from coach.models import CrmLoss, Review
@@ -139,9 +140,14 @@ class CrmLossService:
     # Working through the losses ----------------------------------------------
 
     def claim_due(self, *, now: datetime, lease: timedelta, limit: int, instance: str) -> list[CrmLoss]:
-        """Losses to prompt for: due, and unclaimed or claimed by an instance silent longer than the lease."""
+        """Losses to prompt for: due, and unclaimed or claimed by an instance silent longer than the lease.
+        A loss waiting for a rep is looked at again when due (daily, a few times): the rep may have joined."""
+        to_prompt = or_(
+            CrmLoss.status == LossStatus.RECEIVED,
+            and_(CrmLoss.status == LossStatus.WAITING, CrmLoss.attempts < rules.MAX_ATTEMPTS),
+        )
         return self._claim(
-            _due(CrmLoss.status == LossStatus.RECEIVED, CrmLoss.next_attempt_at, now, lease),
+            _due(to_prompt, CrmLoss.next_attempt_at, now, lease),
             CrmLoss.next_attempt_at,
             limit,
             dict(claimed_by=instance, claimed_at=now, attempts=CrmLoss.attempts + 1, updated_at=now),

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 LEASE = timedelta(minutes=2)
+# A loss waiting for a rep (no Slack account, deactivated) is looked at again once a day, a few times.
+RECHECK_WAITING = timedelta(days=1)
 # Claimed per round trip; small enough that a batch is done well within the lease, even with HubSpot slow.
 BATCH = 25
 PROMPT_EVENT = "lost_deal_coach_crm_loss"
@@ -125,6 +127,7 @@ def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> 
             now=now,
             status=LossStatus.WAITING,
             last_error=why[:200],
+            next_attempt_at=now + RECHECK_WAITING,
             **({"user_id": member.user_id} if member else {}),
             **fields,
         )
@@ -136,10 +139,21 @@ def prompt(coach: Coach, client: WebClient, loss: CrmLoss, *, instance: str) -> 
     draft_started = _start_draft(coach, loss, profile.locale, profile.tz, now) if not loss.draft_started_at else None
     posted = _post_prompt(coach, client, loss, profile.t, now)
     if posted is None:
-        return None  # in doubt: stays claimed, and the next claim looks in the DM first
+        if loss.attempts >= rules.MAX_ATTEMPTS:  # never a second copy: better a loss the manager can see
+            losses.finish(loss.id, instance, now=now, status=LossStatus.FAILED, last_error="DM in doubt", **fields)
+            log.error("CRM loss %s: whether its DM went out cannot be told; not sending it again", loss.id)
+        return None  # in doubt: stays claimed, and the next claim (after the lease) looks in the DM first
     channel, ts, error = posted
     if error in REP_ERRORS:
-        losses.finish(loss.id, instance, now=now, status=LossStatus.WAITING, last_error=f"slack: {error}", **fields)
+        losses.finish(
+            loss.id,
+            instance,
+            now=now,
+            status=LossStatus.WAITING,
+            last_error=f"slack: {error}",
+            next_attempt_at=now + RECHECK_WAITING,
+            **fields,
+        )
         return None
     if error:
         _retry_or_fail(coach, loss, instance, CrmFailure(Failure.TRANSIENT, f"slack: {error}"), now, **fields)
@@ -184,7 +198,12 @@ def _read_deal(coach: Coach, loss: CrmLoss) -> dict[str, Any]:
         url=rules.hubspot_deal_url((loss.payload or {}).get("portal_id"), loss.deal_id),
     )
     if archived:
-        return {**fields, "status": LossStatus.WAITING, "last_error": "owner archived in HubSpot"}
+        return {
+            **fields,
+            "status": LossStatus.WAITING,
+            "last_error": "owner archived in HubSpot",
+            "next_attempt_at": coach.clock() + RECHECK_WAITING,
+        }
     return fields
 
 

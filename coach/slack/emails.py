@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from cachetools import TTLCache
@@ -33,8 +34,9 @@ class EmailDirectory:
 
     def __init__(self, client: WebClient, *, ttl_seconds: int = 3600, miss_ttl_seconds: int = 60) -> None:
         self._client = client
-        self._found: TTLCache[str, Member] = TTLCache(maxsize=10_000, ttl=ttl_seconds)
-        self._missing: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=miss_ttl_seconds)
+        # Wall-clock timers: a day-long wait for a rep to join is measured like the rest of the app's time.
+        self._found: TTLCache[str, Member] = TTLCache(maxsize=10_000, ttl=ttl_seconds, timer=time.time)
+        self._missing: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=miss_ttl_seconds, timer=time.time)
         self._lock = threading.Lock()
 
     def by_email(self, email: str) -> Member:
