@@ -204,7 +204,7 @@ def test_follow_up_call_in_english_across_the_daylight_saving_change_could_not_r
         # Monday 9 March is EDT: 10:00 local is 14:00 UTC.
         assert nudges(running_app)["followup_call"].due_at == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
         clock.move_to(datetime(2026, 3, 9, 14, 0, tzinfo=UTC))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)  # the 3-day message (due Sunday) goes too, one a second
         [call] = posted(running_app, "follow-up call", "U2")
         assert_valid(call)
         shown = blocks_text(call.params["blocks"])
@@ -475,7 +475,7 @@ def test_the_normal_week_is_asked_once_editable_on_home_and_the_week_1_check_say
         assert "Customer meetings: 6" in blocks_text(home["blocks"])
 
         clock.move_to(start + timedelta(days=7))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)
         post = next(p for p in posted(running_app, "self-check", "U2") if f"{review.id}:" in str(p.params["blocks"]))
         assert "How many appointments did I book this week?" in blocks_text(post.params["blocks"])
         click(running_app, "U2", post, "self_check_meetings", selected="2")
@@ -497,7 +497,7 @@ def test_the_week_1_check_in_japanese_without_a_normal_week_offers_to_set_one(ru
     with time_machine.travel(start, tick=False) as clock:
         review = review_saved(running_app, "U1", lost_on=date(2026, 3, 10), meeting=start + timedelta(days=2))
         clock.move_to(start + timedelta(days=7))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)
         post = next(p for p in posted(running_app, "一週間", "U1") if f"{review.id}:" in str(p.params["blocks"]))
         shown = blocks_text(post.params["blocks"])
         assert "アポは何件取れたか" in shown and "新規開拓は何件できたか" in shown
