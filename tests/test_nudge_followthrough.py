@@ -569,3 +569,32 @@ def test_the_normal_week_set_from_the_self_check_opened_on_home_updates_that_mod
     assert updated.response["ok"] and view_problems(updated.params["view"]) == []
     text = blocks_text(updated.params["view"]["blocks"])
     assert "新規開拓数：今週1件（普段は3件）" in text and "普段の1週間より落ちています：新規開拓数" in text
+
+
+def test_the_meeting_moved_from_the_prep_list_replans_the_chain_and_the_prep_list_shows_the_new_time(
+    running_app: RunningApp,
+):
+    start = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # Tue 10:00 New York
+    meeting = datetime(2026, 3, 12, 18, 0, tzinfo=UTC)  # Thu 14:00 New York
+    moved = datetime(2026, 3, 17, 18, 0, tzinfo=UTC)  # next Tue 14:00 New York
+    with time_machine.travel(start, tick=False) as clock:
+        review_saved(running_app, "U2", lost_on=date(2026, 3, 10), meeting=meeting)
+        clock.move_to(datetime(2026, 3, 11, 14, 0, tzinfo=UTC))  # Wed 10:00: the prep list (and the call)
+        dispatch_all(running_app, clock)
+        [prep] = calls_with(posted(running_app, "", "U2"), "prep_ready")
+        n = opened(running_app)
+        click(running_app, "U2", prep, "meeting_moved")
+        assert (
+            submit_modal(running_app, ri.state(next_meeting_at=ri.datetimepicker(moved)), "U2", opened_before=n) == {}
+        )
+        running_app.settle()
+        shown = updates_of(running_app, prep)[-1]
+        assert_valid_update(shown)
+        assert "Tue, Mar 17, 2026, 2:00 PM (America/New_York)" in blocks_text(shown.params["blocks"])
+        assert "prep_ready" in str(shown.params["blocks"])  # still the prep list, not the one-change reminder
+        planned = nudges(running_app)
+        # Re-armed for the new meeting: Monday 16 March 10:00, and the reminder an hour before it.
+        assert planned["prep"].status == "pending" and planned["prep"].due_at == datetime(
+            2026, 3, 16, 14, 0, tzinfo=UTC
+        )
+        assert planned["pre_meeting"].due_at == moved - timedelta(minutes=60)
