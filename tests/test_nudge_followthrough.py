@@ -204,7 +204,7 @@ def test_follow_up_call_in_english_across_the_daylight_saving_change_could_not_r
         # Monday 9 March is EDT: 10:00 local is 14:00 UTC.
         assert nudges(running_app)["followup_call"].due_at == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
         clock.move_to(datetime(2026, 3, 9, 14, 0, tzinfo=UTC))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)  # the 3-day message (due Sunday) goes too, one a second
         [call] = posted(running_app, "follow-up call", "U2")
         assert_valid(call)
         shown = blocks_text(call.params["blocks"])
@@ -475,7 +475,7 @@ def test_the_normal_week_is_asked_once_editable_on_home_and_the_week_1_check_say
         assert "Customer meetings: 6" in blocks_text(home["blocks"])
 
         clock.move_to(start + timedelta(days=7))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)
         post = next(p for p in posted(running_app, "self-check", "U2") if f"{review.id}:" in str(p.params["blocks"]))
         assert "How many appointments did I book this week?" in blocks_text(post.params["blocks"])
         click(running_app, "U2", post, "self_check_meetings", selected="2")
@@ -497,7 +497,7 @@ def test_the_week_1_check_in_japanese_without_a_normal_week_offers_to_set_one(ru
     with time_machine.travel(start, tick=False) as clock:
         review = review_saved(running_app, "U1", lost_on=date(2026, 3, 10), meeting=start + timedelta(days=2))
         clock.move_to(start + timedelta(days=7))
-        dispatch(running_app)
+        dispatch_all(running_app, clock)
         post = next(p for p in posted(running_app, "一週間", "U1") if f"{review.id}:" in str(p.params["blocks"]))
         shown = blocks_text(post.params["blocks"])
         assert "アポは何件取れたか" in shown and "新規開拓は何件できたか" in shown
@@ -569,3 +569,32 @@ def test_the_normal_week_set_from_the_self_check_opened_on_home_updates_that_mod
     assert updated.response["ok"] and view_problems(updated.params["view"]) == []
     text = blocks_text(updated.params["view"]["blocks"])
     assert "新規開拓数：今週1件（普段は3件）" in text and "普段の1週間より落ちています：新規開拓数" in text
+
+
+def test_the_meeting_moved_from_the_prep_list_replans_the_chain_and_the_prep_list_shows_the_new_time(
+    running_app: RunningApp,
+):
+    start = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # Tue 10:00 New York
+    meeting = datetime(2026, 3, 12, 18, 0, tzinfo=UTC)  # Thu 14:00 New York
+    moved = datetime(2026, 3, 17, 18, 0, tzinfo=UTC)  # next Tue 14:00 New York
+    with time_machine.travel(start, tick=False) as clock:
+        review_saved(running_app, "U2", lost_on=date(2026, 3, 10), meeting=meeting)
+        clock.move_to(datetime(2026, 3, 11, 14, 0, tzinfo=UTC))  # Wed 10:00: the prep list (and the call)
+        dispatch_all(running_app, clock)
+        [prep] = calls_with(posted(running_app, "", "U2"), "prep_ready")
+        n = opened(running_app)
+        click(running_app, "U2", prep, "meeting_moved")
+        assert (
+            submit_modal(running_app, ri.state(next_meeting_at=ri.datetimepicker(moved)), "U2", opened_before=n) == {}
+        )
+        running_app.settle()
+        shown = updates_of(running_app, prep)[-1]
+        assert_valid_update(shown)
+        assert "Tue, Mar 17, 2026, 2:00 PM (America/New_York)" in blocks_text(shown.params["blocks"])
+        assert "prep_ready" in str(shown.params["blocks"])  # still the prep list, not the one-change reminder
+        planned = nudges(running_app)
+        # Re-armed for the new meeting: Monday 16 March 10:00, and the reminder an hour before it.
+        assert planned["prep"].status == "pending" and planned["prep"].due_at == datetime(
+            2026, 3, 16, 14, 0, tzinfo=UTC
+        )
+        assert planned["pre_meeting"].due_at == moved - timedelta(minutes=60)

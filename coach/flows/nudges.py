@@ -147,7 +147,8 @@ def open_meeting_modal_for(
     """`origin`: the nudge whose message the button is on (book_meeting, prep), so its answer fits it; a
     button's value may name it too ("<review>:prep")."""
     review = coach.nudges.review(_review_id(value) or 0, user_id)
-    origin = origin or str(value or "").partition(":")[2] or None
+    origin = origin or str(value or "").partition(":")[2]
+    origin = origin if origin in (NudgeKind.BOOK_MEETING, NudgeKind.PREP) else None
     open_meeting_modal(
         coach,
         client,

@@ -168,6 +168,15 @@ class NudgeService:
         """What the customer said on the follow-up call (or that the call could not be made). Recording again
         replaces the answers (the rep corrects them); the customer's biggest reason becomes the review's
         customer-stated reason, shown beside the rep's surface and underlying reasons."""
+        try:
+            return self._record_followup(review_id, user_id, outcome, answers, now=now)
+        except IntegrityError:
+            # A double click raced us to create the row: it exists now, so update it.
+            return self._record_followup(review_id, user_id, outcome, answers, now=now)
+
+    def _record_followup(
+        self, review_id: int, user_id: str, outcome: FollowUpOutcome, answers: dict[str, str | None], *, now: datetime
+    ) -> tuple[Review, CustomerFollowUp] | None:
         with self.db.session() as s:
             review = self._own_review(s, review_id, user_id)
             if review is None:
@@ -197,6 +206,12 @@ class NudgeService:
             return week_counts(s.get(NormalWeek, (team_id, user_id)))
 
     def set_normal_week(self, team_id: str, user_id: str, counts: dict[str, int], *, now: datetime) -> dict[str, int]:
+        try:
+            return self._set_normal_week(team_id, user_id, counts, now=now)
+        except IntegrityError:  # a double submission raced us to create the row
+            return self._set_normal_week(team_id, user_id, counts, now=now)
+
+    def _set_normal_week(self, team_id: str, user_id: str, counts: dict[str, int], *, now: datetime) -> dict[str, int]:
         with self.db.session() as s:
             row = s.get(NormalWeek, (team_id, user_id), with_for_update=True)
             if row is None:
