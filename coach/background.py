@@ -6,13 +6,15 @@ which keeps acks off the listener thread pool; whatever comes after the ack
 silently.
 
 Opening a modal is not queued behind anything: a trigger_id works for Slack's
-3 seconds from the click. Over HTTP, `open_modal` runs in the request's own
-thread right after the ack has been sent (see `after_response`, used by
-coach/web.py); elsewhere (Socket Mode) on threads of its own that do nothing
-else. Either way it is one `views.open` with no database or `users.info`
-before it, and a trigger already too old when its turn comes is not spent on a
-doomed call: its `too_late` runs instead. Everything else (filling the modal
-in, Home, DMs) runs in the order it came.
+3 seconds from the click, so `open_modal` runs at once on threads of its own
+that do nothing else (one `views.open`, no database or `users.info` before
+it). Over HTTP the ack waits for it, up to a second (`awaiting_modals`, used
+by coach/web.py): the modal is open by the time Slack has its answer, and the
+request's thread is not taken by other work meanwhile. A trigger already too
+old when its turn comes is not spent on a doomed call: its `too_late` runs
+instead. Everything else (filling the modal in, Home, DMs) runs in the order
+it came, on fewer threads, so that it takes less of the interpreter from acks
+and openings.
 """
 
 from __future__ import annotations
@@ -37,19 +39,19 @@ TRIGGER_WINDOW_SECONDS = 3.0  # Slack: a trigger_id must be used within 3 s of t
 TRIGGER_BUDGET_SECONDS = 2.5
 
 
-# The jobs to run once the current request's response is sent, while a request is being answered.
-_RESPONSE = threading.local()
+# The modal openings started while the current thread answers a request (see awaiting_modals).
+_REQUEST = threading.local()
 
 
 @contextmanager
-def after_response(jobs: list[Callable[[], Any]]) -> Iterator[None]:
-    """While in this block, `open_modal` on this thread appends its job to `jobs` (for the server to run in
-    this thread once the response is on its way) instead of queueing it."""
-    _RESPONSE.jobs = jobs
+def awaiting_modals(futures: list[Future]) -> Iterator[None]:
+    """While in this block, `open_modal` on this thread adds its future to `futures`, so that the caller (the
+    HTTP layer) can hold the ack until the modal is open."""
+    _REQUEST.futures = futures
     try:
         yield
     finally:
-        _RESPONSE.jobs = None
+        _REQUEST.futures = None
 
 
 def trigger_too_old(received_at: float, now: float | None = None) -> bool:
@@ -58,7 +60,7 @@ def trigger_too_old(received_at: float, now: float | None = None) -> bool:
 
 
 class BackgroundWork:
-    def __init__(self, workers: int = 8, openers: int = 8) -> None:
+    def __init__(self, workers: int = 4, openers: int = 16) -> None:
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._openers: queue.PriorityQueue = queue.PriorityQueue()
         self._order = itertools.count()  # FIFO within a priority
@@ -92,8 +94,7 @@ class BackgroundWork:
         too_late: Callable[[], Any] | None = None,
         **kwargs: Any,
     ) -> Future:
-        """Run `fn` (which opens a modal with a trigger_id) at once: right after the response in this
-        request's thread when the server runs `after_response` jobs, else on the openers' threads.
+        """Run `fn` (which opens a modal with a trigger_id) at once on the openers' threads.
 
         `received_at` is when the interaction reached us (time.monotonic()). If the trigger is past its
         budget when its turn comes, `too_late()` runs instead, in the ordinary queue.
@@ -111,12 +112,10 @@ class BackgroundWork:
         future: Future = Future()
         with self._idle:
             self._running += 1
-        job = (URGENT, next(self._order), run, (), {}, future)
-        pending = getattr(_RESPONSE, "jobs", None)
-        if pending is not None:
-            pending.append(lambda: self._run(job))
-        else:
-            self._openers.put(job)
+        self._openers.put((URGENT, next(self._order), run, (), {}, future))
+        awaited = getattr(_REQUEST, "futures", None)
+        if awaited is not None:
+            awaited.append(future)
         return future
 
     def _work(self, jobs: queue.PriorityQueue) -> None:
