@@ -12,9 +12,9 @@ it). Over HTTP the ack waits for it, up to a second (`awaiting_modals`, used
 by coach/web.py): the modal is open by the time Slack has its answer, and the
 request's thread is not taken by other work meanwhile. A trigger already too
 old when its turn comes is not spent on a doomed call: its `too_late` runs
-instead. Everything else (filling the modal in, Home, DMs) runs in the order
-it came, on fewer threads, so that it takes less of the interpreter from acks
-and openings.
+instead. Everything else (filling the modal in, Home, DMs) has no deadline: it
+runs in the order it came, on a few threads, and gives way to modals being
+opened (for up to a second), since only one thread runs Python at a time.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ TRIGGER_WINDOW_SECONDS = 3.0  # Slack: a trigger_id must be used within 3 s of t
 # Past this age (from the request's arrival) a views.open would likely reach Slack too late; the request
 # itself reached us some time after the click.
 TRIGGER_BUDGET_SECONDS = 2.5
+MAX_DEFER_SECONDS = 1.0  # the longest work with no deadline waits for modals that are opening
 
 
 # The modal openings started while the current thread answers a request (see awaiting_modals).
@@ -66,6 +68,7 @@ class BackgroundWork:
         self._order = itertools.count()  # FIFO within a priority
         self._idle = threading.Condition()
         self._running = 0
+        self._opening = 0  # modal openings queued or running: other work gives way to them
         self._threads = [
             threading.Thread(target=self._work, args=(self._queue,), name=f"after-ack-{i}", daemon=True)
             for i in range(workers)
@@ -82,7 +85,7 @@ class BackgroundWork:
         priority = URGENT if kwargs.get("trigger_id") else NORMAL
         with self._idle:
             self._running += 1
-        self._queue.put((priority, next(self._order), fn, args, kwargs, future))
+        self._queue.put(_Job(priority, next(self._order), time.monotonic(), fn, args, kwargs, future))
         return future
 
     def open_modal(
@@ -112,30 +115,43 @@ class BackgroundWork:
         future: Future = Future()
         with self._idle:
             self._running += 1
-        self._openers.put((URGENT, next(self._order), run, (), {}, future))
+            self._opening += 1
+        self._openers.put(_Job(URGENT, next(self._order), time.monotonic(), run, (), {}, future))
         awaited = getattr(_REQUEST, "futures", None)
         if awaited is not None:
             awaited.append(future)
         return future
 
     def _work(self, jobs: queue.PriorityQueue) -> None:
+        opener = jobs is self._openers
         while True:
-            job = jobs.get()
-            if job[0] == STOP:
+            job: _Job = jobs.get()
+            if job.priority == STOP:
                 return
-            self._run(job)
+            if not opener:
+                self._give_way(job)
+            self._run(job, opener)
 
-    def _run(self, job: tuple) -> None:
-        _, _, fn, args, kwargs, future = job
+    def _give_way(self, job: _Job) -> None:
+        """One thread runs Python at a time: while modals are opening (each within its trigger's 3 s), work
+        with no deadline waits for them, up to MAX_DEFER_SECONDS after it was submitted."""
+        left = MAX_DEFER_SECONDS - (time.monotonic() - job.submitted_at)
+        if left > 0:
+            with self._idle:
+                self._idle.wait_for(lambda: self._opening == 0, left)
+
+    def _run(self, job: _Job, opener: bool) -> None:
         try:
-            if future.set_running_or_notify_cancel():
-                future.set_result(fn(*args, **kwargs))
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_result(job.fn(*job.args, **job.kwargs))
         except BaseException as e:
-            log.exception("work after ack failed in %s", getattr(fn, "__qualname__", fn))
-            future.set_exception(e)
+            log.exception("work after ack failed in %s", getattr(job.fn, "__qualname__", job.fn))
+            job.future.set_exception(e)
         finally:
             with self._idle:
                 self._running -= 1
+                if opener:
+                    self._opening -= 1
                 self._idle.notify_all()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -145,11 +161,19 @@ class BackgroundWork:
 
     def shutdown(self) -> None:
         """Finish what is queued, then stop the workers."""
-        for _ in self._opener_threads:
-            self._openers.put((STOP, next(self._order), None, (), {}, None))
-        for thread in self._opener_threads:
-            thread.join()
-        for _ in self._threads:
-            self._queue.put((STOP, next(self._order), None, (), {}, None))
-        for thread in self._threads:
-            thread.join()
+        for pool, jobs in ((self._opener_threads, self._openers), (self._threads, self._queue)):
+            for _ in pool:
+                jobs.put(_Job(STOP, next(self._order), 0.0, None, (), {}, None))
+            for thread in pool:
+                thread.join()
+
+
+@dataclass(order=True)
+class _Job:
+    priority: int
+    order: int  # FIFO within a priority
+    submitted_at: float = field(compare=False)
+    fn: Any = field(compare=False)
+    args: tuple = field(compare=False)
+    kwargs: dict = field(compare=False)
+    future: Any = field(compare=False)
