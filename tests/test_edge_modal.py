@@ -12,7 +12,9 @@ from coach.background import TRIGGER_BUDGET_SECONDS, BackgroundWork, awaiting_mo
 from coach.web import ACK_WAITS_FOR_MODAL_SECONDS
 from tests.conftest import MANAGER_CHANNEL, RunningApp
 from tests.slack_signing import block_actions_payload
+from tests.test_home import open_home, press
 from tests.test_nudges import dispatch, review_saved
+from tests.test_privacy import two_reps  # noqa: F401 (a fixture)
 from tests.test_review_flow import blocks_text
 
 
@@ -107,3 +109,23 @@ def test_a_forged_click_cannot_point_chat_update_at_the_managers_post(running_ap
     [update] = fake.calls_to("chat.update")
     assert update.params["channel"] == pre.response["channel"] and update.params["ts"] == pre.response["ts"]
     assert "Done." in blocks_text(update.params["blocks"])
+
+
+def test_a_manager_whose_status_is_not_cached_sees_the_modal_open_before_slack_is_asked(
+    running_app: RunningApp,
+    two_reps,  # noqa: F811 (the fixture imported above)
+):
+    _, theirs = two_reps
+    fake = running_app.slack.fake
+    fake.add_user("UCHAN", tz="Europe/London", locale="en-GB")
+    fake.channel_members[MANAGER_CHANNEL] = ["UCHAN"]
+    home = open_home(running_app, "UCHAN")
+    running_app.coach.managers.forget()  # the membership must be read from Slack again
+    since = len(fake.calls)
+    press(running_app, "UCHAN", home, "home_view_review", value=str(theirs.id))
+    running_app.settle()
+    methods = [c.method for c in fake.calls[since:]]
+    assert methods[0] == "views.open" and "conversations.members" in methods
+    opened = fake.calls_to("views.open")[-1]
+    assert opened.params["view"]["callback_id"] == "review_opening"
+    assert fake.views[opened.response["view"]["id"]]["callback_id"] == "review_detail"
