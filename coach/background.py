@@ -32,13 +32,15 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-URGENT, NORMAL, STOP = 0, 1, 2
+URGENT, NORMAL, LOW, STOP = 0, 1, 2, 3
 
 TRIGGER_WINDOW_SECONDS = 3.0  # Slack: a trigger_id must be used within 3 s of the click
 # Past this age (from the request's arrival) a views.open would likely reach Slack too late; the request
 # itself reached us some time after the click.
 TRIGGER_BUDGET_SECONDS = 2.5
-MAX_DEFER_SECONDS = 1.0  # the longest work with no deadline waits for modals that are opening
+# The longest work with no deadline waits for modals that are opening, from when it was submitted: filling
+# a modal in or a DM a second, a refresh of a Home tab (nobody looks at it while in a modal) three.
+MAX_DEFER_SECONDS = {URGENT: 1.0, NORMAL: 1.0, LOW: 3.0}
 
 
 # The modal openings started while the current thread answers a request (see awaiting_modals).
@@ -81,8 +83,14 @@ class BackgroundWork:
             thread.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return self._submit(URGENT if kwargs.get("trigger_id") else NORMAL, fn, args, kwargs)
+
+    def submit_low(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Work that may wait for everything else (a Home refresh)."""
+        return self._submit(LOW, fn, args, kwargs)
+
+    def _submit(self, priority: int, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Future:
         future: Future = Future()
-        priority = URGENT if kwargs.get("trigger_id") else NORMAL
         with self._idle:
             self._running += 1
         self._queue.put(_Job(priority, next(self._order), time.monotonic(), fn, args, kwargs, future))
@@ -135,7 +143,7 @@ class BackgroundWork:
     def _give_way(self, job: _Job) -> None:
         """One thread runs Python at a time: while modals are opening (each within its trigger's 3 s), work
         with no deadline waits for them, up to MAX_DEFER_SECONDS after it was submitted."""
-        left = MAX_DEFER_SECONDS - (time.monotonic() - job.submitted_at)
+        left = MAX_DEFER_SECONDS[job.priority] - (time.monotonic() - job.submitted_at)
         if left > 0:
             with self._idle:
                 self._idle.wait_for(lambda: self._opening == 0, left)

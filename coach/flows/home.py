@@ -71,12 +71,15 @@ def publish_home(coach: Coach, client: WebClient, team_id: str | None, user_id: 
     return view
 
 
-def refresh_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str | None) -> None:
+def refresh_home(
+    coach: Coach, client: WebClient, team_id: str | None, user_id: str | None, *, looking: bool = False
+) -> None:
+    """Publish the rep's Home after the ack: at once when they are `looking` (they opened the tab), else
+    after everything else queued (a change made in a modal or a DM: nobody looks at Home meanwhile)."""
     if not user_id:
         return
-    coach.home_refresh.request(
-        coach.later.submit, (team_id or "", user_id), publish_home, coach, client, team_id, user_id
-    )
+    submit = coach.later.submit if looking else coach.later.submit_low
+    coach.home_refresh.request(submit, (team_id or "", user_id), publish_home, coach, client, team_id, user_id)
 
 
 def _int(value: Any) -> int | None:
