@@ -6,13 +6,15 @@ which keeps acks off the listener thread pool; whatever comes after the ack
 silently.
 
 Opening a modal is not queued behind anything: a trigger_id works for Slack's
-3 seconds from the click. Over HTTP, `open_modal` runs in the request's own
-thread right after the ack has been sent (see `after_response`, used by
-coach/web.py); elsewhere (Socket Mode) on threads of its own that do nothing
-else. Either way it is one `views.open` with no database or `users.info`
-before it, and a trigger already too old when its turn comes is not spent on a
-doomed call: its `too_late` runs instead. Everything else (filling the modal
-in, Home, DMs) runs in the order it came.
+3 seconds from the click, so `open_modal` runs at once on threads of its own
+that do nothing else (one `views.open`, no database or `users.info` before
+it). Over HTTP the ack waits for it, up to a second (`awaiting_modals`, used
+by coach/web.py): the modal is open by the time Slack has its answer, and the
+request's thread is not taken by other work meanwhile. A trigger already too
+old when its turn comes is not spent on a doomed call: its `too_late` runs
+instead. Everything else (filling the modal in, Home, DMs) has no deadline: it
+runs in the order it came, on a few threads, and gives way to modals being
+opened (for up to a second), since only one thread runs Python at a time.
 """
 
 from __future__ import annotations
@@ -25,31 +27,35 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-URGENT, NORMAL, STOP = 0, 1, 2
+URGENT, NORMAL, LOW, STOP = 0, 1, 2, 3
 
 TRIGGER_WINDOW_SECONDS = 3.0  # Slack: a trigger_id must be used within 3 s of the click
 # Past this age (from the request's arrival) a views.open would likely reach Slack too late; the request
 # itself reached us some time after the click.
 TRIGGER_BUDGET_SECONDS = 2.5
+# The longest work with no deadline waits for modals that are opening, from when it was submitted: filling
+# a modal in or a DM a second, a refresh of a Home tab (nobody looks at it while in a modal) three.
+MAX_DEFER_SECONDS = {URGENT: 1.0, NORMAL: 1.0, LOW: 3.0}
 
 
-# The jobs to run once the current request's response is sent, while a request is being answered.
-_RESPONSE = threading.local()
+# The modal openings started while the current thread answers a request (see awaiting_modals).
+_REQUEST = threading.local()
 
 
 @contextmanager
-def after_response(jobs: list[Callable[[], Any]]) -> Iterator[None]:
-    """While in this block, `open_modal` on this thread appends its job to `jobs` (for the server to run in
-    this thread once the response is on its way) instead of queueing it."""
-    _RESPONSE.jobs = jobs
+def awaiting_modals(futures: list[Future]) -> Iterator[None]:
+    """While in this block, `open_modal` on this thread adds its future to `futures`, so that the caller (the
+    HTTP layer) can hold the ack until the modal is open."""
+    _REQUEST.futures = futures
     try:
         yield
     finally:
-        _RESPONSE.jobs = None
+        _REQUEST.futures = None
 
 
 def trigger_too_old(received_at: float, now: float | None = None) -> bool:
@@ -58,12 +64,13 @@ def trigger_too_old(received_at: float, now: float | None = None) -> bool:
 
 
 class BackgroundWork:
-    def __init__(self, workers: int = 8, openers: int = 8) -> None:
+    def __init__(self, workers: int = 4, openers: int = 16) -> None:
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._openers: queue.PriorityQueue = queue.PriorityQueue()
         self._order = itertools.count()  # FIFO within a priority
         self._idle = threading.Condition()
         self._running = 0
+        self._opening = 0  # modal openings queued or running: other work gives way to them
         self._threads = [
             threading.Thread(target=self._work, args=(self._queue,), name=f"after-ack-{i}", daemon=True)
             for i in range(workers)
@@ -76,11 +83,17 @@ class BackgroundWork:
             thread.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return self._submit(URGENT if kwargs.get("trigger_id") else NORMAL, fn, args, kwargs)
+
+    def submit_low(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Work that may wait for everything else (a Home refresh)."""
+        return self._submit(LOW, fn, args, kwargs)
+
+    def _submit(self, priority: int, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Future:
         future: Future = Future()
-        priority = URGENT if kwargs.get("trigger_id") else NORMAL
         with self._idle:
             self._running += 1
-        self._queue.put((priority, next(self._order), fn, args, kwargs, future))
+        self._queue.put(_Job(priority, next(self._order), time.monotonic(), fn, args, kwargs, future))
         return future
 
     def open_modal(
@@ -92,8 +105,7 @@ class BackgroundWork:
         too_late: Callable[[], Any] | None = None,
         **kwargs: Any,
     ) -> Future:
-        """Run `fn` (which opens a modal with a trigger_id) at once: right after the response in this
-        request's thread when the server runs `after_response` jobs, else on the openers' threads.
+        """Run `fn` (which opens a modal with a trigger_id) at once on the openers' threads.
 
         `received_at` is when the interaction reached us (time.monotonic()). If the trigger is past its
         budget when its turn comes, `too_late()` runs instead, in the ordinary queue.
@@ -111,32 +123,43 @@ class BackgroundWork:
         future: Future = Future()
         with self._idle:
             self._running += 1
-        job = (URGENT, next(self._order), run, (), {}, future)
-        pending = getattr(_RESPONSE, "jobs", None)
-        if pending is not None:
-            pending.append(lambda: self._run(job))
-        else:
-            self._openers.put(job)
+            self._opening += 1
+        self._openers.put(_Job(URGENT, next(self._order), time.monotonic(), run, (), {}, future))
+        awaited = getattr(_REQUEST, "futures", None)
+        if awaited is not None:
+            awaited.append(future)
         return future
 
     def _work(self, jobs: queue.PriorityQueue) -> None:
+        opener = jobs is self._openers
         while True:
-            job = jobs.get()
-            if job[0] == STOP:
+            job: _Job = jobs.get()
+            if job.priority == STOP:
                 return
-            self._run(job)
+            if not opener:
+                self._give_way(job)
+            self._run(job, opener)
 
-    def _run(self, job: tuple) -> None:
-        _, _, fn, args, kwargs, future = job
+    def _give_way(self, job: _Job) -> None:
+        """One thread runs Python at a time: while modals are opening (each within its trigger's 3 s), work
+        with no deadline waits for them, up to MAX_DEFER_SECONDS after it was submitted."""
+        left = MAX_DEFER_SECONDS[job.priority] - (time.monotonic() - job.submitted_at)
+        if left > 0:
+            with self._idle:
+                self._idle.wait_for(lambda: self._opening == 0, left)
+
+    def _run(self, job: _Job, opener: bool) -> None:
         try:
-            if future.set_running_or_notify_cancel():
-                future.set_result(fn(*args, **kwargs))
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_result(job.fn(*job.args, **job.kwargs))
         except BaseException as e:
-            log.exception("work after ack failed in %s", getattr(fn, "__qualname__", fn))
-            future.set_exception(e)
+            log.exception("work after ack failed in %s", getattr(job.fn, "__qualname__", job.fn))
+            job.future.set_exception(e)
         finally:
             with self._idle:
                 self._running -= 1
+                if opener:
+                    self._opening -= 1
                 self._idle.notify_all()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -146,14 +169,22 @@ class BackgroundWork:
 
     def shutdown(self) -> None:
         """Finish what is queued, then stop the workers."""
-        for _ in self._opener_threads:
-            self._openers.put((STOP, next(self._order), None, (), {}, None))
-        for thread in self._opener_threads:
-            thread.join()
-        for _ in self._threads:
-            self._queue.put((STOP, next(self._order), None, (), {}, None))
-        for thread in self._threads:
-            thread.join()
+        for pool, jobs in ((self._opener_threads, self._openers), (self._threads, self._queue)):
+            for _ in pool:
+                jobs.put(_Job(STOP, next(self._order), 0.0, None, (), {}, None))
+            for thread in pool:
+                thread.join()
+
+
+@dataclass(order=True)
+class _Job:
+    priority: int
+    order: int  # FIFO within a priority
+    submitted_at: float = field(compare=False)
+    fn: Any = field(compare=False)
+    args: tuple = field(compare=False)
+    kwargs: dict = field(compare=False)
+    future: Any = field(compare=False)
 
 
 class Coalesced:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -17,7 +16,7 @@ from sqlalchemy import text
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
-from coach.background import after_response
+from coach.background import awaiting_modals
 from coach.db import Database
 
 log = logging.getLogger(__name__)
@@ -36,6 +35,7 @@ CONNECTION_LIMIT = 2000
 # second would keep a connection forever).
 REQUEST_DEADLINE_SECONDS = 10
 IDLE_SECONDS = 30  # a keep-alive connection with nothing to say is closed after this
+ACK_WAITS_FOR_MODAL_SECONDS = 1.0  # the most an ack waits for the views.open its listener started
 MAX_HEADER_BYTES = 64 * 1024
 
 
@@ -116,22 +116,19 @@ def build_wsgi_app(app: App, db: Database, routes: Mapping[str, Route] | None = 
             length = -1
         if length < 0 or length > MAX_BODY_BYTES:
             return reply(start_response, "400 Bad Request", {"ok": False, "error": "bad_request"})
-        writes: list[Callable[[bytes], Any]] = []
-
-        def keep_write(status: str, headers: list, exc_info=None) -> Callable[[bytes], Any]:
-            write = start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-            writes.append(write)
-            return write
-
-        jobs: list[Callable[[], Any]] = []
+        opening: list[Future] = []
         try:
-            with after_response(jobs):
-                body = slack(environ, keep_write)
+            with awaiting_modals(opening):
+                body = slack(environ, start_response)
         except Exception as e:
             # A malformed payload must never become a 500 with a traceback.
             log.warning("rejected a malformed request: %s", type(e).__name__)
             return reply(start_response, "400 Bad Request", {"ok": False, "error": "bad_request"})
-        return ThenRun(body, writes[-1], jobs) if jobs and writes else body
+        if opening:
+            # The listener started a modal opening (its own thread): the ack waits for it, briefly, so the modal
+            # is open by the time Slack has its answer; a slow Slack never holds the ack past the wait.
+            wait(opening, timeout=ACK_WAITS_FOR_MODAL_SECONDS)
+        return body
 
     def serve_route(route: Route, environ, start_response, method: str):
         if method != "POST":
@@ -156,31 +153,6 @@ def build_wsgi_app(app: App, db: Database, routes: Mapping[str, Route] | None = 
     return wsgi
 
 
-class ThenRun:
-    """A response body that, once the server has sent it, runs `jobs` in the same thread (opening a modal
-    right after the ack: no queue, no other thread). The server sends what is written at once (see
-    `send_bytes` below); an empty body gets its headers out with a write of b"" before the jobs run."""
-
-    def __init__(self, body: Iterable[bytes], write: Callable[[bytes], Any], jobs: list[Callable[[], Any]]) -> None:
-        self.body, self.write, self.jobs = body, write, jobs
-        self.sent = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self.body:
-            self.sent = self.sent or bool(chunk)
-            yield chunk
-
-    def close(self) -> None:
-        # The server calls close() once the body is written, before it finishes the request.
-        try:
-            if not self.sent:
-                self.write(b"")
-        except Exception as e:  # the client went away; the jobs still run (the rep may see the modal)
-            log.info("response not sent before the work after it: %s", type(e).__name__)
-        for job in self.jobs:
-            job()
-
-
 def create_http_server(wsgi: Callable, host: str, port: int, *, threads: int = SERVER_THREADS):
     """waitress, bound to host:port, with the limits above (an OSError here: the port is taken or not ours).
 
@@ -189,27 +161,20 @@ def create_http_server(wsgi: Callable, host: str, port: int, *, threads: int = S
       to disk, before the app could say no.)
     - A request that has not arrived whole within REQUEST_DEADLINE_SECONDS is dropped.
     - Up to CONNECTION_LIMIT open connections, watched with poll() (select() stops at 1024 descriptors).
-    - What a request's thread writes is sent at once, so an ack is on its way before the work that follows
-      it in the same thread (ThenRun: opening a modal).
     """
-    with warnings.catch_warnings():
-        # waitress 3 deprecates send_bytes (pyproject.toml keeps waitress below 4); nothing else sends a
-        # response while its thread goes on.
-        warnings.filterwarnings("ignore", "send_bytes", DeprecationWarning)
-        server = create_server(
-            wsgi,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="lost-deal-coach",
-            max_request_body_size=MAX_BODY_BYTES + 1,  # waitress refuses a length >= this
-            max_request_header_size=MAX_HEADER_BYTES,
-            connection_limit=CONNECTION_LIMIT,
-            asyncore_use_poll=True,
-            channel_timeout=IDLE_SECONDS,
-            cleanup_interval=min(IDLE_SECONDS, 10),
-            send_bytes=1,
-        )
+    server = create_server(
+        wsgi,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="lost-deal-coach",
+        max_request_body_size=MAX_BODY_BYTES + 1,  # waitress refuses a length >= this
+        max_request_header_size=MAX_HEADER_BYTES,
+        connection_limit=CONNECTION_LIMIT,
+        asyncore_use_poll=True,
+        channel_timeout=IDLE_SECONDS,
+        cleanup_interval=min(IDLE_SECONDS, 10),
+    )
     # One listening socket (a host/port) or several (a name with IPv4 and IPv6 addresses).
     listeners = [server] if isinstance(server, BaseWSGIServer) else list(server.map.values())
     for listener in listeners:

@@ -31,6 +31,7 @@ from coach.home.views import (
     won_usage_text,
 )
 from coach.i18n import Translator
+from coach.review.views import opening_view
 from coach.services import Coach
 from coach.slack.client import post_message
 from coach.slack.ids import BlockId, CallbackId
@@ -76,12 +77,15 @@ def publish_home(coach: Coach, client: WebClient, team_id: str | None, user_id: 
     return view
 
 
-def refresh_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str | None) -> None:
+def refresh_home(
+    coach: Coach, client: WebClient, team_id: str | None, user_id: str | None, *, looking: bool = False
+) -> None:
+    """Publish the rep's Home after the ack: at once when they are `looking` (they opened the tab), else
+    after everything else queued (a change made in a modal or a DM: nobody looks at Home meanwhile)."""
     if not user_id:
         return
-    coach.home_refresh.request(
-        coach.later.submit, (team_id or "", user_id), publish_home, coach, client, team_id, user_id
-    )
+    submit = coach.later.submit if looking else coach.later.submit_low
+    coach.home_refresh.request(submit, (team_id or "", user_id), publish_home, coach, client, team_id, user_id)
 
 
 def _int(value: Any) -> int | None:
@@ -115,26 +119,38 @@ def open_review_detail(
     """A review, read-only: the rep's own, or (for a manager) one of the team's. Anyone else sees a refusal."""
     t = coach.profiles.cached(team_id, user_id).t  # no Slack call before views.open
     review_id = _int(value)
+    in_modal = view if view and view.get("type") == "modal" else None
+    view_id = in_modal["id"] if in_modal else None
     detail = None
     if review_id is not None:
         detail = coach.home.visible_review(review_id, viewer_team=team_id, viewer_id=user_id, manager=False)
-        if detail is None and coach.managers.is_manager(user_id) is True:
-            detail = coach.home.visible_review(review_id, viewer_team=team_id, viewer_id=user_id, manager=True)
-    in_modal = view if view and view.get("type") == "modal" else None
+        if detail is None:
+            manager, view_id = _manager_opened_first(coach, client, t, user_id, trigger_id, view_id)
+            if manager is True:
+                detail = coach.home.visible_review(review_id, viewer_team=team_id, viewer_id=user_id, manager=True)
     if detail is None:
         log.warning("review %s refused to %s: not theirs, and not their team's as a manager", value, user_id)
-        _show(client, not_available_modal(t), trigger_id=trigger_id, view_id=None if not in_modal else in_modal["id"])
+        _show(client, not_available_modal(t), trigger_id=trigger_id, view_id=view_id)
         return False
     back_to = None
     if in_modal and in_modal.get("callback_id") == CallbackId.REVIEW_LIST:
         back_to = parse_page_ref(in_modal.get("private_metadata"))
-    _show(
-        client,
-        review_modal(t, detail, viewer_id=user_id, back_to=back_to),
-        trigger_id=trigger_id,
-        view_id=in_modal["id"] if in_modal else None,
-    )
+    _show(client, review_modal(t, detail, viewer_id=user_id, back_to=back_to), trigger_id=trigger_id, view_id=view_id)
     return True
+
+
+def _manager_opened_first(
+    coach: Coach, client: WebClient, t: Translator, user_id: str, trigger_id: str | None, view_id: str | None
+) -> tuple[bool | None, str | None]:
+    """Whether the rep is a manager, with no Slack call before a new modal is open: when that is not known
+    without asking Slack, the modal opens first (saying so) and is filled in after. Returns (is_manager,
+    the modal to show in: the one clicked in, the one just opened, or None to open one)."""
+    known, manager = coach.managers.known(user_id)
+    if known:
+        return manager, view_id
+    if not view_id and trigger_id:
+        view_id = client.views_open(trigger_id=trigger_id, view=opening_view(t, text=t._("Opening…")))["view"]["id"]
+    return coach.managers.is_manager(user_id), view_id
 
 
 def open_review_page(
@@ -154,7 +170,10 @@ def open_review_page(
     if ref is None:
         return False
     team, offset = ref
-    if team and coach.managers.is_manager(user_id) is not True:
+    manager = None
+    if team:
+        manager, in_modal = _manager_opened_first(coach, client, t, user_id, trigger_id, in_modal)
+    if team and manager is not True:
         log.warning("team review list refused to %s: not a manager", user_id)
         _show(client, not_available_modal(t), trigger_id=trigger_id, view_id=in_modal)
         return False

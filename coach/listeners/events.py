@@ -11,7 +11,7 @@ def handle_home_opened(event: dict, client: WebClient, context: dict) -> None:
     if event.get("tab") != "home":
         return
     coach: Coach = context["coach"]
-    refresh_home(coach, client, context.get("team_id"), event.get("user"))
+    refresh_home(coach, client, context.get("team_id"), event.get("user"), looking=True)
 
 
 def register(app: App) -> None:

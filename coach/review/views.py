@@ -538,15 +538,15 @@ def submission_failed_text(t: Translator) -> str:
     )
 
 
-def opening_view(t: Translator, external_id: str | None = None) -> dict[str, Any]:
-    """The review modal as it opens: shown at once, in the language known so far, and filled in a moment
-    later (`views.update`) with the rep's draft in their own language."""
+def opening_view(t: Translator, external_id: str | None = None, text: str | None = None) -> dict[str, Any]:
+    """A review modal as it opens: shown at once, in the language known so far, and filled in a moment
+    later (`views.update`) with the rep's draft (or `text`'s subject) in their own language."""
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": CallbackId.OPENING,
         "title": plain(t._("Lost deal review"), 24),
         "close": plain(t._("Cancel"), 24),
-        "blocks": [section(":hourglass_flowing_sand: " + t._("Opening your review…"))],
+        "blocks": [section(":hourglass_flowing_sand: " + (text or t._("Opening your review…")))],
     }
     if external_id:
         view["external_id"] = external_id
