@@ -10,10 +10,9 @@ after a crash is looked for in the rep's DM before anything is sent again.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
+import time
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,11 +24,13 @@ from coach.crm.hubspot import CrmFailure, Failure
 from coach.crm.messages import prompt_message
 from coach.crm.rules import EventKind, Source, WriteBack, WriteBackPolicy
 from coach.crm.service import LossStatus, WriteBackStatus
-from coach.flows.review import step_view
+from coach.db import instance_name
+from coach.flows.modals import say_too_late
+from coach.flows.review import fill_view, open_opening_view, step_view
 from coach.i18n import Translator
 from coach.models import CrmLoss
 from coach.review.rules import Field
-from coach.review.views import resume_view
+from coach.review.views import error_view, resume_view
 from coach.services import Coach
 from coach.slack.client import maybe_posted
 from coach.slack.emails import NotInSlack
@@ -37,7 +38,7 @@ from coach.slack.history import UNKNOWN, find_by_metadata
 
 log = logging.getLogger(__name__)
 
-INSTANCE = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+INSTANCE = instance_name()
 LEASE = timedelta(minutes=2)
 # A loss waiting for a rep (no Slack account, deactivated) is looked at again once a day, a few times.
 RECHECK_WAITING = timedelta(days=1)
@@ -318,15 +319,50 @@ def prefill(loss: CrmLoss, tz: ZoneInfo) -> dict[Field, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def open_loss_review(
+def start_loss_review(
+    coach: Coach,
+    client: WebClient,
+    *,
+    team_id: str | None,
+    user_id: str,
+    trigger_id: str,
+    loss_id: str,
+    received_at: float | None,
+) -> None:
+    """The DM's "Review this loss", after the ack: the modal opens first, as for `/lost` (its views.open the
+    first Slack call, on the openers' threads), and this loss's review fills it in after."""
+    coach.later.open_modal(
+        _open_then_fill,
+        coach,
+        client,
+        team_id=team_id,
+        user_id=user_id,
+        trigger_id=trigger_id,
+        loss_id=loss_id,
+        received_at=received_at if received_at is not None else time.monotonic(),
+        too_late=partial(say_too_late, coach, client, team_id=team_id, user_id=user_id),
+    )
+
+
+def _open_then_fill(
     coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str, loss_id: str
 ) -> None:
-    """The DM's "Review this loss": this loss's draft at its step, or a new one pre-filled; never another
-    draft lost."""
+    target = open_opening_view(coach, client, team_id=team_id, user_id=user_id, trigger_id=trigger_id, deal_name=None)
+    if target is not None:
+        coach.later.submit(
+            fill_loss_review, coach, client, team_id=team_id, user_id=user_id, target=target, loss_id=loss_id
+        )
+
+
+def fill_loss_review(
+    coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, target: dict, loss_id: str
+) -> None:
+    """This loss's draft at its step, or a new one pre-filled, in the opened modal; never another draft lost."""
     loss = coach.crm_losses.get(int(loss_id)) if coach.crm_losses and loss_id.isdigit() else None
     profile = coach.profiles.get(team_id, user_id)
     if loss is None or loss.user_id != user_id:
         log.warning("crm review button from %s for loss %r that is not theirs", user_id, loss_id)
+        fill_view(client, target, error_view(profile.t), user_id)
         return
     team_id = loss.team_id or team_id or ""
     now = coach.clock()
@@ -341,7 +377,7 @@ def open_loss_review(
             profile.t.datetime(draft.started_at),
             crm_loss=loss.id,
         )
-        client.views_open(trigger_id=trigger_id, view=view)
+        fill_view(client, target, view, user_id)
         return
     if draft is None:
         draft = coach.reviews.start_prefilled_draft(
@@ -356,10 +392,13 @@ def open_loss_review(
             link=loss.url,
         )
         if draft is None:  # a draft of the rep's began this very moment: it is theirs to resume
-            return
-        coach.crm_losses.set_draft(loss.id, started_at=draft.started_at, now=now)
-        coach.events.rep_changed(team_id, user_id)
-    client.views_open(trigger_id=trigger_id, view=step_view(coach, profile, draft))
+            draft = coach.reviews.open_draft(team_id, user_id)
+            if draft is None:
+                return
+        else:
+            coach.crm_losses.set_draft(loss.id, started_at=draft.started_at, now=now)
+            coach.events.rep_changed(team_id, user_id)
+    fill_view(client, target, step_view(coach, profile, draft), user_id)
 
 
 def start_loss_review_fresh(

@@ -146,7 +146,7 @@ def resume_draft(
     )
 
 
-def _open_opening_view(
+def open_opening_view(
     coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str, deal_name: str | None
 ) -> dict | None:
     """views.open of the modal as it opens, as the first Slack call, in the language known now (cached, or
@@ -180,7 +180,7 @@ def open_review(
     deal_name: str | None = None,
 ) -> None:
     """Open the modal, then (in the ordinary queue) fill it in: the open draft to resume, or a new one."""
-    target = _open_opening_view(
+    target = open_opening_view(
         coach, client, team_id=team_id, user_id=user_id, trigger_id=trigger_id, deal_name=deal_name
     )
     if target is not None:
@@ -202,12 +202,12 @@ def fill_review(
     else:
         started = profile.t.datetime(draft.started_at)
         view = resume_view(profile.t, draft.id, draft.answers.get(Field.DEAL_NAME), started, prefill=deal_name)
-    _fill(client, target, view, user_id)
+    fill_view(client, target, view, user_id)
     if created:
         coach.events.rep_changed(team_id, user_id)  # the new draft shows on Home, with its resume button
 
 
-def _fill(client: WebClient, target: dict, view: dict, user_id: str) -> None:
+def fill_view(client: WebClient, target: dict, view: dict, user_id: str) -> None:
     try:
         client.views_update(**target, view=view)
     except SlackApiError as e:
@@ -237,7 +237,7 @@ def _open_then_show_draft(
     fresh: bool,
     deal_name: str | None = None,
 ) -> None:
-    target = _open_opening_view(
+    target = open_opening_view(
         coach, client, team_id=team_id, user_id=user_id, trigger_id=trigger_id, deal_name=deal_name
     )
     if target is not None:
@@ -266,7 +266,7 @@ def show_draft(
         )
     view = step_view(coach, profile, draft)
     if any(target.values()):
-        _fill(client, target, view, user_id)
+        fill_view(client, target, view, user_id)
     if started:
         coach.events.rep_changed(team_id, user_id)
 

@@ -94,15 +94,14 @@ def handle_start_fresh(ack: Ack, body: dict, client: WebClient, context: dict) -
 def handle_crm_review(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     """The DM's "Review this loss" (a loss the CRM reported)."""
     ack()
-    coach: Coach = context["coach"]
-    coach.later.submit(
-        crm_flows.open_loss_review,
-        coach,
+    crm_flows.start_loss_review(
+        context["coach"],
         client,
         team_id=_team(body),
         user_id=body["user"]["id"],
         trigger_id=body["trigger_id"],
         loss_id=str(action.get("value") or ""),
+        received_at=context.get("received_at"),
     )
 
 
