@@ -478,8 +478,9 @@ def open_normal_week_modal(
     parent_view_id: str | None = None,
 ) -> None:
     """The normal-week form, from the summary, the self-check (DM or Home modal) or the Home tab. From a modal
-    (the self-check opened on Home) it is pushed on top, and that modal shows the comparison once saved."""
-    t = coach.profiles.get(team_id, user_id).t
+    (the self-check opened on Home) it is pushed on top, and that modal shows the comparison once saved.
+    The rep's language as known now (no users.info before views.open: the trigger lasts 3 seconds)."""
+    t = coach.profiles.cached(team_id, user_id).t
     normal = coach.nudges.normal_week(team_id or "", user_id)
     view = messages.normal_week_modal(t, normal, origin=value, message=message, parent_view_id=parent_view_id)
     if parent_view_id:

@@ -206,11 +206,11 @@ def _opening_modal(flow):
 
     def handle(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
         ack()
-        coach: Coach = context["coach"]
-        coach.later.submit(
-            flow,
-            coach,
+        open_soon(
+            context["coach"],
             client,
+            flow,
+            received_at=context.get("received_at"),
             user_id=body["user"]["id"],
             value=action.get("value"),
             trigger_id=body["trigger_id"],
@@ -223,11 +223,11 @@ def _opening_modal(flow):
 
 def handle_book_meeting(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
-    coach: Coach = context["coach"]
-    coach.later.submit(
-        nudge_flows.open_meeting_modal_for,
-        coach,
+    open_soon(
+        context["coach"],
         client,
+        nudge_flows.open_meeting_modal_for,
+        received_at=context.get("received_at"),
         user_id=body["user"]["id"],
         value=action.get("value"),
         trigger_id=body["trigger_id"],
@@ -238,12 +238,12 @@ def handle_book_meeting(ack: Ack, body: dict, action: dict, client: WebClient, c
 
 def handle_normal_week(ack: Ack, body: dict, action: dict, client: WebClient, context: dict) -> None:
     ack()
-    coach: Coach = context["coach"]
     in_modal = _in_modal(body)
-    coach.later.submit(
-        nudge_flows.open_normal_week_modal,
-        coach,
+    open_soon(
+        context["coach"],
         client,
+        nudge_flows.open_normal_week_modal,
+        received_at=context.get("received_at"),
         team_id=_team(body),
         user_id=body["user"]["id"],
         value=action.get("value"),
