@@ -167,7 +167,7 @@ def initial(view: dict, block_id: str) -> Any:
         (
             "7",
             "U1",
-            "HubSpotで *Acme renewal* が失注になりました",
+            "HubSpotで「Acme renewal」が失注になりました",
             "この失注を振り返る",
             "ja",
             ("裏にある可能性", "価値が"),

@@ -97,7 +97,7 @@ def test_the_follow_up_call_in_every_state_passes_block_kit(lang, longest):
     for state in (followup(longest=longest), followup(outcome=FollowUpOutcome.UNREACHABLE)):
         ok(messages.followup_call_message(t, r, state))
     recorded = ok(messages.followup_call_message(t, r, followup()))
-    assert ("顧客が語った理由" if lang == "ja" else "Customer-stated reason") in recorded
+    assert ("顧客が語った表向きの理由" if lang == "ja" else "Customer-stated reason") in recorded
     assert ("自分が挙げた表向きの理由" if lang == "ja" else "Your surface reason") in recorded
     for state in (None, followup(longest=longest)):
         assert view_problems(messages.followup_modal(t, r, state, message=("D1", "1.2"))) == []
@@ -127,7 +127,7 @@ def test_the_prep_list_has_the_four_items_the_opposite_action_and_what_to_avoid(
     expected = (
         [
             "課題を深掘りする質問",
-            "失注の原因と真逆の行動を一つ入れる",
+            "失注の原因と真逆の行動を1つ入れる",
             "声が小さくなる",
             "提案が守りに入る",
             "価格交渉を避ける",
@@ -193,4 +193,4 @@ def test_the_full_review_shows_the_customer_stated_reason_beside_the_reps_reason
     t, r = translator(lang), review(longest=True)
     blocks = full_review_blocks(t, r, followup=followup(longest=True))
     assert message_problems(blocks, "x") == []
-    assert ("顧客が語った理由" if lang == "ja" else "Customer-stated reason") in str(blocks)
+    assert ("顧客が語った表向きの理由" if lang == "ja" else "Customer-stated reason") in str(blocks)
