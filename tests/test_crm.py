@@ -170,7 +170,7 @@ def initial(view: dict, block_id: str) -> Any:
             "HubSpotで「Acme renewal」が失注になりました",
             "この失注を振り返る",
             "ja",
-            ("裏にある可能性", "価値が"),
+            ("裏の理由", "価値が"),
         ),
     ],
 )

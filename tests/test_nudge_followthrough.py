@@ -499,7 +499,7 @@ def test_the_week_1_check_in_japanese_without_a_normal_week_offers_to_set_one(ru
         review = review_saved(running_app, "U1", lost_on=date(2026, 3, 10), meeting=start + timedelta(days=2))
         clock.move_to(start + timedelta(days=7))
         dispatch_all(running_app, clock)
-        post = next(p for p in posted(running_app, "一週間", "U1") if f"{review.id}:" in str(p.params["blocks"]))
+        post = next(p for p in posted(running_app, "1週間", "U1") if f"{review.id}:" in str(p.params["blocks"]))
         shown = blocks_text(post.params["blocks"])
         assert "アポは何件取れたか" in shown and "新規開拓は何件できたか" in shown
         click(running_app, "U1", post, "self_check_appointments", selected="1")
