@@ -170,3 +170,20 @@ def test_lost_meeting_in_year_9999_gets_an_inline_error_and_moves_nothing(runnin
     }
     with running_app.coach.db.session() as s:
         assert s.get(Review, review.id).next_meeting_at == review.next_meeting_at
+
+
+def test_attacker_sized_numbers_get_the_usual_answers_not_a_failure(running_app: RunningApp, caplog):
+    fake = running_app.slack.fake
+    digits = "9" * 5000  # more than int() reads, and than a database integer holds
+    answer = running_app.slack.answer(f"export {digits}", user_id="U2")
+    assert "went wrong" not in answer.text and "/lost export" in answer.text
+    for action_id, value in (("meeting_done", digits), ("checklist_share", digits), ("home_view_review", digits)):
+        payload = block_actions_payload(
+            {"type": "button", "action_id": action_id, "block_id": "b1", "value": value},
+            user_id="U2",
+            channel_id="DU2",
+            trigger_id=fake.issue_trigger_id(),
+        )
+        assert running_app.slack.interact(payload).status_code == 200
+    running_app.settle()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage()[:200] for r in caplog.records]

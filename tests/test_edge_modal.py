@@ -131,3 +131,13 @@ def test_a_manager_whose_status_is_not_cached_sees_the_modal_open_before_slack_i
     opened = fake.calls_to("views.open")[-1]
     assert opened.params["view"]["callback_id"] == "review_opening"
     assert fake.views[opened.response["view"]["id"]]["callback_id"] == "review_detail"
+
+
+def test_a_home_button_whose_modal_slack_refuses_as_expired_is_explained(running_app: RunningApp):
+    fake = running_app.slack.fake
+    home = open_home(running_app, "U2")
+    fake.fail_next("views.open", error="expired_trigger_id")
+    press(running_app, "U2", home, "home_log_win")
+    running_app.settle()
+    [dm] = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "U2"]
+    assert "took too long to open" in dm.params["text"]

@@ -111,7 +111,8 @@ def parse_export_days(text: str) -> int | None:
     words = text.split()
     if len(words) == 1:
         return EXPORT_DEFAULT_DAYS
-    if len(words) != 2 or not words[1].isdecimal():  # "２" and "90" yes; "²" is a digit int() refuses
+    # "２" and "90" yes; "²" is a digit int() refuses, and a thousand digits are more than int() reads.
+    if len(words) != 2 or not words[1].isdecimal() or len(words[1]) > 6:
         return None
     days = int(words[1])
     return days if 1 <= days <= EXPORT_MAX_DAYS else None

@@ -40,6 +40,8 @@ from coach.wins.service import LoggedWin
 
 log = logging.getLogger(__name__)
 
+MAX_ID_DIGITS = 18  # a 64-bit integer
+
 
 __all__ = [
     "publish_home",
@@ -89,8 +91,13 @@ def refresh_home(
 
 
 def _int(value: Any) -> int | None:
+    """A row id from a button's value; None for anything else (a forged value may be a megabyte of digits,
+    more than a database integer holds)."""
+    text = str(value)
+    if len(text) > MAX_ID_DIGITS:
+        return None
     try:
-        return int(str(value))
+        return int(text)
     except (TypeError, ValueError):
         return None
 

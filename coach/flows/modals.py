@@ -8,15 +8,19 @@ when its turn comes is not spent on a doomed call: the rep gets a DM saying so i
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from functools import partial
+from functools import partial, wraps
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from coach.services import Coach
 from coach.slack.client import post_message
+
+log = logging.getLogger(__name__)
 
 
 def open_soon(
@@ -30,8 +34,24 @@ def open_soon(
     **kwargs: Any,
 ) -> None:
     """Run `opener(coach, client, user_id=..., **kwargs)` on the openers' threads (see module doc)."""
+
+    @wraps(opener)
+    def open_or_say_so(coach: Coach, client: WebClient, **kwargs: Any) -> Any:
+        try:
+            return opener(coach, client, **kwargs)
+        except SlackApiError as e:
+            error = e.response.get("error")
+            if error == "exchanged_trigger_id":  # a retry after a 5xx: the first try opened it
+                log.info("views.open for %s: the modal had opened on the first try", kwargs.get("user_id"))
+                return None
+            if error != "expired_trigger_id":
+                raise
+            log.warning("views.open for %s came too late for Slack", kwargs.get("user_id"))
+            coach.later.submit(say_too_late, coach, client, team_id=kwargs.get("team_id"), user_id=kwargs["user_id"])
+            return None
+
     coach.later.open_modal(
-        opener,
+        open_or_say_so,
         coach,
         client,
         user_id=user_id,

@@ -42,8 +42,13 @@ def _t(review: Review) -> Translator:
 
 
 def _review_id(value: str | None) -> int | None:
+    """The review id a button's value starts with; None for anything else (a forged value may be a megabyte
+    of digits, more than a database integer holds)."""
+    head = str(value).split(":")[0]
+    if len(head) > 18:
+        return None
     try:
-        return int(str(value).split(":")[0])
+        return int(head)
     except (TypeError, ValueError):
         return None
 

@@ -541,7 +541,7 @@ def _page_ref(team: bool, offset: int) -> str:
 
 def parse_page_ref(value: str | None) -> tuple[bool, int] | None:
     scope, _, offset = str(value or "").partition(":")
-    if scope not in ("team", "mine"):
+    if scope not in ("team", "mine") or len(offset) > 9:  # a forged offset may be any number of digits
         return None
     try:
         return scope == "team", max(int(offset), 0)
