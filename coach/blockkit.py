@@ -146,13 +146,31 @@ def option(text: str, value: str, description: str | None = None) -> dict[str, A
     return opt
 
 
-def button(text: str, action_id: str, value: str | None = None, style: str | None = None) -> dict[str, Any]:
+def button(
+    text: str,
+    action_id: str,
+    value: str | None = None,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     b: dict[str, Any] = {"type": "button", "text": plain(text, 75), "action_id": action_id}
     if value is not None:
         b["value"] = value
     if style:
         b["style"] = style
+    if confirm:
+        b["confirm"] = confirm
     return b
+
+
+def confirm_dialog(title: str, text: str, confirm: str, deny: str) -> dict[str, Any]:
+    """Slack asks the rep before the button acts (Block Kit's confirmation dialog object)."""
+    return {
+        "title": plain(title, 100),
+        "text": plain(text, 300),
+        "confirm": plain(confirm, 30),
+        "deny": plain(deny, 30),
+    }
 
 
 def input_block(

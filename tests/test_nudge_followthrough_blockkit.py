@@ -98,7 +98,7 @@ def test_the_follow_up_call_in_every_state_passes_block_kit(lang, longest):
         ok(messages.followup_call_message(t, r, state))
     recorded = ok(messages.followup_call_message(t, r, followup()))
     assert ("顧客が語った表向きの理由" if lang == "ja" else "Customer-stated reason") in recorded
-    assert ("自分が挙げた表向きの理由" if lang == "ja" else "Your surface reason") in recorded
+    assert ("自分が挙げた表向きの理由" if lang == "ja" else "Your stated reason") in recorded
     for state in (None, followup(longest=longest)):
         assert view_problems(messages.followup_modal(t, r, state, message=("D1", "1.2"))) == []
 
@@ -117,6 +117,25 @@ def test_the_3_day_message_lists_only_what_is_open_and_is_never_a_list_of_ticks(
     text, blocks = messages.checklist_message(t, r, sharing_available=False)
     assert message_problems(blocks, text) == [] and len(blocks) == 2  # a header and one line
     assert view_problems(messages.change_modal(t, r, message=None)) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_sharing_a_review_whose_words_read_as_self_denial_asks_first(lang):
+    t, r = translator(lang), review()
+    plain_share = _share_button(messages.checklist_message(t, r, sharing_available=True))
+    assert "confirm" not in plain_share  # nothing to ask about: one tap shares
+    r.self_denial_flagged = True
+    text, blocks = messages.checklist_message(t, r, sharing_available=True)
+    assert message_problems(blocks, text) == []
+    confirm = _share_button((text, blocks))["confirm"]
+    asked = confirm["text"]["text"]
+    assert ("自分への評価" if lang == "ja" else "a verdict on yourself") in asked
+    assert confirm["confirm"]["text"] == ("このまま共有する" if lang == "ja" else "Share as it is")
+
+
+def _share_button(message) -> dict:
+    _, blocks = message
+    return next(e for b in blocks for e in b.get("elements", []) if e.get("action_id") == "checklist_share")
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -55,7 +55,7 @@ def note_html(t: Translator, review: Review) -> str:
     day = t.date(review.completed_at.astimezone(t.tz).date())
     parts = [
         _strong(t._("Lost-deal review from Lost-Deal Coach")),
-        _p(t._("Surface reason"), escape(surface)),
+        _p(t._("Stated reason"), escape(surface)),
         _strong(t._("Underlying reasons")) + f"<ul>{reasons}</ul>",
         _strong(t._("The four lenses")) + f"<ul>{''.join(lenses)}</ul>",
         _p(t._("The one change for your next meeting"), _text(change)),

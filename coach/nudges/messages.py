@@ -8,6 +8,7 @@ from typing import Any
 
 from coach.blockkit import (
     button,
+    confirm_dialog,
     context,
     divider,
     escape,
@@ -70,6 +71,20 @@ def _actions(*elements: dict[str, Any], block_id: str = BlockId.NUDGE_ACTIONS) -
     return {"type": "actions", "block_id": block_id, "elements": list(elements)}
 
 
+def _share_as_it_is(t: Translator) -> dict[str, Any]:
+    """Before a review whose words read as a verdict on the rep goes to the managers' channel (報告を濁さない,
+    but facts, not self-denial): the saved review cannot be rephrased any more, so Slack asks first."""
+    return confirm_dialog(
+        t._("Share it as it is?"),
+        t._(
+            "Some of your words in this review read as a verdict on yourself, not as facts. Your manager can help "
+            "more with what happened: what you asked, what the customer said. Share the review as it is?"
+        ),
+        t._("Share as it is"),
+        t._("Not now"),
+    )
+
+
 def checklist_message(t: Translator, review: Review, *, sharing_available: bool) -> Message:
     """The 3-day message (三日以内): only what is still open, never a list of ticks. The facts, the timeline and
     the customer's words are in the review already (the form required them); what is left is the manager and
@@ -102,7 +117,11 @@ def checklist_message(t: Translator, review: Review, *, sharing_available: bool)
             blocks.append(
                 _actions(
                     button(
-                        t._("Share with my manager"), ActionId.CHECKLIST_SHARE, value=str(review.id), style="primary"
+                        t._("Share with my manager"),
+                        ActionId.CHECKLIST_SHARE,
+                        value=str(review.id),
+                        style="primary",
+                        confirm=_share_as_it_is(t) if review.self_denial_flagged else None,
                     ),
                     block_id=BlockId.CHECKLIST_SHARE,
                 )
@@ -646,7 +665,7 @@ def followup_call_message(t: Translator, review: Review, followup: CustomerFollo
     blocks.append(divider())
     if followup.outcome == FollowUpOutcome.RECORDED:
         blocks += [
-            titled(t._("Your surface reason"), surface_label(t, review.surface_reason)),
+            titled(t._("Your stated reason"), surface_label(t, review.surface_reason)),
             titled(
                 t._("Your underlying reasons"),
                 "\n".join(
