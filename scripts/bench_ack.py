@@ -50,6 +50,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from coach.web import SERVER_THREADS  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
 from tests.slack_signing import sign, slash_command_body  # noqa: E402
 
@@ -61,7 +62,7 @@ USERS = 500  # most measured requests per server
 WARMUP_REQUESTS = 20
 P99_GOAL_MS = 100.0
 
-# The baselines: Bolt + SlackRequestHandler on the app's own server (coach/web.py: waitress, 16 threads,
+# The baselines: Bolt + SlackRequestHandler on the app's own server (coach/web.py: waitress, SERVER_THREADS threads,
 # the same limits). `/healthz` is routed the way coach/web.py does it, so every server is polled alike.
 _BOLT_BASELINE = """
 import os
@@ -252,7 +253,7 @@ class Server:
         lines = self.log_lines()
         queued = sum("Task queue depth" in line for line in lines)
         other = [line for line in lines if "Task queue depth" not in line]
-        summary = f"{self.name} log: waitress queued a request {queued} time(s) (all 16 threads busy)"
+        summary = f"{self.name} log: waitress queued a request {queued} time(s) (all {SERVER_THREADS} threads busy)"
         if other:
             summary += f"; {len(other)} other line(s), e.g.:\n    " + "\n    ".join(line[:300] for line in other[:5])
         return summary
