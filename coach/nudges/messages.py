@@ -175,14 +175,13 @@ def change_modal(t: Translator, review: Review, *, message: tuple[str, str] | No
     chosen = review.change_code or review_rules.OWN_WORDS
     radio: dict[str, Any] = {"type": "radio_buttons", "action_id": Field.CHANGE_CODE, "options": changes}
     radio["initial_option"] = next(o for o in changes if o["value"] == chosen)
-    return {
-        "type": "modal",
-        "callback_id": CallbackId.CHANGE,
-        "private_metadata": json.dumps({"review": review.id, "message": list(message) if message else None}),
-        "title": plain(t._("The one change"), 24),
-        "submit": plain(t._("Save"), 24),
-        "close": plain(t._("Cancel"), 24),
-        "blocks": [
+    return _review_modal(
+        t,
+        CallbackId.CHANGE,
+        t._("The one change"),
+        review,
+        message,
+        [
             section(
                 t._(
                     "*{deal}*: choose *exactly one* thing to change in your next meeting.",
@@ -202,7 +201,7 @@ def change_modal(t: Translator, review: Review, *, message: tuple[str, str] | No
                 hint=t._("Choose “In my own words (below)” above and write one change here, in one line."),
             ),
         ],
-    }
+    )
 
 
 def change_settled_text(t: Translator, review: Review) -> str:
@@ -469,16 +468,13 @@ def meeting_modal(
     picker: dict[str, Any] = {"type": "datetimepicker", "action_id": Field.NEXT_MEETING_AT}
     if review.next_meeting_at is not None:
         picker["initial_date_time"] = int(review.next_meeting_at.timestamp())
-    return {
-        "type": "modal",
-        "callback_id": CallbackId.MEETING,
-        "private_metadata": json.dumps(
-            {"review": review.id, "message": list(message) if message else None, "origin": origin}
-        ),
-        "title": plain(t._("Next meeting"), 24),
-        "submit": plain(t._("Save"), 24),
-        "close": plain(t._("Cancel"), 24),
-        "blocks": [
+    return _review_modal(
+        t,
+        CallbackId.MEETING,
+        t._("Next meeting"),
+        review,
+        message,
+        [
             section(
                 t._(
                     "When is your next sales meeting? Your one change for *{deal}*: {change}",
@@ -488,19 +484,19 @@ def meeting_modal(
             ),
             input_block(Field.NEXT_MEETING_AT, t._("Your next sales meeting (any customer)"), picker),
         ],
-    }
+        origin=origin,
+    )
 
 
 def recontact_modal(t: Translator, review: Review, *, message: tuple[str, str] | None) -> dict[str, Any]:
     choices = [option(recontact_label(t, c), c) for c in RecontactChoice]
-    return {
-        "type": "modal",
-        "callback_id": CallbackId.RECONTACT,
-        "private_metadata": json.dumps({"review": review.id, "message": list(message) if message else None}),
-        "title": plain(t._("Re-contact"), 24),
-        "submit": plain(t._("Save"), 24),
-        "close": plain(t._("Cancel"), 24),
-        "blocks": [
+    return _review_modal(
+        t,
+        CallbackId.RECONTACT,
+        t._("Re-contact"),
+        review,
+        message,
+        [
             section(
                 t._(
                     "What has changed for the customer since you lost *{deal}*? Their own words, as close as you can.",
@@ -530,7 +526,7 @@ def recontact_modal(t: Translator, review: Review, *, message: tuple[str, str] |
                 hint=t._("Only when you chose a date."),
             ),
         ],
-    }
+    )
 
 
 # The prep list (次の商談までに整えること) -------------------------------------------------
@@ -707,14 +703,13 @@ def followup_modal(
             optional=optional,
         )
 
-    return {
-        "type": "modal",
-        "callback_id": CallbackId.FOLLOWUP,
-        "private_metadata": json.dumps({"review": review.id, "message": list(message) if message else None}),
-        "title": plain(t._("Follow-up call"), 24),
-        "submit": plain(t._("Save"), 24),
-        "close": plain(t._("Cancel"), 24),
-        "blocks": [
+    return _review_modal(
+        t,
+        CallbackId.FOLLOWUP,
+        t._("Follow-up call"),
+        review,
+        message,
+        [
             section(
                 t._(
                     "What did the customer say about *{deal}*? Their words, as they said them.",
@@ -726,7 +721,7 @@ def followup_modal(
             field(BlockId.PRIORITY_NOW, t._("What they prioritise now"), optional=True),
             field(BlockId.THEIR_WORDS, t._("Their words"), optional=True, multiline=True),
         ],
-    }
+    )
 
 
 # The normal week (METHOD §5) ---------------------------------------------------------
@@ -819,6 +814,28 @@ def parse_modal_origin(private_metadata: str | None) -> str | None:
     except (ValueError, AttributeError):
         return None
     return origin if isinstance(origin, str) else None
+
+
+def _review_modal(
+    t: Translator,
+    callback_id: str,
+    title: str,
+    review: Review,
+    message: tuple[str, str] | None,
+    blocks: list[dict[str, Any]],
+    **meta: Any,
+) -> dict[str, Any]:
+    """A modal about one review, opened from a nudge's DM: it remembers the review and that message (to update
+    it once saved), read back by `parse_modal_meta`."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps({"review": review.id, "message": list(message) if message else None, **meta}),
+        "title": plain(title, 24),
+        "submit": plain(t._("Save"), 24),
+        "close": plain(t._("Cancel"), 24),
+        "blocks": blocks,
+    }
 
 
 def parse_modal_meta(private_metadata: str | None) -> tuple[int, tuple[str, str] | None] | None:

@@ -63,22 +63,10 @@ class ReviewService:
         self, team_id: str, user_id: str, *, now: datetime, locale: str, tz: ZoneInfo, deal_name: str | None = None
     ) -> ReviewDraft:
         """A fresh draft, replacing any open one (the rep chose to start over), with its 24-hour reminder."""
-        answers = {str(Field.DEAL_NAME): deal_name[: rules.MAX_LENGTH[Field.DEAL_NAME]]} if deal_name else {}
+        answers = _deal_name_only(deal_name)
         with self.db.session() as s:
             s.execute(delete(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
-            draft = ReviewDraft(
-                team_id=team_id,
-                user_id=user_id,
-                step=Step.FACTS,
-                answers=answers,
-                started_at=now,
-                updated_at=now,
-                locale=locale,
-                timezone=tz.key,
-            )
-            s.add(draft)
-            s.flush()
-            self._plan_finish_reminder(s, draft, loss_at=now, now=now)
+            draft = self._insert_draft(s, team_id, user_id, answers, started_at=now, now=now, locale=locale, tz=tz)
         return draft
 
     def open_or_start_draft(
@@ -89,20 +77,8 @@ class ReviewService:
             draft = s.scalar(select(ReviewDraft).where(ReviewDraft.team_id == team_id, ReviewDraft.user_id == user_id))
             if draft is not None:
                 return draft, False
-            answers = {str(Field.DEAL_NAME): deal_name[: rules.MAX_LENGTH[Field.DEAL_NAME]]} if deal_name else {}
-            draft = ReviewDraft(
-                team_id=team_id,
-                user_id=user_id,
-                step=Step.FACTS,
-                answers=answers,
-                started_at=now,
-                updated_at=now,
-                locale=locale,
-                timezone=tz.key,
-            )
-            s.add(draft)
-            s.flush()
-            self._plan_finish_reminder(s, draft, loss_at=now, now=now)
+            answers = _deal_name_only(deal_name)
+            draft = self._insert_draft(s, team_id, user_id, answers, started_at=now, now=now, locale=locale, tz=tz)
         return draft, True
 
     def start_prefilled_draft(
@@ -134,23 +110,41 @@ class ReviewService:
                     s.execute(delete(ReviewDraft).where(*mine))
                 elif s.scalar(select(ReviewDraft.id).where(*mine)) is not None:
                     return None
-                draft = ReviewDraft(
-                    team_id=team_id,
-                    user_id=user_id,
-                    step=Step.FACTS,
-                    answers=answers,
-                    started_at=started_at,
-                    updated_at=now,
-                    locale=locale,
-                    timezone=tz.key,
+                draft = self._insert_draft(
+                    s, team_id, user_id, answers, started_at=started_at, now=now, locale=locale, tz=tz
                 )
-                s.add(draft)
-                s.flush()
-                self._plan_finish_reminder(s, draft, loss_at=started_at, now=now)
         except IntegrityError:
             if replace:
                 raise
             return None  # a draft of the rep's began meanwhile (two losses at once): theirs stays
+        return draft
+
+    def _insert_draft(
+        self,
+        s: Session,
+        team_id: str,
+        user_id: str,
+        answers: dict[str, Any],
+        *,
+        started_at: datetime,
+        now: datetime,
+        locale: str,
+        tz: ZoneInfo,
+    ) -> ReviewDraft:
+        """A new draft at the first step, with its 24-hour reminder running from `started_at` (the loss)."""
+        draft = ReviewDraft(
+            team_id=team_id,
+            user_id=user_id,
+            step=Step.FACTS,
+            answers=answers,
+            started_at=started_at,
+            updated_at=now,
+            locale=locale,
+            timezone=tz.key,
+        )
+        s.add(draft)
+        s.flush()
+        self._plan_finish_reminder(s, draft, loss_at=started_at, now=now)
         return draft
 
     def _plan_finish_reminder(self, s: Session, draft: ReviewDraft, *, loss_at: datetime, now: datetime) -> None:
@@ -326,3 +320,8 @@ def build_review(
         review_hours=rules.hours_between(lost_at, now),
         reasons=reasons,
     )
+
+
+def _deal_name_only(deal_name: str | None) -> dict[str, Any]:
+    """A new draft's answers when the rep typed a deal name after `/lost` (cut to the field's limit)."""
+    return {str(Field.DEAL_NAME): deal_name[: rules.MAX_LENGTH[Field.DEAL_NAME]]} if deal_name else {}
