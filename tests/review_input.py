@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from coach.review.rules import Field
+
+# The westernmost zone of conftest's reps (U2); Tokyo (U1) and London (U3) are ahead of it.
+WESTERNMOST_REP_ZONE = ZoneInfo("America/New_York")
+
+
+def today() -> date:
+    """Today for the test reps: where the day began last, so that it is not a future date for any of them
+    (the machine's `date.today()` in UTC is tomorrow in New York for a few hours each night)."""
+    return datetime.now(WESTERNMOST_REP_ZONE).date()
 
 
 def text(value: str | None) -> dict[str, Any]:

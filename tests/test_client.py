@@ -3,7 +3,7 @@ doing the work), and the paths that post through it (review summary and share, d
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.error import URLError
 
 import pytest
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from coach.models import Review
 from coach.slack import client as slack_client
 from coach.slack.client import Posted, make_client, post_message, retry_handlers
+from tests import review_input as ri
 from tests.conftest import MANAGER_CHANNEL, RunningApp
 from tests.fakeslack import FakeSlack
 from tests.review_seed import insert, review
@@ -146,7 +147,7 @@ def test_a_500_after_slack_posted_the_summary_leaves_one_summary_and_one_share(r
     rep = Rep(running_app, "U2")
     rep.lost()
     fake.fail_next("chat.postMessage", status=500, after=True)  # the summary DM: posted, then a 500
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
+    complete_review(rep, lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     running_app.settle()
     [summary] = messages_in(fake, "D2")
     [share] = messages_in(fake, MANAGER_CHANNEL)
@@ -187,7 +188,7 @@ def test_a_share_slack_may_have_posted_is_never_posted_again(running_app: Runnin
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1), share=False)
+    complete_review(rep, lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1), share=False)
     running_app.settle()
     [saved] = saved_reviews(running_app)
     fake.fail_next("chat.postMessage", status=500, after=True)

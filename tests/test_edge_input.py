@@ -39,7 +39,7 @@ def test_nul_bytes_and_lone_surrogates_in_every_step_are_removed_and_the_rest_sa
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = ri.today() - timedelta(days=1)
     steps = [
         ri.facts(lost_on=yesterday, deal=f"Acme{DIRT} renewal", words=f"「高い」{DIRT}と言われた"),
         ri.lenses(maker=f"CFO{DIRT} Tanaka", notes={"value": f"No ROI{DIRT} story"}),
@@ -99,7 +99,7 @@ def test_dates_out_of_any_sensible_range_get_an_inline_error_and_the_draft_stays
     body = rep.submit(ri.facts(lost_on=date(1, 1, 1)))
     assert body["response_action"] == "errors"
     assert body["errors"] == {"lost_on": "Please pick a date within the last 10 years."}
-    assert rep.submit(ri.facts(lost_on=date.today()))["response_action"] == "update"
+    assert rep.submit(ri.facts(lost_on=ri.today()))["response_action"] == "update"
     assert rep.submit(ri.lenses())["response_action"] == "update"
     assert rep.submit(ri.reasons())["response_action"] == "update"
 
@@ -152,7 +152,7 @@ def test_an_attacker_sized_value_is_neither_logged_nor_echoed_whole(running_app:
 def test_lost_meeting_in_year_9999_gets_an_inline_error_and_moves_nothing(running_app: RunningApp):
     fake = running_app.slack.fake
     meeting = datetime.now(UTC) + timedelta(days=2)
-    review = review_saved(running_app, "U2", lost_on=date.today(), meeting=meeting)
+    review = review_saved(running_app, "U2", lost_on=ri.today(), meeting=meeting)
     before = len(fake.calls_to("views.open"))
     assert running_app.slack.command("meeting", user_id="U2").status_code == 200
     modal = fake.wait_for("views.open", before + 1)[-1]

@@ -300,7 +300,7 @@ def test_meeting_moved_replans_the_reminder(running_app: RunningApp):
 
 def test_meeting_in_the_past_is_refused_inline(running_app: RunningApp):
     fake = running_app.slack.fake
-    review_saved(running_app, "U2", lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
+    review_saved(running_app, "U2", lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     assert running_app.slack.command("meeting", user_id="U2").status_code == 200
     modal = fake.wait_for("views.open", 2)[-1]
     resp = running_app.slack.interact(

@@ -7,7 +7,7 @@ a named skill is encouraged into the one change; the customer's words never coun
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -75,7 +75,7 @@ def test_the_review_opens_with_feelings_given_a_deadline_and_lens_verdicts_that_
     assert view_problems(first) == []
     required = {b["block_id"] for b in first["blocks"] if b["type"] == "input" and not b["optional"]}
     assert {"reaction_change", "failed_question"} <= required
-    assert rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1)))["response_action"] == "update"
+    assert rep.submit(ri.facts(lost_on=ri.today() - timedelta(days=1)))["response_action"] == "update"
     verdict = next(b for b in rep.view["blocks"] if b.get("block_id") == "problem_verdict")
     labels = [o["text"]["text"] for o in verdict["element"]["options"]]
     assert labels == (["Yes", "Partly", "No"] if lang == "en" else ["できていた", "一部できていた", "できていなかった"])
@@ -86,7 +86,7 @@ def test_the_review_opens_with_feelings_given_a_deadline_and_lens_verdicts_that_
 def test_where_the_reaction_changed_and_the_failed_question_are_required(running_app, lang):
     rep = Rep(running_app, USER[lang])
     rep.lost()
-    body = rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1), reaction="  ", question=None))
+    body = rep.submit(ri.facts(lost_on=ri.today() - timedelta(days=1), reaction="  ", question=None))
     assert body["response_action"] == "errors"
     assert set(body["errors"]) == {"reaction_change", "failed_question"}
     assert all(("fill this in" if lang == "en" else "入力") in e for e in body["errors"].values())
@@ -96,7 +96,7 @@ def test_a_verdict_on_oneself_is_reframed_once_and_rephrased_before_it_is_shared
     fake = running_app.slack.fake
     rep = Rep(running_app, USER[lang])
     rep.lost()
-    rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1), reaction=DENIAL[lang]))
+    rep.submit(ri.facts(lost_on=ri.today() - timedelta(days=1), reaction=DENIAL[lang]))
     shown = [REFRAME[lang] in blocks_text(rep.view["blocks"])]  # the lenses step
     rep.submit(ri.lenses())
     shown.append(REFRAME[lang] in blocks_text(rep.view["blocks"]))
@@ -112,7 +112,7 @@ def test_a_verdict_on_oneself_is_reframed_once_and_rephrased_before_it_is_shared
     reaction = next(b for b in facts["blocks"] if b.get("block_id") == "reaction_change")
     assert reaction["element"]["initial_value"] == DENIAL[lang]  # nothing typed is lost on the way
 
-    rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1), reaction=REPHRASED[lang]))
+    rep.submit(ri.facts(lost_on=ri.today() - timedelta(days=1), reaction=REPHRASED[lang]))
     assert REFRAME[lang] not in blocks_text(rep.view["blocks"])
     rep.submit(ri.lenses())
     rep.submit(ri.reasons())
@@ -133,7 +133,7 @@ def test_shared_as_is_the_dm_reframes_once(running_app: RunningApp, lang):
     fake = running_app.slack.fake
     rep = Rep(running_app, USER[lang])
     rep.lost()
-    rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1)))
+    rep.submit(ri.facts(lost_on=ri.today() - timedelta(days=1)))
     rep.submit(ri.lenses(notes={"value": DENIAL[lang]}))
     assert REFRAME[lang] in blocks_text(rep.view["blocks"])  # the step after the lenses
     rep.submit(ri.reasons())
@@ -156,7 +156,7 @@ def test_a_named_skill_is_encouraged_into_the_one_change(running_app: RunningApp
     fake = running_app.slack.fake
     rep = Rep(running_app, USER[lang])
     rep.lost()
-    rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1), question=SKILL[lang]))
+    rep.submit(ri.facts(lost_on=ri.today() - timedelta(days=1), question=SKILL[lang]))
     rep.submit(ri.lenses())
     assert REFRAME[lang] not in blocks_text(rep.view["blocks"])
     rep.submit(ri.reasons())
@@ -172,7 +172,7 @@ def test_the_customers_words_the_deal_and_the_competitor_are_not_the_reps(runnin
     rep = Rep(running_app, USER[lang])
     rep.lost()
     facts = ri.facts(
-        lost_on=date.today() - timedelta(days=1),
+        lost_on=ri.today() - timedelta(days=1),
         deal="向いてない案件" if lang == "ja" else "I can't do this job Ltd",
         surface="competitor",
         competitor="It's my fault Inc",
@@ -196,7 +196,7 @@ def test_the_summary_says_whole_hours_and_quotes_the_deal(running_app: RunningAp
     fake = running_app.slack.fake
     rep = Rep(running_app, USER[lang])
     rep.lost("Acme renewal")
-    rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1)))
+    rep.submit(ri.facts(lost_on=ri.today() - timedelta(days=1)))
     if lang == "ja":  # the lens labels are composed in code: their colon is full-width too
         assert "課題：顧客が本当に困っている課題を聞き切れていましたか？" in blocks_text(rep.view["blocks"])
     rep.submit(ri.lenses())
@@ -222,7 +222,7 @@ def test_a_forged_rephrase_target_goes_back_one_step_at_most(running_app: Runnin
     fake = running_app.slack.fake
     rep = Rep(running_app, USER["en"])
     rep.lost()
-    rep.submit(ri.facts(lost_on=date.today() - timedelta(days=1), reaction=DENIAL["en"]))
+    rep.submit(ri.facts(lost_on=ri.today() - timedelta(days=1), reaction=DENIAL["en"]))
     rep.submit(ri.lenses())
     rep.submit(ri.reasons())
     block = coaching(rep.view)

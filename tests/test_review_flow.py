@@ -243,7 +243,7 @@ def test_closed_modal_keeps_draft_and_next_lost_offers_resume(running_app: Runni
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost("Globex")
-    today = date.today()
+    today = ri.today()
     rep.submit(ri.facts(lost_on=today, deal="Globex expansion"))
     partial = ri.lenses(problem="missed", notes={"problem": "They never said what hurt"})
     rep.close(partial)
@@ -295,7 +295,7 @@ def test_back_goes_to_previous_step_without_losing_what_was_typed(running_app: R
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    rep.submit(ri.facts(lost_on=date.today(), timeline="Step one\nStep two"))
+    rep.submit(ri.facts(lost_on=ri.today(), timeline="Step one\nStep two"))
     typed = ri.lenses(notes={"relationship": "Champion left in October"})
     before = len(fake.calls_to("views.update"))
     rep.click("review_back", values=typed)
@@ -305,7 +305,7 @@ def test_back_goes_to_previous_step_without_losing_what_was_typed(running_app: R
     assert blocks["timeline"]["element"]["initial_value"] == "Step one\nStep two"
     # Forward again: the lenses typed before going back are still there.
     rep.view = {**back.params["view"], "id": rep.view["id"]}
-    rep.submit(ri.facts(lost_on=date.today(), timeline="Step one\nStep two"))
+    rep.submit(ri.facts(lost_on=ri.today(), timeline="Step one\nStep two"))
     blocks = {b.get("block_id"): b for b in rep.view["blocks"]}
     assert blocks["relationship_note"]["element"]["initial_value"] == "Champion left in October"
 
@@ -317,7 +317,7 @@ def test_every_view_and_message_sent_passed_slacks_checks(running_app: RunningAp
     long = "長" * 3000
     complete_review_values = [
         ri.facts(
-            lost_on=date.today(),
+            lost_on=ri.today(),
             deal="D" * 150,
             timeline=long,
             words=long,
@@ -344,7 +344,7 @@ def test_self_denial_gets_a_kind_reframe_in_the_flow_and_the_summary(running_app
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    rep.submit(ri.facts(lost_on=date.today(), reaction="Honestly I'm not cut out for sales"))
+    rep.submit(ri.facts(lost_on=ri.today(), reaction="Honestly I'm not cut out for sales"))
     reframe = "A loss is data, not a verdict on you"
     assert reframe in blocks_text(rep.view["blocks"])
     rep.submit(ri.lenses())
@@ -360,7 +360,7 @@ def test_a_double_submit_saves_one_review(running_app: RunningApp):
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    rep.submit(ri.facts(lost_on=date.today()))
+    rep.submit(ri.facts(lost_on=ri.today()))
     rep.submit(ri.lenses())
     rep.submit(ri.reasons())
     final = ri.commit(meeting=datetime.now(UTC) + timedelta(days=1))

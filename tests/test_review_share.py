@@ -6,7 +6,7 @@ characters), must reach the channel whole, in both languages, within Slack's lim
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -118,7 +118,7 @@ def test_every_character_of_the_longest_review_reaches_the_managers_and_the_rep(
     assert (
         rep.submit(
             ri.facts(
-                lost_on=date.today() - timedelta(days=1),
+                lost_on=ri.today() - timedelta(days=1),
                 deal=a[F.DEAL_NAME],
                 surface="competitor",
                 competitor=a[F.COMPETITOR],

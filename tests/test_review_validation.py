@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ def rep_at_step(app: RunningApp, user_id: str, step: str) -> Rep:
     rep = Rep(app, user_id)
     rep.lost()
     order = ["facts", "lenses", "reasons", "commit"]
-    answers = [ri.facts(lost_on=date.today() - timedelta(days=1)), ri.lenses(), ri.reasons()]
+    answers = [ri.facts(lost_on=ri.today() - timedelta(days=1)), ri.lenses(), ri.reasons()]
     for values in answers[: order.index(step)]:
         assert rep.submit(values)["response_action"] == "update"
     return rep
@@ -27,19 +27,19 @@ def later(**kw) -> datetime:
 
 CASES = [
     # (step, answers, block with the error, English words, Japanese words)
-    ("facts", ri.facts(lost_on=date.today(), deal=""), "deal_name", "fill this in", "入力"),
-    ("facts", ri.facts(lost_on=date.today(), timeline=None), "timeline", "fill this in", "入力"),
-    ("facts", ri.facts(lost_on=date.today(), deal="x" * 151), "deal_name", "150 characters", "150"),
-    ("facts", ri.facts(lost_on=date.today(), words="w" * 3001), "customer_words", "3000 characters", "3000"),
-    ("facts", ri.facts(lost_on=date.today() + timedelta(days=3)), "lost_on", "future", "未来"),
+    ("facts", ri.facts(lost_on=ri.today(), deal=""), "deal_name", "fill this in", "入力"),
+    ("facts", ri.facts(lost_on=ri.today(), timeline=None), "timeline", "fill this in", "入力"),
+    ("facts", ri.facts(lost_on=ri.today(), deal="x" * 151), "deal_name", "150 characters", "150"),
+    ("facts", ri.facts(lost_on=ri.today(), words="w" * 3001), "customer_words", "3000 characters", "3000"),
+    ("facts", ri.facts(lost_on=ri.today() + timedelta(days=3)), "lost_on", "future", "未来"),
     (
         "facts",
-        ri.facts(lost_on=date.today(), surface="competitor", competitor=None),
+        ri.facts(lost_on=ri.today(), surface="competitor", competitor=None),
         "competitor",
         "competitor",
         "競合",
     ),
-    ("facts", ri.facts(lost_on=date.today(), size="-5"), "deal_size", "negative", "マイナス"),
+    ("facts", ri.facts(lost_on=ri.today(), size="-5"), "deal_size", "negative", "マイナス"),
     ("lenses", ri.lenses(value=None), "value_verdict", "fill this in", "入力"),
     ("reasons", ri.reasons(codes=("low_priority",), own="Only one of my own"), "underlying_codes", "at least 3", "3"),
     ("reasons", ri.reasons(codes=("low_priority", "low_priority"), own=""), "underlying_codes", "at least 3", "3"),
@@ -61,7 +61,7 @@ CASES = [
     ("commit", ri.commit(meeting=later(hours=-2)), "next_meeting_at", "future", "未来"),
     (
         "commit",
-        ri.commit(meeting=later(days=1), recontact="date", recontact_on=date.today()),
+        ri.commit(meeting=later(days=1), recontact="date", recontact_on=ri.today()),
         "recontact_on",
         "future",
         "未来",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from sqlalchemy import select
 
 from coach.models import Review
+from tests import review_input as ri
 from tests.conftest import RunningApp
 from tests.slack_signing import block_actions_payload, sign, slash_command_body
 from tests.test_review_flow import Rep, complete_review
@@ -143,7 +144,7 @@ def test_rate_limited_dm_is_retried_after_retry_after_and_delivered(running_app:
     rep = Rep(running_app, "U2")
     rep.lost()
     fake.fail_next("chat.postMessage", status=429, retry_after=1)
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
+    complete_review(rep, lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     posts = fake.wait_for("chat.postMessage", 3, timeout=10)
     assert posts[0].status == 429 and posts[1].response["ok"] and posts[1].params["channel"] == "U2"
     with running_app.coach.db.session() as s:
@@ -156,7 +157,7 @@ def test_server_error_is_retried(running_app: RunningApp):
     rep = Rep(running_app, "U2")
     rep.lost()
     fake.fail_next("chat.postMessage", status=500)
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
+    complete_review(rep, lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     posts = fake.wait_for("chat.postMessage", 3, timeout=10)
     assert posts[0].status == 500 and posts[1].response["ok"]
 
@@ -166,7 +167,7 @@ def test_permanent_slack_error_is_recorded_on_the_review(running_app: RunningApp
     rep = Rep(running_app, "U2")
     rep.lost()
     fake.fail_next("chat.postMessage", error="channel_not_found", times=2)
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
+    complete_review(rep, lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     running_app.settle()
     with running_app.coach.db.session() as s:
         review = s.scalar(select(Review))
@@ -187,7 +188,7 @@ def test_sharing_off_posts_nothing_to_managers(running_app: RunningApp):
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1), share=False)
+    complete_review(rep, lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1), share=False)
     running_app.settle()
     assert [c.params["channel"] for c in fake.calls_to("chat.postMessage")] == ["U2"]
     with running_app.coach.db.session() as s:
@@ -198,7 +199,7 @@ def test_home_tab_shows_start_button_and_recent_review(running_app: RunningApp):
     fake = running_app.slack.fake
     rep = Rep(running_app, "U2")
     rep.lost()
-    complete_review(rep, lost_on=date.today(), meeting=datetime.now(UTC) + timedelta(days=1))
+    complete_review(rep, lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1))
     fake.wait_for("chat.postMessage", 2)
     running_app.settle()  # the Home was refreshed already when the draft began and when the review was saved
     before = len(fake.calls_to("views.publish"))
