@@ -185,6 +185,8 @@ class FakeSlack:
         self._external_ids: dict[str, str] = {}  # external_id -> view id
         self._triggers: dict[str, _Trigger] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._drops: dict[str, int] = {}  # method -> calls left whose connection is closed unanswered
+        self.connections = 0  # connections clients opened to this fake (the app's client keeps them alive)
         self._share_failures: dict[str, tuple[float, int, int, Any]] = {}
         self._ts_counter = itertools.count(100)
         self._opened_ims: set[str] = set()
@@ -230,6 +232,16 @@ class FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as Slack's API: the app's client reuses its connections. Every reply has a
+            # Content-Length; Nagle off, or the body written after the headers waits for an ACK.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with fake._lock:
+                    fake.connections += 1
+
             def do_POST(self) -> None:  # noqa: N802 (http.server naming)
                 fake._serve(self)
 
@@ -348,6 +360,12 @@ class FakeSlack:
         with self._lock:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, error, times, after))
 
+    def drop_next(self, method: str, *, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` run (a message is posted...), then their connection is
+        closed without an answer: the client sees the connection dropped, and cannot know what Slack did."""
+        with self._lock:
+            self._drops[method] = self._drops.get(method, 0) + times
+
     def hold(self, method: str, *, timeout: float = 5.0) -> Hold:
         """Hold back the answers to ``method`` until the returned ``Hold`` is released."""
         gate = Hold(timeout)
@@ -447,6 +465,13 @@ class FakeSlack:
             self._reply(request, 200, {"ok": False, "error": "invalid_json"})
             return
         status, response, extra_headers = self._dispatch(method, params, headers)
+        with self._lock:
+            dropped = self._drops.get(method, 0)
+            if dropped:
+                self._drops[method] = dropped - 1
+        if dropped:
+            request.close_connection = True  # closed when the handler returns, with nothing written
+            return
         pause = self.delay.get(method)
         if pause:
             time.sleep(pause)  # outside the lock: other requests go on meanwhile

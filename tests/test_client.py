@@ -3,6 +3,7 @@ doing the work), and the paths that post through it (review summary and share, d
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from urllib.error import URLError
 
@@ -98,6 +99,51 @@ def test_a_dropped_connection_is_retried_only_where_a_repeat_is_harmless():
     assert not _can_retry("chat.postMessage", reset)  # it may have been posted
     assert _can_retry("chat.postMessage", refused)  # it never reached Slack
     assert _can_retry("users.info", reset) and _can_retry("views.open", reset)
+
+
+# --------------------------------------------------------------------------
+# Kept-alive connections (coach/slack/transport.py)
+# --------------------------------------------------------------------------
+
+
+def test_calls_in_a_row_share_one_connection(fake_slack: FakeSlack, client):
+    for _ in range(3):
+        assert client.users_info(user="U2")["user"]["tz"] == "America/New_York"
+    client.chat_postMessage(channel="U2", text="hello")
+    assert fake_slack.connections == 1
+    assert len(fake_slack.calls) == 4
+
+
+def test_a_dropped_connection_to_a_read_is_retried_on_a_new_one(fake_slack: FakeSlack, client):
+    fake_slack.drop_next("users.info")
+    assert client.users_info(user="U2")["user"]["id"] == "U2"
+    assert len(fake_slack.calls_to("users.info")) == 2 and fake_slack.connections == 2
+
+
+def test_a_post_whose_connection_dropped_is_found_not_posted_again(fake_slack: FakeSlack, client):
+    fake_slack.drop_next("chat.postMessage")  # posted, and then no answer
+    posted = post_message(client, "U2", text="summary")
+    [message] = messages_in(fake_slack, "D2")
+    assert posted == Posted(message["ts"])
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_refused_connection_fails_as_never_reaching_slack():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens here once closed
+    nowhere = make_client("xoxb-test", f"http://127.0.0.1:{port}/api/")
+    with pytest.raises(URLError) as failed:
+        nowhere.chat_postMessage(channel="U2", text="hello")
+    assert slack_client.never_reached_slack(failed.value)
+
+
+def test_a_4xx_reaches_the_caller_as_slack_api_error_with_its_body(fake_slack: FakeSlack, client):
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=0, times=5)
+    with pytest.raises(SlackApiError) as failed:
+        client.chat_postMessage(channel="U2", text="hello")
+    assert failed.value.response.status_code == 429 and failed.value.response["error"] == "ratelimited"
+    assert len(fake_slack.calls_to("chat.postMessage")) == 4  # the first and three retries after Retry-After
 
 
 # --------------------------------------------------------------------------
@@ -202,3 +248,14 @@ def test_a_share_slack_may_have_posted_is_never_posted_again(running_app: Runnin
     assert len(messages_in(fake, MANAGER_CHANNEL)) == 1
     [saved] = saved_reviews(running_app)
     assert (saved.shared_ts, saved.share_error) == ("in-doubt", "in doubt: internal_error")
+
+
+def test_the_app_calls_slack_over_a_few_kept_connections(running_app: RunningApp):
+    fake = running_app.slack.fake
+    rep = Rep(running_app, "U2")
+    rep.lost()
+    complete_review(rep, lost_on=ri.today(), meeting=datetime.now(UTC) + timedelta(days=1))
+    running_app.settle()
+    # views.open, users.info, views.update for each step, the summary, the share, Home...
+    assert len(fake.calls) >= 10
+    assert fake.connections <= len(fake.calls) // 2  # one new connection per call before

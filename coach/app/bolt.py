@@ -52,6 +52,9 @@ def build_bolt_app(coach: Coach) -> App:
         # session would be closed under it; each service call is its own
         # unit of work instead.
         context["coach"] = coach
+        # Listeners call Slack through the app's client, whose connections are kept alive
+        # (coach/slack/transport.py), not through the plain client Bolt makes for each request.
+        context["client"] = coach.client
         next()
 
     @app.error

@@ -43,6 +43,7 @@ from slack_sdk.webhook import WebhookClient
 
 from coach.slack.errors import UNKNOWN_OUTCOME_ERRORS
 from coach.slack.history import UNKNOWN, error_name, find_by_metadata
+from coach.slack.transport import KeepAliveWebClient
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,8 @@ def retry_handlers(mode: RetryMode = "safe") -> list[RetryHandler]:
 
 
 def make_client(token: str, base_url: str, *, retries: RetryMode = "safe", timeout: float = 10) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(retries))
+    """A Web API client whose calls reuse connections (coach/slack/transport.py)."""
+    return KeepAliveWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(retries))
 
 
 def make_webhook(url: str) -> WebhookClient:
