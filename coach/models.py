@@ -212,6 +212,17 @@ class NormalWeek(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class HomeViewer(Base):
+    """A rep who has opened the app's Home tab. Their Home is published again whenever something on it
+    changes; a rep who never opened it gets it rendered when they first do (app_home_opened)."""
+
+    __tablename__ = "home_viewers"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Win(Base):
     """A won deal (復活): how long recovery took since the rep's last loss."""
 

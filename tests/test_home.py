@@ -15,9 +15,9 @@ import pytest
 import time_machine
 from sqlalchemy import event, select
 
-from coach.home.service import REVIEWS_ON_HOME
+from coach.home.service import REVIEWS_ON_HOME, HomeService
 from coach.i18n import Translator
-from coach.models import Nudge, RecontactNote, Review, SelfCheck, Win
+from coach.models import HomeViewer, Nudge, RecontactNote, Review, SelfCheck, Win
 from tests import review_input as ri
 from tests.blockkit import view_problems
 from tests.conftest import MANAGER_CHANNEL, RunningApp
@@ -325,6 +325,8 @@ def test_home_is_refreshed_on_every_change(running_app: RunningApp):
         return last_home(running_app, "U1")
 
     with time_machine.travel(START, tick=True) as clock:
+        open_home(running_app, "U1")
+        seen["n"] = len(publishes(running_app, "U1"))
         rep = Rep(running_app, "U1")
         rep.lost("Acme renewal")
         assert buttons(changed("draft started"), "draft_resume")
@@ -402,6 +404,32 @@ def test_home_is_refreshed_on_every_change(running_app: RunningApp):
         assert "Acme expansion" in text_of(changed("win logged"))
     with running_app.coach.db.session() as s:
         assert s.scalar(select(RecontactNote)) is not None and s.scalar(select(Win)) is not None
+
+
+def test_a_rep_who_never_opened_home_gets_it_rendered_on_first_opening_not_on_every_change(
+    running_app: RunningApp,
+):
+    rep = Rep(running_app, "U1")
+    rep.lost("Acme renewal")
+    rep.close(ri.facts(lost_on=date(2026, 3, 10)))
+    running_app.settle()
+    assert publishes(running_app, "U1") == []  # nobody to see it: no views.publish
+
+    home = open_home(running_app, "U1")
+    assert "Acme renewal" in text_of(home) and buttons(home, "draft_resume")
+    with running_app.coach.db.session() as s:
+        assert s.scalar(select(HomeViewer.user_id)) == "U1"
+
+
+def test_after_opening_home_once_a_change_republishes_it_even_after_a_restart(running_app: RunningApp):
+    open_home(running_app, "U1")
+    # Another instance (or this one restarted) knows the rep has a Home from the database, not its memory.
+    running_app.coach.home = HomeService(running_app.coach.db)
+    before = len(publishes(running_app, "U1"))
+    Rep(running_app, "U1").lost("Acme renewal")
+    running_app.settle()
+    assert len(publishes(running_app, "U1")) == before + 1
+    assert buttons(last_home(running_app, "U1"), "draft_resume")
 
 
 # A manager's Home: the team view ------------------------------------------------------------

@@ -302,6 +302,8 @@ def test_forged_nudge_buttons_and_modals_change_nothing_of_another_rep(running_a
 def test_a_win_is_told_only_to_the_rep_who_won(running_app: RunningApp, two_reps):
     mine, theirs = two_reps
     fake = running_app.slack.fake
+    for user_id in ("U1", "U2"):  # both have a Home that a change could republish
+        open_home(running_app, user_id)
     since = len(fake.calls)
     with time_machine.travel(START + timedelta(days=2), tick=True):
         running_app.slack.command("won Beta", user_id="U1")

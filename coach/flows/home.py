@@ -83,11 +83,22 @@ def refresh_home(
     coach: Coach, client: WebClient, team_id: str | None, user_id: str | None, *, looking: bool = False
 ) -> None:
     """Publish the rep's Home after the ack: at once when they are `looking` (they opened the tab), else
-    after everything else queued (a change made in a modal or a DM: nobody looks at Home meanwhile)."""
+    after everything else queued (a change made in a modal or a DM: nobody looks at Home meanwhile), and
+    only if they have ever opened it."""
     if not user_id:
         return
+    if looking:
+        coach.home.note_opened(team_id, user_id)
     submit = coach.later.submit if looking else coach.later.submit_low
-    coach.home_refresh.request(submit, (team_id or "", user_id), publish_home, coach, client, team_id, user_id)
+    coach.home_refresh.request(submit, (team_id or "", user_id), _refresh_home, coach, client, team_id, user_id)
+
+
+def _refresh_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str) -> None:
+    coach.home.save_openings(now=coach.clock())
+    # A rep who never opened the tab has no Home to refresh: it is rendered when they first open it. (A burst
+    # of first /lost commands would otherwise publish as many Homes that nobody sees.)
+    if coach.home.has_opened(team_id, user_id):
+        publish_home(coach, client, team_id, user_id)
 
 
 def _int(value: Any) -> int | None:

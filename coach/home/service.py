@@ -13,6 +13,7 @@ quotes only shared reviews; team figures count every review.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,11 +21,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from coach.db import Database
 from coach.models import (
     CustomerFollowUp,
+    HomeViewer,
     NormalWeek,
     Nudge,
     RecontactNote,
@@ -262,6 +265,51 @@ def _norm_text():
 class HomeService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Reps known to have opened their Home. Only that is cached: once opened, always opened; a rep not
+        # found is looked up again (another instance may have seen them open it).
+        self._viewers: set[tuple[str, str]] = set()
+        self._unsaved: set[tuple[str, str]] = set()  # openings noted in the listener, stored by the next refresh
+        self._viewers_lock = threading.Lock()
+
+    # Who has a Home to keep up to date ----------------------------------------------
+
+    def note_opened(self, team_id: str | None, user_id: str) -> None:
+        """The rep opened their Home (app_home_opened); noted at once, without the database (the listener
+        answers Slack right after), and stored by `save_openings`."""
+        key = (team_id or "", user_id)
+        with self._viewers_lock:
+            if key not in self._viewers:
+                self._viewers.add(key)
+                self._unsaved.add(key)
+
+    def save_openings(self, *, now: datetime) -> None:
+        """Store the openings noted since the last call."""
+        with self._viewers_lock:
+            keys, self._unsaved = self._unsaved, set()
+        if not keys:
+            return
+        rows = [{"team_id": team_id, "user_id": user_id, "first_opened_at": now} for team_id, user_id in keys]
+        try:
+            with self.db.session() as s:
+                dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+                s.execute(dialect.insert(HomeViewer).on_conflict_do_nothing(), rows)
+        except Exception:
+            with self._viewers_lock:
+                self._unsaved |= keys  # tried again by the next refresh
+            raise
+
+    def has_opened(self, team_id: str | None, user_id: str) -> bool:
+        """Whether the rep ever opened their Home: if not, publishing it would be work nobody sees."""
+        key = (team_id or "", user_id)
+        with self._viewers_lock:
+            if key in self._viewers:
+                return True
+        with self.db.session() as s:
+            opened = s.get(HomeViewer, key) is not None
+        if opened:
+            with self._viewers_lock:
+                self._viewers.add(key)
+        return opened
 
     # The rep's Home ---------------------------------------------------------------
 
