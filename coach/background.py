@@ -14,7 +14,8 @@ request's thread is not taken by other work meanwhile. A trigger already too
 old when its turn comes is not spent on a doomed call: its `too_late` runs
 instead. Everything else (filling the modal in, Home, DMs) has no deadline: it
 runs in the order it came, on a few threads, and gives way to modals being
-opened (for up to a second), since only one thread runs Python at a time.
+opened (for up to two seconds; a burst of openings passes first), since only
+one thread runs Python at a time.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ TRIGGER_BUDGET_SECONDS = 2.5
 # refresh of a Home tab (nobody looks at it while in a modal) three; work in a modal the rep clicked in (it
 # carries a trigger_id) none.
 MAX_DEFER_SECONDS = {URGENT: 0.0, NORMAL: 2.0, LOW: 3.0}
+# After a modal began opening, how long other work still waits for the next one: in a burst, openings come
+# closer than this, and work with no deadline runs after the burst (or at its MAX_DEFER_SECONDS), not in
+# the gaps between openings. A rep alone is not kept waiting: only openings begun after the work was
+# submitted count, and their own modal opened before its filling-in was submitted.
+BURST_GAP_SECONDS = 0.1
 
 
 # The modal openings started while the current thread answers a request (see awaiting_modals).
@@ -73,6 +79,7 @@ class BackgroundWork:
         self._idle = threading.Condition()
         self._running = 0
         self._opening = 0  # modal openings queued or running: other work gives way to them
+        self._last_open_began = 0.0  # time.monotonic() of the latest open_modal
         self._threads = [
             threading.Thread(target=self._work, args=(self._queue,), name=f"after-ack-{i}", daemon=True)
             for i in range(workers)
@@ -126,6 +133,7 @@ class BackgroundWork:
         with self._idle:
             self._running += 1
             self._opening += 1
+            self._last_open_began = time.monotonic()
         self._openers.put(_Job(URGENT, next(self._order), time.monotonic(), run, (), {}, future))
         awaited = getattr(_REQUEST, "futures", None)
         if awaited is not None:
@@ -145,10 +153,16 @@ class BackgroundWork:
     def _give_way(self, job: _Job) -> None:
         """One thread runs Python at a time: while modals are opening (each within its trigger's 3 s), work
         with no deadline waits for them, up to MAX_DEFER_SECONDS after it was submitted."""
-        left = MAX_DEFER_SECONDS[job.priority] - (time.monotonic() - job.submitted_at)
-        if left > 0:
-            with self._idle:
-                self._idle.wait_for(lambda: self._opening == 0, left)
+        deadline = job.submitted_at + MAX_DEFER_SECONDS[job.priority]
+        with self._idle:
+            while (now := time.monotonic()) < deadline:
+                if self._opening:
+                    self._idle.wait(deadline - now)  # woken when no opening is left
+                    continue
+                burst_ends = self._last_open_began + BURST_GAP_SECONDS
+                if self._last_open_began <= job.submitted_at or now >= burst_ends:
+                    return
+                self._idle.wait(min(deadline, burst_ends) - now)
 
     def _run(self, job: _Job, opener: bool) -> None:
         try:
@@ -162,7 +176,10 @@ class BackgroundWork:
                 self._running -= 1
                 if opener:
                     self._opening -= 1
-                self._idle.notify_all()
+                # Waiters wait for one of these to reach zero: woken for nothing else (in a burst, every
+                # opening's end would wake every worker).
+                if self._running == 0 or (opener and self._opening == 0):
+                    self._idle.notify_all()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True once nothing is running or queued (tests, graceful shutdown)."""

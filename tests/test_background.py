@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from coach.background import TRIGGER_BUDGET_SECONDS, BackgroundWork
+from coach import background
+from coach.background import NORMAL, TRIGGER_BUDGET_SECONDS, BackgroundWork
 
 
 def test_work_with_a_trigger_id_goes_ahead_of_queued_work_and_the_rest_keeps_its_order():
@@ -65,6 +66,36 @@ def test_a_trigger_past_its_budget_is_not_spent_and_the_rep_gets_the_fallback():
     finally:
         work.shutdown()
     assert sorted(ran) == ["fallback", "views.open (fresh)"]
+
+
+def test_filling_in_waits_for_a_burst_of_openings_to_pass_not_for_a_gap_between_two(monkeypatch):
+    # Widened so that a slow machine's gaps between openings still count as one burst.
+    monkeypatch.setattr(background, "BURST_GAP_SECONDS", 1.0)
+    monkeypatch.setitem(background.MAX_DEFER_SECONDS, NORMAL, 30.0)
+    work = BackgroundWork(workers=1, openers=1)
+    ran: list[str] = []
+    try:
+        filled = work.submit(ran.append, "fill in the first modal")
+        for n in range(5):  # one after the other: between two, no modal is opening
+            work.open_modal(ran.append, f"open modal {n}", received_at=time.monotonic()).result(timeout=5)
+            time.sleep(0.02)
+        filled.result(timeout=10)
+    finally:
+        work.shutdown()
+    assert ran == [f"open modal {n}" for n in range(5)] + ["fill in the first modal"]
+
+
+def test_a_rep_alone_gets_the_form_filled_in_at_once_after_their_modal_opened(monkeypatch):
+    monkeypatch.setattr(background, "BURST_GAP_SECONDS", 30.0)
+    monkeypatch.setitem(background.MAX_DEFER_SECONDS, NORMAL, 30.0)
+    work = BackgroundWork(workers=1, openers=1)
+    try:
+        opened = work.open_modal(lambda: "opened", received_at=time.monotonic())
+        assert opened.result(timeout=5) == "opened"
+        # Its own opening began before the filling-in was submitted: nothing to give way to.
+        assert work.submit(lambda: "filled").result(timeout=5) == "filled"
+    finally:
+        work.shutdown()
 
 
 def test_coalesced_runs_are_limited_and_a_request_while_busy_runs_once_more():
