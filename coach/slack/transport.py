@@ -25,29 +25,34 @@ from http.client import HTTPException, HTTPMessage, RemoteDisconnected
 from ssl import SSLContext
 from typing import Any
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 from urllib.request import Request
 
 import urllib3
 from slack_sdk import WebClient
 from urllib3 import exceptions as pool_errors
 
-# Connections kept per host: one per thread that may call Slack at once (the server's request threads,
+# Connections kept per origin: one per thread that may call Slack at once (the server's request threads,
 # the modal openers, the workers after the ack). More may be open during a burst; the surplus is closed
 # after use instead of kept.
 KEPT_CONNECTIONS = 40
 
-_pools: dict[int, urllib3.PoolManager] = {}
+_pools: dict[tuple[str, int], urllib3.HTTPConnectionPool] = {}
 _pools_lock = threading.Lock()
 
 
-def connection_pool(ssl: SSLContext | None) -> urllib3.PoolManager:
-    """The process's pool for one TLS setting: every client of the app shares its connections."""
-    key = id(ssl)
-    with _pools_lock:
-        pool = _pools.get(key)
-        if pool is None:
-            pool = _pools[key] = urllib3.PoolManager(maxsize=KEPT_CONNECTIONS, block=False, ssl_context=ssl)
-        return pool
+def connection_pool(url: str, ssl: SSLContext | None) -> urllib3.HTTPConnectionPool:
+    """The process's pool for one origin and TLS setting: every client of the app shares its connections."""
+    parts = urlsplit(url)
+    key = (f"{parts.scheme}://{parts.netloc}", id(ssl))
+    pool = _pools.get(key)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(key)
+            if pool is None:
+                tls = {"ssl_context": ssl} if parts.scheme == "https" else {}
+                pool = _pools[key] = urllib3.connection_from_url(key[0], maxsize=KEPT_CONNECTIONS, block=False, **tls)
+    return pool
 
 
 class KeepAliveWebClient(WebClient):
@@ -57,7 +62,7 @@ class KeepAliveWebClient(WebClient):
         if self.proxy is not None or not url.lower().startswith(("http://", "https://")):
             return super()._perform_urllib_http_request_internal(url, req)
         try:
-            resp = connection_pool(self.ssl).urlopen(
+            resp = connection_pool(url, self.ssl).urlopen(
                 "POST",
                 url,
                 body=req.data,
@@ -65,19 +70,22 @@ class KeepAliveWebClient(WebClient):
                 timeout=self.timeout,
                 retries=False,  # retrying is the retry handlers' decision, per method
                 redirect=False,
+                assert_same_host=False,
                 preload_content=True,
             )
         except pool_errors.HTTPError as e:
             raise as_urllib_error(e) from e
-        headers = HTTPMessage()
-        for name, value in resp.headers.items():
-            headers[name] = value
         if resp.status >= 400:
             # As urllib: the retry handlers and SlackApiError read the status, headers and body from it.
+            headers = HTTPMessage()
+            for name, value in resp.headers.items():
+                headers[name] = value
             raise HTTPError(url, resp.status, resp.reason or "", headers, io.BytesIO(resp.data))
-        charset = headers.get_content_charset() or "utf-8"
-        body: str | bytes = resp.data if headers.get_content_type() == "application/gzip" else resp.data.decode(charset)
-        return {"status": resp.status, "headers": headers, "body": body}
+        content_type = resp.headers.get("Content-Type", "")
+        if content_type.startswith("application/gzip"):
+            return {"status": resp.status, "headers": resp.headers, "body": resp.data}
+        _, _, charset = content_type.partition("charset=")
+        return {"status": resp.status, "headers": resp.headers, "body": resp.data.decode(charset.strip() or "utf-8")}
 
 
 def as_urllib_error(error: pool_errors.HTTPError) -> Exception:
