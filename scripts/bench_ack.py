@@ -9,7 +9,9 @@ Run it from the repository root, in the project's virtual environment:
 It starts a fake Slack Web API in this process (tests/fakeslack.py), runs the real app (`python app.py`)
 against it on a free loopback port, and fires signed `/lost` slash commands at it, `--concurrency` at a
 time, each from a distinct first-time user with a fresh trigger id (its 3 s start when it is sent, as
-when Slack sends the command). A short warm-up is not counted. Per server it measures what the rep sees:
+when Slack sends the command). A warm-up (two requests per connection, at least 20) is not counted; the
+measured run starts once the server has finished the warm-up's work (the fake Slack quiet for a second).
+Per server it measures what the rep sees:
 
 - ack latency (p50/p99): from sending the request to having the whole response;
 - modal latency (p50/p99): from the trigger id's issue to the `views.open` that used it reaching Slack,
@@ -31,6 +33,7 @@ shared machine figures vary from run to run.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import secrets
@@ -38,10 +41,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +51,18 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from coach.background import MAX_DEFER_SECONDS  # noqa: E402
 from coach.web import SERVER_THREADS  # noqa: E402
-from tests.fakeslack import FakeSlack  # noqa: E402
-from tests.slack_signing import sign, slash_command_body  # noqa: E402
+from tests.fakeslack import FakeSlack, _Trigger  # noqa: E402
 
 BOT_TOKEN = "xoxb-bench-token"
 SIGNING_SECRET = "bench-signing-secret"
 HOST = "127.0.0.1"
 SLACK_PATH = "/slack/events"
 USERS = 500  # most measured requests per server
-WARMUP_REQUESTS = 20
+WARMUP_REQUESTS = 20  # at least; and two per connection, so that every connection is open and used
 P99_GOAL_MS = 100.0
+LOAD_TRIGGER_MARK = "9000"  # first part of the load process's trigger ids (_slash_load.py)
 
 # The baselines: Bolt + SlackRequestHandler on the app's own server (coach/web.py: waitress, SERVER_THREADS threads,
 # the same limits). `/healthz` is routed the way coach/web.py does it, so every server is polled alike.
@@ -275,47 +277,84 @@ def start_server(name: str, args: list[str], fake: FakeSlack, database_url: str,
 # ----------------------------------------------------------------------
 
 
-class Load:
-    """`concurrency` worker threads, each with its own keep-alive `requests.Session`."""
+def fire(
+    fake: FakeSlack, port: int, concurrency: int, user_ids: list[str], warmup_ids: list[str]
+) -> tuple[list[Result], float]:
+    """Send the warm-up, let the server finish its work, then send one signed `/lost` per measured user, from the
+    load process (_slash_load.py).
 
-    def __init__(self, fake: FakeSlack, port: int, concurrency: int) -> None:
-        self.fake = fake
-        self.url = f"http://{HOST}:{port}{SLACK_PATH}"
-        self.pool = ThreadPoolExecutor(max_workers=concurrency)
-        self.local = threading.local()
+    The load runs apart from the fake Slack, on one asyncio loop with raw HTTP/1.1: it neither shares a GIL with
+    the fake's threads (which would hold up the timing of responses) nor spends the cores on an HTTP library.
+    Every server gets the same cheap client; Slack's own senders are not on the app's machine either.
+    """
+    spec = {
+        "host": HOST,
+        "port": port,
+        "path": SLACK_PATH,
+        "secret": SIGNING_SECRET,
+        "concurrency": concurrency,
+        "warmup": warmup_ids,
+        "measured": user_ids,
+    }
+    load = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "_slash_load.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        load.stdin.write(json.dumps(spec) + "\n")
+        load.stdin.flush()
+        if load.stdout.readline().strip() == "warm":
+            # The warm-up's work after the ack (filling modals in, Home) is done before the measured run, for
+            # every server alike: what is measured is the load of the measured requests.
+            # (Some of that work makes no Slack call: a Home refresh that finds the rep never opened Home.)
+            time.sleep(max(MAX_DEFER_SECONDS.values()))
+            wait_quiet(fake)
+            load.stdin.write("go\n")
+            load.stdin.flush()
+        out, err = load.communicate(timeout=600)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+    if load.returncode != 0:
+        raise RuntimeError(f"the load process failed:\n{err[-2000:]}")
+    done = json.loads(out)
+    return [Result(*r) for r in done["results"]], done["wall"]
 
-    def __enter__(self) -> Load:
-        return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.pool.shutdown()
-
-    def fire(self, user_ids: list[str]) -> tuple[list[Result], float]:
-        """Send one signed `/lost` per user; return the results and the wall time."""
-        start = time.perf_counter()
-        results = list(self.pool.map(self._one, user_ids))
-        return results, time.perf_counter() - start
-
-    def _one(self, user_id: str) -> Result:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        trigger_id = self.fake.issue_trigger_id()  # its 3 s start now, as when Slack sends the command
-        body = slash_command_body(user_id=user_id, trigger_id=trigger_id).encode()
-        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, SIGNING_SECRET)}
-        start = time.perf_counter()
-        try:
-            response = session.post(self.url, data=body, headers=headers, timeout=10)
-            _ = response.content  # the full response, not just its headers
-        except requests.RequestException as e:
-            return Result(time.perf_counter() - start, None, trigger_id, type(e).__name__)
-        return Result(time.perf_counter() - start, response.status_code, trigger_id)
+def wait_quiet(fake: FakeSlack, quiet_seconds: float = 1.0, timeout: float = 60.0) -> None:
+    """Until the fake has had no call for `quiet_seconds`."""
+    deadline = time.monotonic() + timeout
+    seen, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = len(fake.calls)
+        if count != seen:
+            seen, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            return
+        time.sleep(0.05)
 
 
-def bench(name: str, fake: FakeSlack, port: int, concurrency: int, user_ids: list[str], warmup_ids: list[str]) -> Run:
-    with Load(fake, port, concurrency) as load:
-        load.fire(warmup_ids)
-        results, wall = load.fire(user_ids)
+class BenchFakeSlack(FakeSlack):
+    """The fake Slack, also taking the load process's trigger ids: each carries its issue time."""
+
+    def _use_trigger(self, p: dict) -> object:
+        trigger_id = p.get("trigger_id") or ""
+        first, _, rest = trigger_id.partition(".")
+        issued_ns = rest.partition(".")[0]
+        if first == LOAD_TRIGGER_MARK and issued_ns.isdigit():
+            with self._lock:
+                self._triggers.setdefault(trigger_id, _Trigger(issued_at=int(issued_ns) / 1e9, view_id=None))
+        return super()._use_trigger(p)
+
+
+def bench(fake: FakeSlack, name: str, port: int, concurrency: int, user_ids: list[str], warmup_ids: list[str]) -> Run:
+    results, wall = fire(fake, port, concurrency, user_ids, warmup_ids)
     return Run(name, results, wall)
 
 
@@ -328,7 +367,9 @@ def modal_outcomes(fake: FakeSlack, trigger_ids: set[str], settle_seconds: float
         if len(done) >= len(trigger_ids) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    time.sleep(1.0)  # the filling views.update comes a moment after the open
+    # The app fills each opened modal in with a views.update (after a burst of openings): wait for it too, once
+    # the fake has been quiet for a while (the baselines make no such call).
+    wait_quiet(fake, quiet_seconds=2.0)
     opened, filled, failed = [], [], Counter()
     updates: dict[str, float] = {}
     for c in fake.calls_to("views.update"):
@@ -391,6 +432,10 @@ SERVERS = [
 ]
 
 
+def warmup_count(concurrency: int) -> int:
+    return max(WARMUP_REQUESTS, 2 * concurrency)
+
+
 def run_level(
     fake: FakeSlack, concurrency: int, requests_n: int, workdir: str, database_url: str | None, nonce: str
 ) -> tuple[list[Run], list[str]]:
@@ -400,7 +445,7 @@ def run_level(
         # Distinct users per server and level: each measured `/lost` is that user's first.
         prefix = f"U{nonce}{concurrency}{index}"
         measured = [f"{prefix}{i:04d}" for i in range(requests_n)]
-        warmup = [f"{prefix}W{i:03d}" for i in range(WARMUP_REQUESTS)]
+        warmup = [f"{prefix}W{i:03d}" for i in range(warmup_count(concurrency))]
         for i, user_id in enumerate(measured + warmup):
             if i % 2 == 0:
                 fake.add_user(user_id, tz="Asia/Tokyo", locale="ja-JP")
@@ -410,7 +455,7 @@ def run_level(
         args = [str(ROOT / "app.py")] if program is None else ["-c", program]
         server = start_server(name, args, fake, url, workdir)
         try:
-            run = bench(name, fake, server.port, concurrency, measured, warmup)
+            run = bench(fake, name, server.port, concurrency, measured, warmup)
             if opens:
                 run.modals = modal_outcomes(fake, {r.trigger_id for r in run.results})
         finally:
@@ -438,7 +483,7 @@ def main() -> int:
     # The fake runs on the same two cores as the servers it measures: it leaves checking views and blocks to
     # the test suite (Slack does it on its own servers), so that the app's extra calls (users.info, filling
     # the modal in, Home) do not slow the measurement itself.
-    fake = FakeSlack(bot_token=BOT_TOKEN, users={}, check_block_kit=False)
+    fake = BenchFakeSlack(bot_token=BOT_TOKEN, users={}, check_block_kit=False)
     nonce = secrets.token_hex(2).upper()
     database = "PostgreSQL (--database-url)" if args.database_url else "SQLite"
     failed: list[Run] = []
@@ -452,9 +497,10 @@ def main() -> int:
                 except RuntimeError as e:  # a server did not start; its log tail is in the message
                     print(e, file=sys.stderr)
                     return 2
+                warm = warmup_count(concurrency)
                 print(
-                    f"\n/lost: {args.requests} requests, {concurrency} concurrent ({WARMUP_REQUESTS} warm-up not"
-                    f" counted), {database}; latencies in ms"
+                    f"\n/lost: {args.requests} requests, {concurrency} concurrent ({warm} warm-up not counted),"
+                    f" {database}; latencies in ms"
                 )
                 print_table(runs)
                 app, typical = runs[0], runs[1]
