@@ -37,14 +37,14 @@ from urllib3 import exceptions as pool_errors
 # after use instead of kept.
 KEPT_CONNECTIONS = 40
 
-_pools: dict[tuple[str, int], urllib3.HTTPConnectionPool] = {}
+_pools: dict[tuple[str, SSLContext | None], urllib3.HTTPConnectionPool] = {}
 _pools_lock = threading.Lock()
 
 
 def connection_pool(url: str, ssl: SSLContext | None) -> urllib3.HTTPConnectionPool:
     """The process's pool for one origin and TLS setting: every client of the app shares its connections."""
     parts = urlsplit(url)
-    key = (f"{parts.scheme}://{parts.netloc}", id(ssl))
+    key = (f"{parts.scheme}://{parts.netloc}", ssl)  # the context itself: kept alive with its pool
     pool = _pools.get(key)
     if pool is None:
         with _pools_lock:
