@@ -17,7 +17,9 @@ Per server it measures what the rep sees:
 - modal latency (p50/p99): from the trigger id's issue to the `views.open` that used it reaching Slack,
   and how many of the requests got their modal open (views.open ok within the 3 s);
 - for the app, also when the form was filled in (`views.update` of that modal: the app opens the modal
-  at once and fills it in after reading the rep's profile and draft).
+  at once and fills it in after reading the rep's profile and draft);
+- the server process's CPU time per request during the measured run (ms, from /proc; "-" elsewhere):
+  one process runs Python one thread at a time, so at saturation this sets the latency.
 
 Two baselines get the same load on the same server stack (Bolt + SlackRequestHandler + the app's own
 waitress settings, coach/web.py): a bare Bolt app whose `/lost` only acks, and a typical Bolt app whose
@@ -155,6 +157,7 @@ class Run:
     name: str
     results: list[Result]
     wall_seconds: float
+    cpu_seconds: float | None = None  # the server process's CPU time (user + system) during the measured run
     modals: Modals | None = None
 
     @property
@@ -168,6 +171,10 @@ class Run:
     @property
     def throughput(self) -> float:
         return len(self.results) / self.wall_seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        return None if self.cpu_seconds is None else self.cpu_seconds * 1000 / len(self.results)
 
 
 def percentile_ms(seconds: list[float], pct: float) -> float:
@@ -278,8 +285,8 @@ def start_server(name: str, args: list[str], fake: FakeSlack, database_url: str,
 
 
 def fire(
-    fake: FakeSlack, port: int, concurrency: int, user_ids: list[str], warmup_ids: list[str]
-) -> tuple[list[Result], float]:
+    fake: FakeSlack, server: Server, concurrency: int, user_ids: list[str], warmup_ids: list[str]
+) -> tuple[list[Result], float, float | None]:
     """Send the warm-up, let the server finish its work, then send one signed `/lost` per measured user, from the
     load process (_slash_load.py).
 
@@ -289,7 +296,7 @@ def fire(
     """
     spec = {
         "host": HOST,
-        "port": port,
+        "port": server.port,
         "path": SLACK_PATH,
         "secret": SIGNING_SECRET,
         "concurrency": concurrency,
@@ -305,6 +312,7 @@ def fire(
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    cpu_before = cpu_after = None
     try:
         load.stdin.write(json.dumps(spec) + "\n")
         load.stdin.flush()
@@ -314,9 +322,11 @@ def fire(
             # (Some of that work makes no Slack call: a Home refresh that finds the rep never opened Home.)
             time.sleep(max(MAX_DEFER_SECONDS.values()))
             wait_quiet(fake)
+            cpu_before = process_cpu_seconds(server.proc.pid)
             load.stdin.write("go\n")
             load.stdin.flush()
         out, err = load.communicate(timeout=600)
+        cpu_after = process_cpu_seconds(server.proc.pid)
     finally:
         if load.poll() is None:
             load.kill()
@@ -324,7 +334,17 @@ def fire(
     if load.returncode != 0:
         raise RuntimeError(f"the load process failed:\n{err[-2000:]}")
     done = json.loads(out)
-    return [Result(*r) for r in done["results"]], done["wall"]
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return [Result(*r) for r in done["results"]], done["wall"], cpu
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_quiet(fake: FakeSlack, quiet_seconds: float = 1.0, timeout: float = 60.0) -> None:
@@ -353,9 +373,11 @@ class BenchFakeSlack(FakeSlack):
         return super()._use_trigger(p)
 
 
-def bench(fake: FakeSlack, name: str, port: int, concurrency: int, user_ids: list[str], warmup_ids: list[str]) -> Run:
-    results, wall = fire(fake, port, concurrency, user_ids, warmup_ids)
-    return Run(name, results, wall)
+def bench(
+    fake: FakeSlack, name: str, server: Server, concurrency: int, user_ids: list[str], warmup_ids: list[str]
+) -> Run:
+    results, wall, cpu = fire(fake, server, concurrency, user_ids, warmup_ids)
+    return Run(name, results, wall, cpu)
 
 
 def modal_outcomes(fake: FakeSlack, trigger_ids: set[str], settle_seconds: float = 15.0) -> Modals:
@@ -397,7 +419,7 @@ def modal_outcomes(fake: FakeSlack, trigger_ids: set[str], settle_seconds: float
 
 def print_table(runs: list[Run]) -> None:
     print(
-        f"{'server':<13} {'ack p50':>8} {'ack p99':>8} {'ack max':>8} {'req/s':>6}"
+        f"{'server':<13} {'ack p50':>8} {'ack p99':>8} {'ack max':>8} {'req/s':>6} {'CPU/req':>7}"
         f" {'modal p50':>9} {'modal p99':>9} {'opened':>8} {'filled p99':>10}  modal failures"
     )
     for run in runs:
@@ -405,6 +427,7 @@ def print_table(runs: list[Run]) -> None:
         line = (
             f"{run.name:<13} {run.percentile_ms(50):>8.1f} {run.percentile_ms(99):>8.1f}"
             f" {run.percentile_ms(100):>8.1f} {run.throughput:>6.0f}"
+            f" {'-' if run.cpu_ms_per_request is None else f'{run.cpu_ms_per_request:.2f}':>7}"
         )
         if m is None:
             line += f" {'-':>9} {'-':>9} {'-':>8} {'-':>10}  (opens no modal)"
@@ -455,7 +478,7 @@ def run_level(
         args = [str(ROOT / "app.py")] if program is None else ["-c", program]
         server = start_server(name, args, fake, url, workdir)
         try:
-            run = bench(fake, name, server.port, concurrency, measured, warmup)
+            run = bench(fake, name, server, concurrency, measured, warmup)
             if opens:
                 run.modals = modal_outcomes(fake, {r.trigger_id for r in run.results})
         finally:
