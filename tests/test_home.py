@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from coach.home.service import REVIEWS_ON_HOME, HomeService
 from coach.i18n import Translator
@@ -419,6 +419,23 @@ def test_a_rep_who_never_opened_home_gets_it_rendered_on_first_opening_not_on_ev
     assert "Acme renewal" in text_of(home) and buttons(home, "draft_resume")
     with running_app.coach.db.session() as s:
         assert s.scalar(select(HomeViewer.user_id)) == "U1"
+
+
+def test_a_rep_opening_home_gets_it_even_when_storing_the_opening_fails(running_app: RunningApp, caplog):
+    engine = running_app.coach.db.engine
+    with running_app.coach.db.session() as s:
+        s.execute(text("DROP TABLE home_viewers"))  # the write fails for real
+    try:
+        home = open_home(running_app, "U1")
+        assert buttons(home, "home_start_review")
+        assert any("storing which reps opened their Home failed" in r.getMessage() for r in caplog.records)
+        # Still known in memory: a change republishes it.
+        before = len(publishes(running_app, "U1"))
+        Rep(running_app, "U1").lost("Acme renewal")
+        running_app.settle()
+        assert len(publishes(running_app, "U1")) == before + 1
+    finally:
+        HomeViewer.__table__.create(engine)  # the PostgreSQL schema is shared by the whole session
 
 
 def test_after_opening_home_once_a_change_republishes_it_even_after_a_restart(running_app: RunningApp):

@@ -94,7 +94,11 @@ def refresh_home(
 
 
 def _refresh_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str) -> None:
-    coach.home.save_openings(now=coach.clock())
+    try:
+        coach.home.save_openings(now=coach.clock())
+    except Exception:
+        # Kept in memory and stored by the next refresh; the rep who is looking still gets their Home.
+        log.exception("storing which reps opened their Home failed")
     # A rep who never opened the tab has no Home to refresh: it is rendered when they first open it. (A burst
     # of first /lost commands would otherwise publish as many Homes that nobody sees.)
     if coach.home.has_opened(team_id, user_id):
