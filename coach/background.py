@@ -151,8 +151,9 @@ class BackgroundWork:
             self._run(job, opener)
 
     def _give_way(self, job: _Job) -> None:
-        """One thread runs Python at a time: while modals are opening (each within its trigger's 3 s), work
-        with no deadline waits for them, up to MAX_DEFER_SECONDS after it was submitted."""
+        """One thread runs Python at a time: while modals are opening (each within its trigger's 3 s), and
+        while a burst of them goes on (one began within BURST_GAP_SECONDS, after this work was submitted), work
+        with no deadline waits, up to MAX_DEFER_SECONDS after it was submitted."""
         deadline = job.submitted_at + MAX_DEFER_SECONDS[job.priority]
         with self._idle:
             while (now := time.monotonic()) < deadline:

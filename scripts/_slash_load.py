@@ -22,16 +22,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.slack_signing import sign, slash_command_body  # noqa: E402
 
-TRIGGER_MARK = "9000"  # bench_ack.LOAD_TRIGGER_MARK
+TRIGGER_MARK = "9000"  # first part of the trigger ids minted here: mark.<issue time, monotonic ns>.<random>
 TIMEOUT_SECONDS = 10.0
 
 Connection = list  # [reader, writer], or [None, None] when (re)connecting
 
 
+def new_trigger_id() -> str:
+    return f"{TRIGGER_MARK}.{time.monotonic_ns()}.{secrets.token_hex(8)}"
+
+
+def trigger_issued_at(trigger_id: str) -> float | None:
+    """The issue time (time.monotonic()) a trigger id minted by `new_trigger_id` carries; None for another."""
+    mark, _, rest = trigger_id.partition(".")
+    issued_ns = rest.partition(".")[0]
+    return int(issued_ns) / 1e9 if mark == TRIGGER_MARK and issued_ns.isdigit() else None
+
+
 async def send(spec: dict, conn: Connection, user_id: str) -> list:
     """One signed `/lost`; [seconds to the whole response, status or None, trigger id, error]."""
     host, port = spec["host"], spec["port"]
-    trigger_id = f"{TRIGGER_MARK}.{time.monotonic_ns()}.{secrets.token_hex(8)}"  # its 3 s start now
+    trigger_id = new_trigger_id()  # its 3 s start now
     body = slash_command_body(user_id=user_id, trigger_id=trigger_id).encode()
     head = f"POST {spec['path']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
     head += "Content-Type: application/x-www-form-urlencoded\r\n"

@@ -53,9 +53,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _slash_load import trigger_issued_at  # noqa: E402 (this script's own folder)
+
 from coach.background import MAX_DEFER_SECONDS  # noqa: E402
 from coach.web import SERVER_THREADS  # noqa: E402
-from tests.fakeslack import FakeSlack, _Trigger  # noqa: E402
+from tests.fakeslack import FakeSlack  # noqa: E402
 
 BOT_TOKEN = "xoxb-bench-token"
 SIGNING_SECRET = "bench-signing-secret"
@@ -64,7 +66,6 @@ SLACK_PATH = "/slack/events"
 USERS = 500  # most measured requests per server
 WARMUP_REQUESTS = 20  # at least; and two per connection, so that every connection is open and used
 P99_GOAL_MS = 100.0
-LOAD_TRIGGER_MARK = "9000"  # first part of the load process's trigger ids (_slash_load.py)
 
 # The baselines: Bolt + SlackRequestHandler on the app's own server (coach/web.py: waitress, SERVER_THREADS threads,
 # the same limits). `/healthz` is routed the way coach/web.py does it, so every server is polled alike.
@@ -360,19 +361,6 @@ def wait_quiet(fake: FakeSlack, quiet_seconds: float = 1.0, timeout: float = 60.
         time.sleep(0.05)
 
 
-class BenchFakeSlack(FakeSlack):
-    """The fake Slack, also taking the load process's trigger ids: each carries its issue time."""
-
-    def _use_trigger(self, p: dict) -> object:
-        trigger_id = p.get("trigger_id") or ""
-        first, _, rest = trigger_id.partition(".")
-        issued_ns = rest.partition(".")[0]
-        if first == LOAD_TRIGGER_MARK and issued_ns.isdigit():
-            with self._lock:
-                self._triggers.setdefault(trigger_id, _Trigger(issued_at=int(issued_ns) / 1e9, view_id=None))
-        return super()._use_trigger(p)
-
-
 def bench(
     fake: FakeSlack, name: str, server: Server, concurrency: int, user_ids: list[str], warmup_ids: list[str]
 ) -> Run:
@@ -506,7 +494,7 @@ def main() -> int:
     # The fake runs on the same two cores as the servers it measures: it leaves checking views and blocks to
     # the test suite (Slack does it on its own servers), so that the app's extra calls (users.info, filling
     # the modal in, Home) do not slow the measurement itself.
-    fake = BenchFakeSlack(bot_token=BOT_TOKEN, users={}, check_block_kit=False)
+    fake = FakeSlack(bot_token=BOT_TOKEN, users={}, check_block_kit=False, issued_elsewhere=trigger_issued_at)
     nonce = secrets.token_hex(2).upper()
     database = "PostgreSQL (--database-url)" if args.database_url else "SQLite"
     failed: list[Run] = []

@@ -155,6 +155,7 @@ class FakeSlack:
         users: dict[str, dict[str, Any]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         check_block_kit: bool = True,
+        issued_elsewhere: Callable[[str], float | None] | None = None,
     ) -> None:
         """``users`` maps user id to ``add_user`` keyword arguments
         (``tz``, ``locale``, ``name``, ``is_bot``). Default: one user ``U1``
@@ -163,10 +164,14 @@ class FakeSlack:
         ``check_block_kit=False`` skips the Block Kit checks of views and
         blocks (benchmarks: Slack checks on its own servers, the fake would
         check on the same cores as the app it measures). Tests keep them.
+        ``issued_elsewhere`` accepts trigger ids this fake did not issue (a
+        benchmark's load process mints its own): it gives a trigger id's issue
+        time on ``clock``, or None for one it does not know.
         """
         self.bot_token = bot_token
         self.clock = clock
         self.check_block_kit = check_block_kit
+        self.issued_elsewhere = issued_elsewhere
         self._lock = threading.RLock()
         self._checks = threading.local()  # Block Kit problems found before taking the lock (see _dispatch)
         self._changed = threading.Condition(self._lock)
@@ -727,6 +732,10 @@ class FakeSlack:
         if not trigger_id:
             raise self._invalid_arguments("missing required field: trigger_id [json-pointer:/trigger_id]")
         trigger = self._triggers.get(trigger_id)
+        if trigger is None and self.issued_elsewhere is not None:
+            issued_at = self.issued_elsewhere(trigger_id)
+            if issued_at is not None:
+                trigger = self._triggers[trigger_id] = _Trigger(issued_at=issued_at, view_id=None)
         if trigger is None:
             raise _SlackError("invalid_trigger_id")
         if trigger.used:
