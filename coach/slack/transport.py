@@ -84,8 +84,8 @@ class KeepAliveWebClient(WebClient):
         content_type = resp.headers.get("Content-Type", "")
         if content_type.startswith("application/gzip"):
             return {"status": resp.status, "headers": resp.headers, "body": resp.data}
-        _, _, charset = content_type.partition("charset=")
-        return {"status": resp.status, "headers": resp.headers, "body": resp.data.decode(charset.strip() or "utf-8")}
+        charset = content_type.partition("charset=")[2].partition(";")[0].strip(' "')
+        return {"status": resp.status, "headers": resp.headers, "body": resp.data.decode(charset or "utf-8")}
 
 
 def as_urllib_error(error: pool_errors.HTTPError) -> Exception:
