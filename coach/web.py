@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, wait
@@ -37,6 +38,9 @@ REQUEST_DEADLINE_SECONDS = 10
 IDLE_SECONDS = 30  # a keep-alive connection with nothing to say is closed after this
 ACK_WAITS_FOR_MODAL_SECONDS = 1.0  # the most an ack waits for the views.open its listener started
 MAX_HEADER_BYTES = 64 * 1024
+# waitress warns once per request that finds every thread busy; one such line per this many seconds
+# is kept, saying how many it stands for.
+QUEUE_WARNING_EVERY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,9 @@ def create_http_server(wsgi: Callable, host: str, port: int, *, threads: int = S
         channel_timeout=IDLE_SECONDS,
         cleanup_interval=min(IDLE_SECONDS, 10),
     )
+    queue_log = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, FoldQueueWarnings) for f in queue_log.filters):
+        queue_log.addFilter(FoldQueueWarnings())
     # One listening socket (a host/port) or several (a name with IPv4 and IPv6 addresses).
     listeners = [server] if isinstance(server, BaseWSGIServer) else list(server.map.values())
     for listener in listeners:
@@ -204,3 +211,35 @@ class DeadlineChannel(HTTPChannel):
             self.will_close = True  # closed on the loop's next write turn
             return False
         return super().readable()
+
+
+class FoldQueueWarnings(logging.Filter):
+    """At most one of waitress's "Task queue depth is N" warnings per QUEUE_WARNING_EVERY_SECONDS, with how
+    many more it stands for.
+
+    waitress logs one for every request that finds all threads busy, while holding the lock its threads
+    take their next request with: in a burst, hundreds of lines a second, each one formatted and written
+    while no thread can pick up work. Saturation is worth a line; the rest only slow the burst down.
+    """
+
+    def __init__(
+        self, every_seconds: float = QUEUE_WARNING_EVERY_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self._every = every_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_at = float("-inf")
+        self._folded = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self._clock()
+        with self._lock:
+            if now < self._next_at:
+                self._folded += 1
+                return False
+            self._next_at = now + self._every
+            folded, self._folded = self._folded, 0
+        if folded:
+            record.msg, record.args = f"{record.getMessage()} (and {folded} more since the last such line)", None
+        return True

@@ -10,6 +10,7 @@ from slack_bolt import App, BoltResponse
 from coach.i18n import Translator
 from coach.inbound import clean_request
 from coach.listeners import register_listeners
+from coach.listeners.middleware import BodyContextMiddleware
 from coach.review.messages import something_went_wrong_text
 from coach.review.views import error_view, parse_meta_locale, submission_failed_text
 from coach.services import Coach
@@ -44,10 +45,9 @@ def build_bolt_app(coach: Coach) -> App:
     )
 
     # First of all: the payload's text made storable, and the moment it arrived noted (coach/inbound.py).
-    app.middleware(clean_request)
+    app.use(BodyContextMiddleware(clean_request))
 
-    @app.middleware
-    def provide_services(context, next):  # noqa: A002 (Bolt's argument name)
+    def provide_services(body: dict, context: dict, next) -> None:  # noqa: A002 (Bolt's argument name)
         # Work continues after the ack in `coach.later`, so a per-request DB
         # session would be closed under it; each service call is its own
         # unit of work instead.
@@ -56,6 +56,8 @@ def build_bolt_app(coach: Coach) -> App:
         # (coach/slack/transport.py), not through the plain client Bolt makes for each request.
         context["client"] = coach.client
         next()
+
+    app.use(BodyContextMiddleware(provide_services))
 
     @app.error
     def friendly_failure(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse:

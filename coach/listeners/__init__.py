@@ -5,6 +5,7 @@
 - views.py: modal submissions and closes (the review steps)
 - actions.py: buttons (back, resume, start fresh, Home)
 - events.py: app_home_opened
+- middleware.py: how the global middlewares (cleaning the payload, the services, a nudge's delivery) are called
 """
 
 from slack_bolt import App

@@ -15,6 +15,7 @@ from coach.flows import home as home_flows
 from coach.flows import nudges as nudge_flows
 from coach.flows import review as review_flows
 from coach.flows.modals import open_soon
+from coach.listeners.middleware import BodyContextMiddleware
 from coach.nudges.rules import NudgeKind
 from coach.review.views import parse_resume_crm_loss, parse_resume_meta
 from coach.services import Coach
@@ -348,7 +349,7 @@ def confirm_nudge_delivery(body: dict, context: dict, next: Callable[[], None]) 
 
 
 def register(app: App) -> None:
-    app.middleware(confirm_nudge_delivery)
+    app.use(BodyContextMiddleware(confirm_nudge_delivery))
     app.action(ActionId.BACK)(handle_back)
     app.action(ActionId.REPHRASE)(handle_rephrase)
     app.action(ActionId.RESUME_DRAFT)(handle_resume)
