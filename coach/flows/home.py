@@ -90,7 +90,9 @@ def refresh_home(
     if looking:
         coach.home.note_opened(team_id, user_id)
     submit = coach.later.submit if looking else coach.later.submit_low
-    coach.home_refresh.request(submit, (team_id or "", user_id), _refresh_home, coach, client, team_id, user_id)
+    coach.home_refresh.request(
+        submit, (team_id or "", user_id), _refresh_home, coach, client, team_id, user_id, urgent=looking
+    )
 
 
 def _refresh_home(coach: Coach, client: WebClient, team_id: str | None, user_id: str) -> None:
