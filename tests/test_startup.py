@@ -94,6 +94,7 @@ def test_app_starts_with_only_the_two_slack_secrets_and_creates_its_sqlite_datab
     assert "xoxb-secret-value-123" not in out  # tokens never reach the log
     assert "Running upgrade" in out
     assert "Running job" not in out  # the scheduler's every tick stays out of the log
+    assert " WARNING " not in out, out  # a clean start warns of nothing (Bolt's "token will be unused": it is not)
 
 
 def test_migrations_match_the_models(database_url):

@@ -6,6 +6,7 @@ import json
 import logging
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from coach.i18n import Translator
 from coach.inbound import clean_request
@@ -32,17 +33,28 @@ def _first_input(view: dict) -> str | None:
     return None
 
 
+def _client_holds_the_token(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN itself and, given a client too, warns at every start that the token goes
+    unused: the client is made with that very token."""
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def build_bolt_app(coach: Coach) -> App:
-    app = App(
-        client=coach.client,
-        signing_secret=coach.settings.slack_signing_secret.get_secret_value(),
-        # No auth.test at start-up: the app starts without reaching Slack.
-        token_verification_enabled=False,
-        # Listeners run in the request thread and answer Slack as soon as they
-        # return; anything slow after the ack goes to `coach.later`. (Bolt's
-        # default would queue every ack behind earlier listeners' work.)
-        process_before_response=True,
-    )
+    bolt_log = logging.getLogger("slack_bolt.App")
+    bolt_log.addFilter(_client_holds_the_token)
+    try:
+        app = App(
+            client=coach.client,
+            signing_secret=coach.settings.slack_signing_secret.get_secret_value(),
+            # No auth.test at start-up: the app starts without reaching Slack.
+            token_verification_enabled=False,
+            # Listeners run in the request thread and answer Slack as soon as they
+            # return; anything slow after the ack goes to `coach.later`. (Bolt's
+            # default would queue every ack behind earlier listeners' work.)
+            process_before_response=True,
+        )
+    finally:
+        bolt_log.removeFilter(_client_holds_the_token)
 
     # First of all: the payload's text made storable, and the moment it arrived noted (coach/inbound.py).
     app.use(BodyContextMiddleware(clean_request))
