@@ -215,7 +215,8 @@ class DeadlineChannel(HTTPChannel):
 
 class FoldQueueWarnings(logging.Filter):
     """At most one of waitress's "Task queue depth is N" warnings per QUEUE_WARNING_EVERY_SECONDS, with how
-    many more it stands for.
+    many more it stands for and how deep the queue got meanwhile (told with the next warning kept: a burst's
+    count waits for the next burst).
 
     waitress logs one for every request that finds all threads busy, while holding the lock its threads
     take their next request with: in a burst, hundreds of lines a second, each one formatted and written
@@ -231,15 +232,20 @@ class FoldQueueWarnings(logging.Filter):
         self._lock = threading.Lock()
         self._next_at = float("-inf")
         self._folded = 0
+        self._deepest = 0  # the deepest queue among the folded warnings
 
     def filter(self, record: logging.LogRecord) -> bool:
         now = self._clock()
+        depth = record.args[0] if isinstance(record.args, tuple) and record.args else None
         with self._lock:
             if now < self._next_at:
                 self._folded += 1
+                if isinstance(depth, int):
+                    self._deepest = max(self._deepest, depth)
                 return False
             self._next_at = now + self._every
-            folded, self._folded = self._folded, 0
+            folded, deepest, self._folded, self._deepest = self._folded, self._deepest, 0, 0
         if folded:
-            record.msg, record.args = f"{record.getMessage()} (and {folded} more since the last such line)", None
+            more = f"{folded} more since the last such line, the deepest {deepest}"
+            record.msg, record.args = f"{record.getMessage()} (and {more})", None
         return True

@@ -35,11 +35,12 @@ def test_refreshes_of_one_rep_coalesce_while_one_is_queued():
     ran: list[str] = []
     assert refresher.request(queued.append, REP, ran.append, "change 1")
     assert not refresher.request(queued.append, REP, ran.append, "change 2")
-    assert refresher.request(queued.append, REP, ran.append, "looking", urgent=True)  # supersedes the change's
+    assert refresher.request(queued.append, REP, ran.append, "looking", urgent=True)  # queued again, urgently
     assert not refresher.request(queued.append, REP, ran.append, "looking again", urgent=True)
     assert not refresher.request(queued.append, REP, ran.append, "change 3")
     assert refresher.request(queued.append, ("T1", "U2"), ran.append, "another rep")
-    for job in queued:
+    change_1, looking, another_rep = queued
+    for job in (looking, change_1, another_rep):  # the urgent one first, as the work queue runs them
         job()
     assert ran == ["looking", "another rep"]
     # Once it ran, a change queues a fresh rendering.
@@ -65,3 +66,36 @@ def test_a_refresh_that_could_not_be_queued_leaves_the_one_before_in_place():
         raise AssertionError("the failure to queue must reach the caller")
     queued[0]()
     assert ran == ["change"]  # still rendered by the refresh queued before
+    assert refresher.request(queued.append, REP, ran.append, "next change")  # and the rep's refreshes go on
+
+
+def test_a_refresh_whose_first_job_ran_is_not_stuck_when_the_urgent_one_cannot_be_queued():
+    refresher = HomeRefresher()
+    queued: list = []
+    ran: list[str] = []
+
+    def runs_the_first_then_fails(job):
+        queued[0]()  # a worker takes the refresh queued before, meanwhile
+        raise RuntimeError("queue closed")
+
+    assert refresher.request(queued.append, REP, ran.append, "change")
+    try:
+        refresher.request(runs_the_first_then_fails, REP, ran.append, "looking", urgent=True)
+    except RuntimeError:
+        pass
+    assert ran == ["change"]  # one of the two rendered
+    # The rep's next change queues a refresh (nothing is left waiting for a job that already ran).
+    assert refresher.request(queued.append, REP, ran.append, "next change")
+    queued[-1]()
+    assert ran == ["change", "next change"]
+
+
+def test_the_other_job_of_a_refresh_does_nothing_whichever_runs_first():
+    refresher = HomeRefresher()
+    queued: list = []
+    ran: list[str] = []
+    assert refresher.request(queued.append, REP, ran.append, "change")
+    assert refresher.request(queued.append, REP, ran.append, "looking", urgent=True)
+    queued[0]()  # the change's job ran first after all
+    queued[1]()
+    assert ran == ["change"]

@@ -47,7 +47,7 @@ def test_a_burst_that_finds_every_thread_busy_logs_one_line_that_says_how_many_i
         dispatcher.add_task(object())
     assert [r.getMessage() for r in caplog.records] == [
         "Task queue depth is 1",
-        "Task queue depth is 301 (and 299 more since the last such line)",
+        "Task queue depth is 301 (and 299 more since the last such line, the deepest 300)",
     ]
 
 

@@ -7,8 +7,8 @@ coalesces: while a refresh for a rep is still queued, another request adds
 nothing; refreshes for one rep run one at a time, so an older rendering
 never overwrites a newer one. A rep who opens the tab while a refresh of
 theirs waits at the back of the queue (a change: nobody is looking) is not
-kept waiting behind it: the refresh is queued again, urgently, and the
-waiting one does nothing when its turn comes.
+kept waiting behind it: a refresh is queued again, urgently, and whichever
+of the two runs first renders; the other then does nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,17 @@ import itertools
 import threading
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass
+class _Queued:
+    """A rep's refresh waiting to run: the jobs queued for it (any one of them renders), and whether one of
+    them was queued urgently."""
+
+    jobs: set[int] = field(default_factory=set)
+    urgent: bool = False
 
 
 class HomeRefresher:
@@ -25,29 +35,37 @@ class HomeRefresher:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # Per rep, the refresh that is queued: (its number, whether it was queued urgently).
-        self._queued: dict[tuple[str, str], tuple[int, bool]] = {}
+        self._queued: dict[tuple[str, str], _Queued] = {}
         self._numbers = itertools.count()
         self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
 
     def request(
         self, submit: Callable[..., Any], key: tuple[str, str], fn: Callable[..., Any], *args: Any, urgent: bool = False
     ) -> bool:
-        """Queue `fn(*args)` for `key` through `submit` unless one is queued already (for an `urgent` request,
-        one queued urgently); False when coalesced."""
+        """Queue `fn(*args)` for `key` through `submit` unless a refresh is queued already (for an `urgent`
+        request, one queued urgently); False when coalesced."""
         with self._lock:
             queued = self._queued.get(key)
-            if queued is not None and (queued[1] or not urgent):
+            if queued is not None and (queued.urgent or not urgent):
                 return False
+            if queued is None:
+                queued = self._queued[key] = _Queued()
             number = next(self._numbers)
-            self._queued[key] = (number, urgent)  # a refresh queued before, if any, is now superseded
+            queued.jobs.add(number)
+            queued.urgent = urgent
         stripe = self._stripes[zlib.crc32("|".join(key).encode()) % self.STRIPES]
 
+        def still_wanted() -> bool:
+            with self._lock:
+                return number in self._queued.get(key, _Queued()).jobs
+
         def run() -> None:
+            if not still_wanted():
+                return  # the other job queued for this refresh ran (no worker held at the stripe for nothing)
             with stripe:
                 with self._lock:
-                    if self._queued.get(key, (None,))[0] != number:
-                        return  # superseded by an urgent one (which has run, or will)
+                    if number not in self._queued.get(key, _Queued()).jobs:
+                        return
                     del self._queued[key]  # a change from now on queues a fresh rendering
                 fn(*args)
 
@@ -55,10 +73,10 @@ class HomeRefresher:
             submit(run)
         except Exception:
             with self._lock:
-                if self._queued.get(key, (None,))[0] == number:
-                    if queued is not None:
-                        self._queued[key] = queued  # the one queued before still runs
-                    else:
+                if key in self._queued and number in self._queued[key].jobs:
+                    self._queued[key].jobs.discard(number)
+                    self._queued[key].urgent = False  # only a job queued without urgency can be left
+                    if not self._queued[key].jobs:
                         del self._queued[key]
             raise
         return True

@@ -15,8 +15,9 @@ from typing import Any
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-# fn(body, context, next): calls next() to go on; a middleware that does not, ends the request.
-BodyContextFn = Callable[[dict, Any, Callable[[], None]], None]
+# fn(body, context, next): calls next() to go on; a middleware that does not ends the request, with the
+# BoltResponse it returns (as a function middleware would).
+BodyContextFn = Callable[[dict, Any, Callable[[], None]], BoltResponse | None]
 
 
 class BodyContextMiddleware(Middleware):
@@ -30,8 +31,8 @@ class BodyContextMiddleware(Middleware):
         resp: BoltResponse,
         next: Callable[[], BoltResponse],  # noqa: A002 (Bolt's name)
     ) -> BoltResponse:
-        self._fn(req.body, req.context, next)
-        return resp
+        answer = self._fn(req.body, req.context, next)
+        return answer if isinstance(answer, BoltResponse) else resp
 
     @property
     def name(self) -> str:
