@@ -55,16 +55,17 @@ class HomeRefresher:
             queued.urgent = urgent
         stripe = self._stripes[zlib.crc32("|".join(key).encode()) % self.STRIPES]
 
-        def still_wanted() -> bool:
-            with self._lock:
-                return number in self._queued.get(key, _Queued()).jobs
+        def wanted() -> bool:
+            """Whether this job is still one of the refresh's (call with the lock held)."""
+            return self._queued.get(key) is queued and number in queued.jobs
 
         def run() -> None:
-            if not still_wanted():
-                return  # the other job queued for this refresh ran (no worker held at the stripe for nothing)
+            with self._lock:
+                if not wanted():
+                    return  # the other job queued for this refresh ran (no worker held at the stripe for nothing)
             with stripe:
                 with self._lock:
-                    if number not in self._queued.get(key, _Queued()).jobs:
+                    if not wanted():
                         return
                     del self._queued[key]  # a change from now on queues a fresh rendering
                 fn(*args)
@@ -73,10 +74,10 @@ class HomeRefresher:
             submit(run)
         except Exception:
             with self._lock:
-                if key in self._queued and number in self._queued[key].jobs:
-                    self._queued[key].jobs.discard(number)
-                    self._queued[key].urgent = False  # only a job queued without urgency can be left
-                    if not self._queued[key].jobs:
+                if wanted():
+                    queued.jobs.discard(number)
+                    queued.urgent = False  # only a job queued without urgency can be left
+                    if not queued.jobs:
                         del self._queued[key]
             raise
         return True
