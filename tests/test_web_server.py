@@ -19,14 +19,21 @@ class _Clock:
 
 
 @pytest.fixture
-def queue_log():
-    """waitress's queue logger with a folding filter on a clock the test moves; restored after."""
+def queue_logger():
+    """waitress's queue logger with no filter; its filters restored after."""
     logger = logging.getLogger("waitress.queue")
     saved = list(logger.filters)
-    clock = _Clock()
-    logger.filters[:] = [FoldQueueWarnings(clock=clock)]
-    yield clock
+    logger.filters[:] = []
+    yield logger
     logger.filters[:] = saved
+
+
+@pytest.fixture
+def queue_log(queue_logger: logging.Logger):
+    """waitress's queue logger with a folding filter on a clock the test moves."""
+    clock = _Clock()
+    queue_logger.addFilter(FoldQueueWarnings(clock=clock))
+    return clock
 
 
 def _dispatcher_with_no_free_thread() -> ThreadedTaskDispatcher:
@@ -60,14 +67,8 @@ def test_a_queue_warning_after_a_quiet_spell_is_logged_as_it_was(queue_log: _Clo
     assert [r.getMessage() for r in caplog.records] == ["Task queue depth is 1", "Task queue depth is 2"]
 
 
-def test_the_server_folds_queue_warnings_once_however_often_it_is_created():
-    logger = logging.getLogger("waitress.queue")
-    saved = list(logger.filters)
-    logger.filters[:] = []
-    try:
-        for _ in range(3):
-            server = create_http_server(lambda environ, start_response: [], "127.0.0.1", 0)
-            server.close()
-        assert sum(isinstance(f, FoldQueueWarnings) for f in logger.filters) == 1
-    finally:
-        logger.filters[:] = saved
+def test_the_server_folds_queue_warnings_once_however_often_it_is_created(queue_logger: logging.Logger):
+    for _ in range(3):
+        server = create_http_server(lambda environ, start_response: [], "127.0.0.1", 0)
+        server.close()
+    assert sum(isinstance(f, FoldQueueWarnings) for f in queue_logger.filters) == 1
