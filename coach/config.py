@@ -37,6 +37,9 @@ class Settings(DatabaseSettings):
     default_locale: Literal["ja", "en"] = "en"
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Modals are opened (views.open, views.push) by a second process, so that opening them and answering
+    # Slack run on two cores (coach/slack/call_process.py). false: one process does everything.
+    slack_call_process: bool = True
 
     # Nudges (the schedule after a loss).
     reminder_lead_minutes: int = Field(default=60, ge=0, le=24 * 60)

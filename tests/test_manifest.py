@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from coach.slack.call_process import OFFLOADED_METHODS
 from coach.slack.ids import COMMAND, ShortcutId
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,8 @@ SCOPE_OF_METHOD = {
     "views_push": None,
     "views_publish": None,
 }
+# The call process (coach/slack/call_child.py) makes, by name, only OFFLOADED_METHODS: see the test below.
+SCOPE_OF_METHOD["api_call"] = None
 
 
 def _called_methods() -> set[str]:
@@ -54,6 +57,10 @@ def test_manifest_declares_the_command_shortcut_and_home_event():
         MANIFEST["features"]["slash_commands"][0]["url"],
     ):
         assert url.endswith("/slack/events")
+
+
+def test_the_call_process_makes_only_methods_that_need_no_scope():
+    assert OFFLOADED_METHODS and all(SCOPE_OF_METHOD[m.replace(".", "_")] is None for m in OFFLOADED_METHODS)
 
 
 def test_manifest_asks_for_exactly_the_scopes_the_code_uses():

@@ -68,6 +68,7 @@ def main() -> None:
         log.info("connected to Slack in Socket Mode")
     else:
         log.info("serving Slack requests on http://%s:%d/slack/events", settings.host, settings.port)
+    calls = application.start_call_process()  # after any stop above: nothing to start for a failed start
     scheduler = application.start_jobs()
     try:
         if server is not None:
@@ -78,5 +79,7 @@ def main() -> None:
             threading.Event().wait()
     finally:
         scheduler.shutdown(wait=False)
+        if calls is not None:
+            calls.stop()
         if socket_mode is not None:
             socket_mode.close()

@@ -33,6 +33,7 @@ from coach.nudges.outbox import Policy, ReviewNudgePlanner
 from coach.nudges.service import NudgeService
 from coach.review.service import ReviewService
 from coach.services import Coach
+from coach.slack.call_process import CallProcess
 from coach.slack.client import make_client
 from coach.slack.emails import EmailDirectory
 from coach.slack.managers import ManagerDirectory
@@ -48,6 +49,22 @@ class Application:
     wsgi: Callable
     dispatcher: Dispatcher
     digester: Digester
+
+    def start_call_process(self) -> CallProcess | None:
+        """The second process that opens modals (SLACK_CALL_PROCESS; coach/slack/call_process.py), attached
+        to the app's client; None when the setting is off."""
+        settings = self.coach.settings
+        if not settings.slack_call_process:
+            return None
+        client = self.coach.client
+        process = CallProcess(
+            settings.slack_bot_token.get_secret_value(),
+            settings.slack_api_url,
+            timeout=client.timeout,
+            log_level=settings.log_level,
+        ).start()
+        client.call_process = process
+        return process
 
     def start_jobs(self) -> BackgroundScheduler:
         """Every scheduled job: the nudge dispatcher's tick, the managers' digest, and CRM losses."""

@@ -41,9 +41,9 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+from coach.slack.call_process import OffloadingWebClient
 from coach.slack.errors import UNKNOWN_OUTCOME_ERRORS
 from coach.slack.history import UNKNOWN, error_name, find_by_metadata
-from coach.slack.transport import KeepAliveWebClient
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,10 @@ def retry_handlers(mode: RetryMode = "safe") -> list[RetryHandler]:
     raise ValueError(f"unknown retry mode {mode!r}")
 
 
-def make_client(token: str, base_url: str, *, retries: RetryMode = "safe", timeout: float = 10) -> WebClient:
-    """A Web API client whose calls reuse connections (coach/slack/transport.py)."""
-    return KeepAliveWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(retries))
+def make_client(token: str, base_url: str, *, retries: RetryMode = "safe", timeout: float = 10) -> OffloadingWebClient:
+    """A Web API client whose calls reuse connections (coach/slack/transport.py), and whose modal openings go
+    through a call process once one is attached (coach/slack/call_process.py)."""
+    return OffloadingWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(retries))
 
 
 def make_webhook(url: str) -> WebhookClient:

@@ -1,0 +1,185 @@
+"""Modals opened by the second process (coach/slack/call_process.py), as the app runs in production.
+
+The app is served as everywhere else; its client's `views.open`/`views.push` go through a real child
+process to the same fake Slack, over a real socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from coach.slack.call_process import CallProcess
+from coach.web import ACK_WAITS_FOR_MODAL_SECONDS
+from tests.conftest import BOT_TOKEN, RunningApp
+
+
+@pytest.fixture
+def calls(running_app: RunningApp) -> Iterator[CallProcess]:
+    """The app's call process, as `python app.py` starts it (SLACK_CALL_PROCESS defaults to true)."""
+    process = running_app.application.start_call_process()
+    assert process is not None and running_app.coach.client.call_process is process
+    yield process
+    process.stop()
+
+
+def deal_field(view: dict) -> str | None:
+    deal = next(b for b in view["blocks"] if b.get("block_id") == "deal_name")
+    return deal["element"].get("initial_value")
+
+
+def opened_with(fake, trigger_id: str):
+    [call] = [c for c in fake.calls_to("views.open") if c.params.get("trigger_id") == trigger_id]
+    return call
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_lost_opens_its_modal_through_the_call_process_and_the_ack_waits_for_it(running_app, calls):
+    fake = running_app.slack.fake
+    trigger = fake.issue_trigger_id()
+    resp = running_app.slack.command("Acme renewal", user_id="U1", trigger_id=trigger)
+    assert resp.status_code == 200 and resp.text == ""
+    opened = opened_with(fake, trigger)  # already there when the ack came
+    assert opened.response["ok"] and opened.params["view"]["callback_id"] == "review_opening"
+    assert calls.answered == 1 and calls.pid != os.getpid()
+    running_app.settle()
+    form = fake.views[opened.response["view"]["id"]]
+    assert form["callback_id"] == "review_step" and deal_field(form) == "Acme renewal"
+
+
+def test_twenty_reps_at_once_each_get_their_own_modal(running_app, calls):
+    fake = running_app.slack.fake
+    users = [f"UREP{i:02d}" for i in range(20)]
+    for i, user in enumerate(users):
+        fake.add_user(user, tz="Asia/Tokyo" if i % 2 else "Europe/Paris", locale="ja-JP" if i % 2 else "en-US")
+    triggers = {user: fake.issue_trigger_id() for user in users}
+    with ThreadPoolExecutor(20) as pool:
+        acks = list(
+            pool.map(lambda u: running_app.slack.command(f"Deal of {u}", user_id=u, trigger_id=triggers[u]), users)
+        )
+    assert [r.status_code for r in acks] == [200] * 20
+    running_app.settle()
+    assert calls.answered == 20
+    for user in users:
+        # Each answer reached the opener that asked for it: the modal a rep's trigger opened is filled in with
+        # that rep's own deal.
+        view_id = opened_with(fake, triggers[user]).response["view"]["id"]
+        assert deal_field(fake.views[view_id]) == f"Deal of {user}"
+
+
+def test_a_trigger_slack_calls_expired_gets_the_rep_the_one_tap_dm(running_app, calls):
+    fake = running_app.slack.fake
+    fake.add_user("UEN", tz="America/New_York", locale="en-US")
+    fake.fail_next("views.open", error="expired_trigger_id")
+    assert running_app.slack.command("", user_id="UEN").status_code == 200
+    running_app.settle()
+    # Slack's refusal, made in the other process, is the same SlackApiError here: the draft is kept and
+    # the rep gets one tap to open it.
+    [dm] = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "UEN"]
+    assert "didn't open in time" in dm.params["text"]
+    assert calls.answered == 1
+
+
+def test_a_rate_limited_views_open_is_retried_by_the_call_process(running_app, calls):
+    fake = running_app.slack.fake
+    fake.fail_next("views.open", status=429, retry_after=1)
+    trigger = fake.issue_trigger_id()
+    assert running_app.slack.command("", user_id="U1", trigger_id=trigger).status_code == 200
+    running_app.settle()
+    tries = [c for c in fake.calls_to("views.open") if c.params.get("trigger_id") == trigger]
+    assert [c.status for c in tries] == [429, 200] and tries[1].response["ok"]
+    assert calls.answered == 1  # one call, retried where it was made
+
+
+def test_a_call_that_gets_no_answer_from_slack_is_logged_as_it_would_be_in_the_app(running_app, calls, caplog):
+    fake = running_app.slack.fake
+    fake.drop_next("views.open", times=3)  # the first try and both retries: Slack took it, the answer was lost
+    with caplog.at_level(logging.ERROR):
+        assert running_app.slack.command("", user_id="U1").status_code == 200
+        running_app.settle()
+    assert len(fake.calls_to("views.open")) == 3
+    assert "views.open failed in the Slack call process: RemoteDisconnected" in caplog.text
+    # The process is fine: the next /lost opens its modal through it.
+    trigger = fake.issue_trigger_id()
+    assert running_app.slack.command("", user_id="U1", trigger_id=trigger).status_code == 200
+    assert opened_with(fake, trigger).response["ok"] and calls.answered == 2
+
+
+def test_when_the_process_dies_modals_still_open_and_it_starts_again(running_app, caplog):
+    fake = running_app.slack.fake
+    calls = CallProcess(BOT_TOKEN, fake.base_url, timeout=10, first_restart_seconds=0.5).start()
+    running_app.coach.client.call_process = calls
+    try:
+        first = calls.pid
+        assert running_app.slack.command("", user_id="U1").status_code == 200
+        assert calls.answered == 1
+        with caplog.at_level(logging.ERROR, logger="coach.slack.call_process"):
+            os.kill(first, signal.SIGKILL)
+            wait_until(lambda: calls.pid is None)
+            wait_until(lambda: "exit code -9" in caplog.text)
+        # Meanwhile the app opens modals itself.
+        trigger = fake.issue_trigger_id()
+        assert running_app.slack.command("", user_id="U2", trigger_id=trigger).status_code == 200
+        assert opened_with(fake, trigger).response["ok"] and calls.answered == 1
+        time.sleep(0.6)
+        trigger = fake.issue_trigger_id()
+        assert running_app.slack.command("", user_id="U3", trigger_id=trigger).status_code == 200
+        assert opened_with(fake, trigger).response["ok"]
+        assert calls.answered == 2 and calls.pid not in (None, first)  # a new process made that call
+    finally:
+        calls.stop()
+
+
+def test_a_call_in_flight_when_the_process_dies_fails_and_is_logged_not_waited_for(running_app, calls, caplog):
+    fake = running_app.slack.fake
+    gate = fake.hold("views.open", timeout=10)
+    result: dict = {}
+
+    def lost() -> None:
+        started = time.monotonic()
+        result["status"] = running_app.slack.command("", user_id="U1").status_code
+        result["seconds"] = time.monotonic() - started
+
+    sender = threading.Thread(target=lost)
+    with caplog.at_level(logging.ERROR):
+        sender.start()
+        # The call reached Slack, which holds its answer back: the process dies while the call is in flight.
+        wait_until(lambda: len(fake.calls_to("views.open")) == 1)
+        assert gate.answered == 0
+        os.kill(calls.pid, signal.SIGKILL)
+        sender.join(10)
+        running_app.settle()
+    gate.release()
+    assert result["status"] == 200 and result["seconds"] < ACK_WAITS_FOR_MODAL_SECONDS + 1.5
+    # The opener was not left waiting: its call failed (it may have reached Slack), and that is in the log.
+    assert "the Slack call process stopped before answering" in caplog.text
+
+
+def test_stopped_it_ends_and_the_app_opens_modals_itself(running_app, calls):
+    fake = running_app.slack.fake
+    pid = calls.pid
+    calls.stop()
+    assert calls.pid is None and not Path(f"/proc/{pid}").exists()  # ended, and reaped
+    trigger = fake.issue_trigger_id()
+    assert running_app.slack.command("", user_id="U1", trigger_id=trigger).status_code == 200
+    assert opened_with(fake, trigger).response["ok"] and calls.answered == 0
+
+
+def test_the_token_is_neither_on_its_command_line_nor_in_its_environment(calls):
+    proc = Path(f"/proc/{calls.pid}")
+    assert BOT_TOKEN.encode() not in (proc / "cmdline").read_bytes()
+    assert BOT_TOKEN.encode() not in (proc / "environ").read_bytes()
