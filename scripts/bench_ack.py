@@ -357,10 +357,10 @@ def fire(
 
 
 def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time so far of a process and of its children (the app's call process), from /proc
-    (None where there is no /proc)."""
+    """User + system CPU time so far of a process and of its children (the app's call process, and any that
+    ended), from /proc (None where there is no /proc)."""
     try:
-        return sum(cpu_seconds(p) for p in [pid, *children(pid)])
+        return cpu_seconds(pid, reaped_children=True) + sum(cpu_seconds(p) for p in children(pid))
     except OSError:
         return None
 

@@ -31,12 +31,13 @@ SCOPE_OF_METHOD = {
     "views_push": None,
     "views_publish": None,
 }
-# The call process (coach/slack/call_child.py) makes, by name, only OFFLOADED_METHODS: see the test below.
-SCOPE_OF_METHOD["api_call"] = None
 
 
 def _called_methods() -> set[str]:
-    source = "\n".join(p.read_text() for p in (ROOT / "coach").rglob("*.py"))
+    # The call process's `client.api_call(method, ...)` makes only OFFLOADED_METHODS, called by name
+    # elsewhere (and checked below).
+    child = ROOT / "coach" / "slack" / "call_child.py"
+    source = "\n".join(p.read_text() for p in (ROOT / "coach").rglob("*.py") if p != child)
     return set(re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", source))
 
 

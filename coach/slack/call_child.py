@@ -1,6 +1,7 @@
 """The call process's side of coach/slack/call_process.py: `python -m coach.slack.call_child`.
 
-It reads its settings (the bot token among them) from the first line on stdin, then one call per line
+It reads its settings (the bot token among them) from the first line on stdin, says it is ready on its
+first line of stdout (`[null, "ready"]`), then reads one call per line
 (`[id, method, JSON body]`), makes each with the app's own client and retry rules, on threads of its own,
 and writes each answer on its own line of stdout as soon as it has it: `[id, "response", HTTP status,
 headers, body]`, or `[id, "error", exception name, message]` when Slack gave no answer. It exits when
@@ -21,7 +22,7 @@ from typing import IO, Any
 from slack_sdk.errors import SlackApiError
 
 from coach.logs import configure_logging
-from coach.slack.call_process import OFFLOADED_METHODS
+from coach.slack.call_process import OFFLOADED_METHODS, READY
 from coach.slack.client import make_client
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def serve(calls: IO[bytes], answers: IO[bytes]) -> None:
     configure_logging(config["log_level"])
     client = make_client(config["token"], config["base_url"], timeout=config["timeout"])
     write = threading.Lock()
+    answers.write(json.dumps([None, READY]).encode() + b"\n")
+    answers.flush()
 
     def make(call_id: int, method: str, body: dict[str, Any]) -> None:
         # Every call gets an answer line, whatever happens: the app waits for it.

@@ -12,44 +12,51 @@ as Slack gave it (HTTP status, headers, body): a `SlackApiError` is raised
 in the app's process exactly as if the call had been made there.
 scripts/bench_ack.py measures the difference.
 
-The child is coach/slack/call_child.py. The two talk over its stdin and stdout, one JSON line per message;
-the bot token goes in the first line, never on a command line or in an
-environment. If the process stops, the calls it was making fail as a
-dropped connection would (each may have reached Slack), later calls are made
-in the app's own process, and a new process is started after a pause.
+The child is coach/slack/call_child.py. The two talk over its stdin and
+stdout, one JSON line per message; the bot token goes in the first line, and
+the child's environment has none of the app's settings. Until the child says
+it is ready, and whenever there is none, the app makes the calls itself. If
+the child stops (or gives no answer for a minute, and is stopped), the calls
+it was making are made again by the app: both methods are safe to repeat (a
+modal Slack had opened gives `exchanged_trigger_id`, which the flows handle),
+and a new child is started after a pause.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import suppress
+from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 from typing import Any
 
 from slack_sdk.web.slack_response import SlackResponse
 
+from coach.config import Settings
 from coach.slack.transport import KeepAliveWebClient
 
 log = logging.getLogger(__name__)
 
-# The calls bound to a trigger_id's 3 seconds. (Filling a modal in, DMs and Home have no deadline: they
-# stay in the app's process, where the database is.)
+# The calls bound to a trigger_id's 3 seconds, both safe to repeat. (Filling a modal in, DMs and Home have
+# no deadline: they stay in the app's process, where the database is.)
 OFFLOADED_METHODS = frozenset({"views.open", "views.push"})
 CALL_THREADS = 16  # calls in flight at once, as many as the app's modal openers (coach/background.py)
-# The longest the app waits for an answer: the client's timeout per try, its retries and a Retry-After or
-# two. A trigger is long dead by then; this only keeps an opener from waiting for ever.
+# The longest the app waits for an answer (the client's timeout per try, its retries, a Retry-After): a
+# child silent for longer is taken for hung and stopped.
 ANSWER_WAIT_SECONDS = 60.0
 FIRST_RESTART_SECONDS = 5.0  # after the child stopped; doubled each time it stops without answering a call
 LONGEST_RESTART_SECONDS = 300.0
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 CHILD_MODULE = "coach.slack.call_child"  # what the child runs
+READY = "ready"  # the child's first line: its client is made, calls may come
 
 
 class CallFailed(ConnectionError):
@@ -59,6 +66,29 @@ class CallFailed(ConnectionError):
 
 class CallProcessStopped(CallFailed):
     """The call process stopped before answering: the call may or may not have reached Slack."""
+
+
+@dataclass(eq=False)
+class _Child:
+    proc: subprocess.Popen
+    pending: dict[int, Future] = field(default_factory=dict)  # call id -> its caller's future
+    writing: threading.Lock = field(default_factory=threading.Lock)  # one line at a time on its stdin
+    ready: bool = False
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """A call sent to a child: its answer comes in `future` (see `CallProcess.result`)."""
+
+    future: Future
+    child: _Child
+
+
+def child_environment() -> dict[str, str]:
+    """The app's environment without its settings (the bot token, the signing secret, DATABASE_URL...): the
+    child gets what it needs in its first line. (Proxy and CA settings stay: the client reads them.)"""
+    hidden = {name.upper() for name in Settings.model_fields}
+    return {name: value for name, value in os.environ.items() if name.upper() not in hidden}
 
 
 class CallProcess:
@@ -73,6 +103,7 @@ class CallProcess:
         log_level: str = "INFO",
         threads: int = CALL_THREADS,
         first_restart_seconds: float = FIRST_RESTART_SECONDS,
+        answer_wait_seconds: float = ANSWER_WAIT_SECONDS,
     ) -> None:
         self._config = {
             "token": token,
@@ -83,133 +114,156 @@ class CallProcess:
         }
         self._first_restart = first_restart_seconds
         self._restart_after = first_restart_seconds
-        self._restart_at = 0.0
+        self._answer_wait = answer_wait_seconds
         self._lock = threading.Lock()
         self._ids = count()
-        self._pending: dict[int, Future] = {}
-        self._proc: subprocess.Popen | None = None
+        self._child: _Child | None = None
+        self._restart: threading.Timer | None = None
         self._stopping = False
         self.answered = 0  # calls answered by a child (tests, logs)
 
     @property
     def pid(self) -> int | None:
-        """The running child's process id (None while there is none)."""
-        proc = self._proc
-        return proc.pid if proc is not None and proc.poll() is None else None
+        """The process id of the child that takes calls now (None while there is none, or it is not ready)."""
+        child = self._child
+        return child.proc.pid if child is not None and child.ready and child.proc.poll() is None else None
 
     def start(self) -> CallProcess:
         with self._lock:
-            try:
-                self._spawn()
-            except OSError as e:
-                self._gone_for(f"could not start it ({e})")
+            self._spawn()
         return self
 
     def _spawn(self) -> None:
-        """Start a child and its reader (with the lock held)."""
-        proc = subprocess.Popen(
-            [sys.executable, "-m", CHILD_MODULE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=None,  # the child logs where the app logs
-            cwd=PACKAGE_ROOT,  # where `coach` is found, wherever the app was started from
-        )
+        """Start a child and its reader (with the lock held); on failure, try again later."""
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", CHILD_MODULE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None,  # the child logs where the app logs
+                cwd=PACKAGE_ROOT,  # where `coach` is found, wherever the app was started from
+                env=child_environment(),
+            )
+        except OSError as e:
+            self._gone_for(f"could not start it ({e})")
+            return
         try:
             proc.stdin.write(json.dumps(self._config).encode() + b"\n")
             proc.stdin.flush()
-        except OSError:  # it died at once
-            proc.kill()
-            proc.wait()
-            raise
-        self._proc = proc
-        threading.Thread(target=self._read_answers, args=(proc,), name="slack-call-answers", daemon=True).start()
+        except OSError:  # it died at once; its reader says so
+            pass
+        child = self._child = _Child(proc)
+        threading.Thread(target=self._read_answers, args=(child,), name="slack-call-answers", daemon=True).start()
 
-    def call(self, method: str, body: dict[str, Any]) -> Future | None:
-        """Send one call; its future gets the answer (see `answer`). None when no child can take it now:
-        the caller makes the call itself."""
+    def call(self, method: str, body: dict[str, Any]) -> PendingCall | None:
+        """Send one call; `result` gives its answer. None when no child can take it now: the caller makes the
+        call itself."""
         call_id = next(self._ids)
         line = json.dumps([call_id, method, body]).encode() + b"\n"
         with self._lock:
-            if self._stopping:
+            child = self._child
+            if self._stopping or child is None or not child.ready:
                 return None
-            if self._proc is None:
-                if time.monotonic() < self._restart_at:
-                    return None
-                log.info("starting the Slack call process again")
-                try:
-                    self._spawn()
-                except OSError as e:
-                    self._gone_for(f"could not start it ({e})")
-                    return None
             future: Future = Future()
-            self._pending[call_id] = future
-            try:
-                self._proc.stdin.write(line)
-                self._proc.stdin.flush()
-            except (OSError, ValueError):  # the child is gone: nothing of this call reached it
-                del self._pending[call_id]
-                return None
-        return future
+            child.pending[call_id] = future
+        try:
+            # Outside the lock: a child that stopped reading blocks only its writers, until `result` stops it.
+            with child.writing:
+                child.proc.stdin.write(line)
+                child.proc.stdin.flush()
+        except (OSError, ValueError):  # it is gone: nothing of this call reached it
+            with self._lock:
+                child.pending.pop(call_id, None)
+            return None
+        return PendingCall(future, child)
 
-    def _read_answers(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
+    def result(self, call: PendingCall) -> list:
+        """The child's answer to a call: ["response", status, headers, body] or ["error", name, message].
+        Raises CallProcessStopped when the child stopped first, or gave no answer in time (then it is stopped)."""
+        try:
+            return call.future.result(self._answer_wait)
+        except FutureTimeout:
+            log.error("Slack call process: no answer in %.0f s; stopping it", self._answer_wait)
+            with suppress(OSError):
+                call.child.proc.kill()
+            return call.future.result(5)  # its reader fails the pending calls (CallProcessStopped) once it ends
+
+    def _read_answers(self, child: _Child) -> None:
+        for line in child.proc.stdout:
             try:
-                call_id, *answer = json.loads(line)
+                call_id, kind, *rest = json.loads(line)
             except ValueError:
                 log.error("the Slack call process wrote something that is not an answer: %.200r", line)
                 continue
             with self._lock:
-                future = self._pending.pop(call_id, None)
+                if kind == READY:
+                    child.ready = True
+                    continue
+                future = child.pending.pop(call_id, None)
                 self.answered += 1
                 self._restart_after = self._first_restart  # it works: the next stop starts over from the pause
             if future is not None:
-                future.set_result(answer)
-        code = proc.wait()
+                future.set_result([kind, *rest])
+        code = child.proc.wait()
+        child.proc.stdout.close()
         with self._lock:
-            if self._proc is not proc:
-                return
-            self._proc = None
-            lost = list(self._pending.values())
-            self._pending.clear()
+            if self._child is child:
+                self._child = None
+            lost = list(child.pending.values())
+            child.pending.clear()
             if not self._stopping:
                 self._gone_for(f"it stopped with exit code {code}")
+        with suppress(OSError, ValueError), child.writing:
+            child.proc.stdin.close()
         for future in lost:
             future.set_exception(CallProcessStopped("the Slack call process stopped before answering"))
 
     def _gone_for(self, why: str) -> None:
-        """No child for a while (with the lock held): calls are made in the app's process meanwhile."""
+        """No child for a while (with the lock held): the app makes the calls itself meanwhile."""
         log.error(
             "Slack call process: %s; modals open from the app's own process until it starts again in %.0f s",
             why,
             self._restart_after,
         )
-        self._restart_at = time.monotonic() + self._restart_after
+        self._restart = threading.Timer(self._restart_after, self._start_again)
+        self._restart.daemon = True
+        self._restart.start()
         self._restart_after = min(self._restart_after * 2, LONGEST_RESTART_SECONDS)
+
+    def _start_again(self) -> None:
+        with self._lock:
+            if self._stopping or self._child is not None:
+                return
+            log.info("starting the Slack call process again")
+            self._spawn()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Let the child finish the calls it is making, then end it."""
         with self._lock:
             self._stopping = True
-            proc = self._proc
-        if proc is None:
+            child = self._child
+            if self._restart is not None:
+                self._restart.cancel()
+        if child is None:
             return
+        # No more calls: it exits once those in flight are answered. (A writer stuck on a child that stopped
+        # reading holds the pipe: then the child is ended at once.)
+        if child.writing.acquire(timeout=1):
+            try:
+                with suppress(OSError, ValueError):
+                    child.proc.stdin.close()
+            finally:
+                child.writing.release()
         try:
-            proc.stdin.close()  # no more calls: it exits once those in flight are answered
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout)
+            child.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            child.proc.kill()
+            child.proc.wait()
 
 
-def answer(client: KeepAliveWebClient, method: str, body: dict[str, Any], future: Future) -> SlackResponse:
+def answer(client: KeepAliveWebClient, method: str, body: dict[str, Any], reply: list) -> SlackResponse:
     """Slack's answer to a call the child made, as `client.api_call` would have returned it (or raised)."""
-    try:
-        kind, *rest = future.result(ANSWER_WAIT_SECONDS)
-    except FutureTimeout:
-        raise TimeoutError(f"{method}: no answer from the Slack call process") from None
+    kind, *rest = reply
     if kind == "error":
         name, message = rest
         raise CallFailed(f"{method} failed in the Slack call process: {name}: {message}")
@@ -233,7 +287,11 @@ class OffloadingWebClient(KeepAliveWebClient):
     def api_call(self, api_method: str, *, http_verb: str = "POST", json: dict | None = None, **kwargs: Any):  # noqa: A002
         process = self.call_process
         if process is not None and api_method in OFFLOADED_METHODS and http_verb == "POST" and not any(kwargs.values()):
-            future = process.call(api_method, json or {})
-            if future is not None:
-                return answer(self, api_method, json or {}, future)
+            pending = process.call(api_method, json or {})
+            if pending is not None:
+                try:
+                    return answer(self, api_method, json or {}, process.result(pending))
+                except CallProcessStopped:
+                    # Made again here: safe for these methods (see the module doc).
+                    log.warning("%s: the Slack call process stopped before answering; making the call here", api_method)
         return super().api_call(api_method, http_verb=http_verb, json=json, **kwargs)
