@@ -280,10 +280,11 @@ class Server:
 
 
 def start_server(
-    name: str, args: list[str], fake: FakeSlack, database_url: str, cwd: str, settings: dict[str, str]
+    name: str, args: list[str], fake: FakeSlack, database_url: str, cwd: str, settings: dict[str, str] | None = None
 ) -> Server:
+    """`settings`: environment variables for this server only (over server_env's)."""
     port = free_port()
-    server = Server(name, args, {**server_env(fake, port, database_url), **settings}, cwd, port)
+    server = Server(name, args, {**server_env(fake, port, database_url), **(settings or {})}, cwd, port)
     try:
         server.wait_ready()
     except BaseException:
