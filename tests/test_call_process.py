@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +20,7 @@ from coach.slack.call_process import CallProcess
 from coach.slack.client import make_client
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningApp
 from tests.processes import running
+from tests.test_nudge_delivery import wait_until
 
 
 @pytest.fixture
@@ -28,14 +28,16 @@ def calls(running_app: RunningApp) -> Iterator[CallProcess]:
     """The app's call process, as `python app.py` starts it (SLACK_CALL_PROCESS defaults to true)."""
     process = running_app.application.start_call_process()
     assert process is not None and running_app.coach.client.call_process is process
-    wait_until(lambda: process.pid is not None)  # until it says it is ready, the app makes the calls itself
+    wait_until(
+        lambda: process.pid is not None, timeout=10, what="the call process to be ready"
+    )  # till then the app makes the calls
     yield process
     process.stop()
 
 
 def started(fake, **kwargs) -> CallProcess:
     process = CallProcess(BOT_TOKEN, fake.base_url, timeout=10, **kwargs).start()
-    wait_until(lambda: process.pid is not None)
+    wait_until(lambda: process.pid is not None, timeout=10, what="the call process to be ready")
     return process
 
 
@@ -54,13 +56,6 @@ def deal_field(view: dict) -> str | None:
 def opened_with(fake, trigger_id: str):
     [call] = [c for c in fake.calls_to("views.open") if c.params.get("trigger_id") == trigger_id]
     return call
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_lost_opens_its_modal_through_the_call_process_and_the_ack_waits_for_it(running_app, calls):
@@ -143,13 +138,13 @@ def test_when_the_process_dies_modals_still_open_and_it_starts_again(running_app
         assert calls.answered == 1
         with caplog.at_level(logging.ERROR, logger="coach.slack.call_process"):
             os.kill(first, signal.SIGKILL)
-            wait_until(lambda: "exit code -9" in caplog.text)
+            wait_until(lambda: "exit code -9" in caplog.text, timeout=10, what="the stop to be logged")
         assert calls.pid is None
         # Meanwhile the app opens modals itself.
         trigger = fake.issue_trigger_id()
         assert running_app.slack.command("", user_id="U2", trigger_id=trigger).status_code == 200
         assert opened_with(fake, trigger).response["ok"] and calls.answered == 1
-        wait_until(lambda: calls.pid is not None)  # 3 s after it stopped, a new one is ready
+        wait_until(lambda: calls.pid is not None, timeout=10, what="a new call process")  # 3 s after the stop
         trigger = fake.issue_trigger_id()
         assert running_app.slack.command("", user_id="U3", trigger_id=trigger).status_code == 200
         assert opened_with(fake, trigger).response["ok"]
@@ -168,10 +163,10 @@ def test_a_call_in_flight_when_the_process_dies_is_made_again_and_the_rep_gets_t
     with caplog.at_level(logging.WARNING):
         sender.start()
         # The call reached Slack, which holds its answer back: the process dies while the call is in flight.
-        wait_until(lambda: len(fake.calls_to("views.open")) == 1)
+        wait_until(lambda: len(fake.calls_to("views.open")) == 1, timeout=10, what="the views.open to reach Slack")
         assert gate.answered == 0
         os.kill(calls.pid, signal.SIGKILL)
-        wait_until(lambda: len(fake.calls_to("views.open")) == 2)  # made again, by the app
+        wait_until(lambda: len(fake.calls_to("views.open")) == 2, timeout=10, what="the app to make the call again")
         gate.release()
         sender.join(10)
         running_app.settle()
@@ -195,7 +190,7 @@ def test_a_process_that_stops_answering_is_stopped_and_the_call_made_here(runnin
             running_app.settle()
         assert opened_with(fake, trigger).response["ok"] and calls.answered == 0
         assert "Slack call process: no answer in" in caplog.text
-        wait_until(lambda: not running(hung))
+        wait_until(lambda: not running(hung), timeout=10, what="the silent call process to end")
     finally:
         calls.stop()
 

@@ -287,10 +287,11 @@ class OffloadingWebClient(KeepAliveWebClient):
     def api_call(self, api_method: str, *, http_verb: str = "POST", json: dict | None = None, **kwargs: Any):  # noqa: A002
         process = self.call_process
         if process is not None and api_method in OFFLOADED_METHODS and http_verb == "POST" and not any(kwargs.values()):
-            pending = process.call(api_method, json or {})
+            body = json or {}
+            pending = process.call(api_method, body)
             if pending is not None:
                 try:
-                    return answer(self, api_method, json or {}, process.result(pending))
+                    return answer(self, api_method, body, process.result(pending))
                 except CallProcessStopped:
                     # Made again here: safe for these methods (see the module doc).
                     log.warning("%s: the Slack call process stopped before answering; making the call here", api_method)
