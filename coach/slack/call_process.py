@@ -5,8 +5,8 @@ answering Slack (reading the request, Bolt, the ack) and opening the modals
 (building each HTTP request, TLS, reading Slack's answer: about as much
 Python again) take turns on that one thread, and every ack waits for its
 modal (coach/web.py). `CallProcess` is a second Python process that makes
-just these calls, with the app's own client and retry rules
-(coach/slack/client.py), so that the two halves run on two cores. The app's
+just these calls, with slack_sdk's async client and the app's retry rules for
+them (coach/slack/client.py), so that the two halves run on two cores. The app's
 process hands it the method and the JSON body, and gets Slack's answer back
 as Slack gave it (HTTP status, headers, body): a `SlackApiError` is raised
 in the app's process exactly as if the call had been made there.
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 # The calls bound to a trigger_id's 3 seconds, both safe to repeat. (Filling a modal in, DMs and Home have
 # no deadline: they stay in the app's process, where the database is.)
 OFFLOADED_METHODS = frozenset({"views.open", "views.push"})
-CALL_THREADS = 16  # calls in flight at once, as many as the app's modal openers (coach/background.py)
+CALLS_AT_ONCE = 16  # the child's connections to Slack: as many as the app's modal openers (coach/background.py)
 # The longest the app waits for an answer (the client's timeout per try, its retries, a Retry-After): a
 # child silent for longer is taken for hung and stopped.
 ANSWER_WAIT_SECONDS = 60.0
@@ -101,7 +101,7 @@ class CallProcess:
         *,
         timeout: float,
         log_level: str = "INFO",
-        threads: int = CALL_THREADS,
+        calls_at_once: int = CALLS_AT_ONCE,
         first_restart_seconds: float = FIRST_RESTART_SECONDS,
         answer_wait_seconds: float = ANSWER_WAIT_SECONDS,
     ) -> None:
@@ -110,7 +110,7 @@ class CallProcess:
             "base_url": base_url,
             "timeout": timeout,
             "log_level": log_level,
-            "threads": threads,
+            "calls_at_once": calls_at_once,
         }
         self._first_restart = first_restart_seconds
         self._restart_after = first_restart_seconds

@@ -28,8 +28,15 @@ from typing import Literal
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
+import aiohttp
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -39,9 +46,10 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient
 
-from coach.slack.call_process import OffloadingWebClient
+from coach.slack.call_process import OFFLOADED_METHODS, OffloadingWebClient
 from coach.slack.errors import UNKNOWN_OUTCOME_ERRORS
 from coach.slack.history import UNKNOWN, error_name, find_by_metadata
 
@@ -153,6 +161,26 @@ def make_client(token: str, base_url: str, *, retries: RetryMode = "safe", timeo
     """A Web API client whose calls reuse connections (coach/slack/transport.py), and whose modal openings go
     through a call process once one is attached (coach/slack/call_process.py)."""
     return OffloadingWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers(retries))
+
+
+# The call process (coach/slack/call_child.py) makes only these, all safe to repeat: it retries as "safe" mode
+# does for them, with slack_sdk's async handlers (a 429 always; a 5xx or any connection failure, twice).
+assert OFFLOADED_METHODS <= RETRY_SAFE_METHODS
+
+
+def async_retry_handlers() -> list[AsyncRetryHandler]:
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def make_async_client(token: str, base_url: str, *, timeout: float, session: aiohttp.ClientSession) -> AsyncWebClient:
+    """The call process's client: its calls share `session`'s kept-alive connections."""
+    return AsyncWebClient(
+        token=token, base_url=base_url, timeout=timeout, session=session, retry_handlers=async_retry_handlers()
+    )
 
 
 def make_webhook(url: str) -> WebhookClient:
