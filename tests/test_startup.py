@@ -18,6 +18,7 @@ from coach.config import ConfigError, load_settings
 from coach.db import alembic_config, upgrade_database
 from coach.slack.call_process import CHILD_MODULE
 from tests.processes import children, command_line, running
+from tests.test_nudge_delivery import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,10 +97,7 @@ def test_app_starts_with_only_the_two_slack_secrets_and_creates_its_sqlite_datab
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     # Stopping the app stopped it too: nothing is left running.
-    deadline = time.monotonic() + 10
-    while running(call_process):
-        assert time.monotonic() < deadline, "the call process outlived the app"
-        time.sleep(0.05)
+    wait_until(lambda: not running(call_process), timeout=10, what="the call process to end with the app")
     assert "xoxb-secret-value-123" not in out  # tokens never reach the log
     assert "Running upgrade" in out
     assert "Running job" not in out  # the scheduler's every tick stays out of the log

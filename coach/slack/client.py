@@ -143,6 +143,12 @@ class RefusedConnectionRetryHandler(ConnectionErrorRetryHandler):
         )
 
 
+# How often "safe" mode retries each kind of failure; the call process's async handlers use the same.
+CONNECTION_RETRIES = 2
+RATE_LIMIT_RETRIES = 3
+SERVER_ERROR_RETRIES = 2
+
+
 def retry_handlers(mode: RetryMode = "safe") -> list[RetryHandler]:
     """ "safe" (default): see the module docstring; "none": no retries, the caller handles failures (the
     nudge dispatcher, the managers' channel lookup on the request path)."""
@@ -150,9 +156,9 @@ def retry_handlers(mode: RetryMode = "safe") -> list[RetryHandler]:
         return []
     if mode == "safe":
         return [
-            SafeConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            SafeServerErrorRetryHandler(max_retry_count=2),
+            SafeConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            SafeServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
         ]
     raise ValueError(f"unknown retry mode {mode!r}")
 
@@ -164,15 +170,15 @@ def make_client(token: str, base_url: str, *, retries: RetryMode = "safe", timeo
 
 
 # The call process (coach/slack/call_child.py) makes only these, all safe to repeat: it retries as "safe" mode
-# does for them, with slack_sdk's async handlers (a 429 always; a 5xx or any connection failure, twice).
+# does for them, with slack_sdk's async handlers, which retry every method.
 assert OFFLOADED_METHODS <= RETRY_SAFE_METHODS
 
 
 def async_retry_handlers() -> list[AsyncRetryHandler]:
     return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
     ]
 
 
