@@ -27,10 +27,11 @@ it: ordering without timing).
 
 from __future__ import annotations
 
-import copy
+import asyncio
 import itertools
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -47,10 +49,10 @@ from slack_sdk import WebClient
 
 try:  # imported as part of a "tests" package
     from .blockkit import message_problems, view_problems
-    from .slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, slack_view_object
+    from .slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, copy_json, slack_view_object
 except ImportError:  # tests/ itself is on sys.path (pytest rootdir-style imports)
     from blockkit import message_problems, view_problems  # type: ignore[no-redef]
-    from slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, slack_view_object  # type: ignore[no-redef]
+    from slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, copy_json, slack_view_object  # type: ignore[no-redef]
 
 __all__ = ["Call", "FakeSlack", "Hold", "RESPONSE_URL", "UploadedFile"]
 
@@ -131,6 +133,16 @@ class Hold:
             self.answered += 1
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the fake answers one HTTP request: a JSON object, or text."""
+
+    status: int
+    body: Json | str
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str | None = None  # the Web API method, for delay and hold
+
+
 @dataclass
 class _Trigger:
     issued_at: float
@@ -156,6 +168,7 @@ class FakeSlack:
         clock: Callable[[], float] = time.monotonic,
         check_block_kit: bool = True,
         issued_elsewhere: Callable[[str], float | None] | None = None,
+        front: str = "threads",
     ) -> None:
         """``users`` maps user id to ``add_user`` keyword arguments
         (``tz``, ``locale``, ``name``, ``is_bot``). Default: one user ``U1``
@@ -166,12 +179,16 @@ class FakeSlack:
         check on the same cores as the app it measures). Tests keep them.
         ``issued_elsewhere`` accepts trigger ids this fake did not issue (a
         benchmark's load process mints its own): it gives a trigger id's issue
-        time on ``clock``, or None for one it does not know.
+        time on ``clock``, or None for one it does not know. ``front="asyncio"``
+        answers on one asyncio loop instead of http.server's thread per
+        connection (benchmarks: less CPU per call, on the cores of the app
+        they measure).
         """
         self.bot_token = bot_token
         self.clock = clock
         self.check_block_kit = check_block_kit
         self.issued_elsewhere = issued_elsewhere
+        self.front = front
         self._lock = threading.RLock()
         self._checks = threading.local()  # Block Kit problems found before taking the lock (see _dispatch)
         self._changed = threading.Condition(self._lock)
@@ -234,6 +251,9 @@ class FakeSlack:
     def start(self) -> FakeSlack:
         if self._server is not None:
             return self
+        if self.front == "asyncio":
+            self._server = _AsyncioFront(self)
+            return self
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -274,7 +294,9 @@ class FakeSlack:
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is not None:
+        if isinstance(server, _AsyncioFront):
+            server.stop()
+        elif server is not None:
             server.shutdown()
             server.server_close()
         if thread is not None:
@@ -448,42 +470,49 @@ class FakeSlack:
     # ------------------------------------------------------------------
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
-        url = urlsplit(request.path)
+        """http.server's front: a thread per connection."""
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
+        answer = self.answer(request.path, dict(request.headers.items()), body)
+        if answer is None:
+            request.close_connection = True  # closed when the handler returns, with nothing written
+            return
+        self._wait_before_answering(answer.method)
+        self._reply(request, answer.status, answer.body, answer.headers)
+
+    def answer(self, target: str, headers: dict[str, str], body: bytes) -> Answer | None:
+        """The answer to one HTTP request (its target, headers and body), recorded; None when the connection
+        is to be dropped unanswered (``drop_next``). Any front may serve it."""
+        url = urlsplit(target)
         if url.path.startswith("/upload/"):
-            self._serve_upload(request, url.path.rsplit("/", 1)[-1], body)
-            return
+            return self._serve_upload(url.path.rsplit("/", 1)[-1], body)
         if url.path.startswith(("/commands/", "/actions/")):
-            status, answer = self._response_url(url.path, dict(request.headers.items()), body)
-            self._reply(request, status, answer)
-            return
+            return Answer(*self._response_url(url.path, headers, body))
         if not url.path.startswith("/api/"):
-            self._reply(request, 404, {"ok": False, "error": "not_found"})
-            return
+            return Answer(404, {"ok": False, "error": "not_found"})
         method = url.path[len("/api/") :]
-        headers = dict(request.headers.items())
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         try:
             params.update(self._parse_body(headers.get("Content-Type", ""), body))
         except ValueError:
-            self._reply(request, 200, {"ok": False, "error": "invalid_json"})
-            return
+            return Answer(200, {"ok": False, "error": "invalid_json"})
         status, response, extra_headers = self._dispatch(method, params, headers)
         with self._lock:
             dropped = self._drops.get(method, 0)
             if dropped:
                 self._drops[method] = dropped - 1
         if dropped:
-            request.close_connection = True  # closed when the handler returns, with nothing written
-            return
-        pause = self.delay.get(method)
+            return None
+        return Answer(status, response, extra_headers, method)
+
+    def _wait_before_answering(self, method: str | None) -> None:
+        """``delay`` and ``hold``: outside the lock, so other requests go on meanwhile."""
+        pause = self.delay.get(method) if method else None
         if pause:
-            time.sleep(pause)  # outside the lock: other requests go on meanwhile
-        gate = self._holds.get(method)
+            time.sleep(pause)
+        gate = self._holds.get(method) if method else None
         if gate is not None:
-            gate._wait()  # outside the lock, like the delay
-        self._reply(request, status, response, extra_headers)
+            gate._wait()
 
     @staticmethod
     def _parse_body(content_type: str, body: bytes) -> Json:
@@ -564,7 +593,7 @@ class FakeSlack:
                     response = {"ok": False, "error": "fake_slack_crashed", "detail": repr(exc)}
                 if failure is not None:  # fail_next(after=True): done, but the answer is lost
                     status, response, extra_headers = failure[:3]
-            self.calls.append(Call(method, copy.deepcopy(params), headers, copy.deepcopy(response), status, received))
+            self.calls.append(Call(method, copy_json(params), headers, copy_json(response), status, received))
             self._changed.notify_all()
         return status, response, extra_headers
 
@@ -601,7 +630,7 @@ class FakeSlack:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(plan.retry_after)}, plan.after
         return plan.status, {"ok": False, "error": "internal_error"}, {}, plan.after
 
-    def _serve_upload(self, request: BaseHTTPRequestHandler, file_id: str, body: bytes) -> None:
+    def _serve_upload(self, file_id: str, body: bytes) -> Answer:
         """The bytes must be exactly the ``length`` announced to files.getUploadURLExternal; otherwise
         the upload is refused and the file stays without data (files.completeUploadExternal then
         fails with file_not_found), as Slack refuses a mismatched upload."""
@@ -611,11 +640,10 @@ class FakeSlack:
             if matches:
                 upload.data = body
         if upload is None:
-            self._reply(request, 404, "Not Found")
-        elif not matches:
-            self._reply(request, 400, f"size mismatch: announced {upload.length} bytes, got {len(body)}")
-        else:
-            self._reply(request, 200, f"OK - {len(body)}")
+            return Answer(404, "Not Found")
+        if not matches:
+            return Answer(400, f"size mismatch: announced {upload.length} bytes, got {len(body)}")
+        return Answer(200, f"OK - {len(body)}")
 
     def _response_url(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Json | str]:
         """A post to a command's response_url, checked and recorded like a Web API call."""
@@ -648,9 +676,7 @@ class FakeSlack:
             if status == 200 and issued is not None:
                 issued.uses += 1
             response: Json = {"ok": status == 200} if status == 200 else {"ok": False, "error": answer}
-            self.calls.append(
-                Call(RESPONSE_URL, {**copy.deepcopy(params), "_path": path}, dict(headers), response, status)
-            )
+            self.calls.append(Call(RESPONSE_URL, {**copy_json(params), "_path": path}, dict(headers), response, status))
             self._changed.notify_all()
         return status, answer
 
@@ -767,7 +793,7 @@ class FakeSlack:
         self.views[view_id] = stored
         if stored.get("external_id"):
             self._external_ids[stored["external_id"]] = view_id
-        return copy.deepcopy(stored)
+        return copy_json(stored)
 
     def _check_external_id(self, view: Json, *, own_view_id: str | None = None) -> None:
         external_id = view.get("external_id")
@@ -804,7 +830,7 @@ class FakeSlack:
         ts = self._next_ts()
         message = self._message_echo(text, blocks, ts, p)
         self.messages[(channel, ts)] = message
-        return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+        return {"channel": channel, "ts": ts, "message": copy_json(message)}
 
     def _chat_post_ephemeral(self, p: Json) -> Json:
         channel = self._resolve_channel(p.get("channel"))
@@ -831,7 +857,7 @@ class FakeSlack:
         message = self._message_echo(text, blocks, ts, p)
         message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
         self.messages[(channel, ts)] = message
-        return {"channel": channel, "ts": ts, "text": text, "message": copy.deepcopy(message)}
+        return {"channel": channel, "ts": ts, "text": text, "message": copy_json(message)}
 
     def _chat_delete(self, p: Json) -> Json:
         channel, ts = self._existing_message(p)
@@ -858,7 +884,7 @@ class FakeSlack:
         )
         out = []
         for m in found[start : start + limit]:
-            m = copy.deepcopy(m)
+            m = copy_json(m)
             if not with_metadata:
                 m.pop("metadata", None)
             out.append(m)
@@ -1061,3 +1087,88 @@ class FakeSlack:
                 }
             )
         return {"files": done}
+
+
+class _AsyncioFront:
+    """The fake's HTTP/1.1 on one asyncio loop: keep-alive, Content-Length bodies (what the app's clients
+    send; no chunked ones). For benchmarks, which run the fake on the cores of the server they measure:
+    http.server's thread per connection and its email header parser took more of them per call.
+    ``delay`` and ``hold`` wait on a worker thread, so other calls go on meanwhile."""
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self._fake = fake
+        self._loop = asyncio.new_event_loop()
+        started = threading.Event()
+        front = self
+
+        class Connection(asyncio.Protocol):
+            def connection_made(self, transport) -> None:
+                self.transport = transport
+                self.buffer = bytearray()
+                sock = transport.get_extra_info("socket")
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with fake._lock:
+                    fake.connections += 1
+
+            def data_received(self, data: bytes) -> None:
+                self.buffer += data
+                while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+                    lines = self.buffer[:end].decode("latin-1").split("\r\n")
+                    headers = {}
+                    for line in lines[1:]:
+                        name, _, value = line.partition(":")
+                        headers[name.strip().title()] = value.strip()
+                    length = int(headers.get("Content-Length") or 0)
+                    if len(self.buffer) < end + 4 + length:
+                        return
+                    body = bytes(self.buffer[end + 4 : end + 4 + length])
+                    del self.buffer[: end + 4 + length]
+                    target = lines[0].split(" ")[1]
+                    answer = fake.answer(target, headers, body)
+                    if answer is None:
+                        self.transport.close()
+                        return
+                    if answer.method in fake.delay or answer.method in fake._holds:
+                        front._loop.run_in_executor(None, front._answer_later, self.transport, answer)
+                    else:
+                        self.transport.write(_http_response(answer))
+
+        async def serve() -> None:
+            self._server = await self._loop.create_server(Connection, "127.0.0.1", 0, backlog=1024)
+            started.set()
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(serve())
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="FakeSlack", daemon=True)
+        self._thread.start()
+        started.wait(10)
+        self.server_address = self._server.sockets[0].getsockname()
+
+    def _answer_later(self, transport, answer: Answer) -> None:
+        self._fake._wait_before_answering(answer.method)
+        self._loop.call_soon_threadsafe(transport.write, _http_response(answer))
+
+    def stop(self) -> None:
+        def close() -> None:
+            self._server.close()
+            self._loop.stop()
+
+        self._loop.call_soon_threadsafe(close)
+        self._thread.join(timeout=5)
+
+
+def _http_response(answer: Answer) -> bytes:
+    if isinstance(answer.body, str):
+        data, ctype = answer.body.encode("utf-8"), "text/plain; charset=utf-8"
+    else:
+        data, ctype = json.dumps(answer.body).encode("utf-8"), "application/json; charset=utf-8"
+    head = [
+        f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}",
+        f"Content-Type: {ctype}",
+        f"Content-Length: {len(data)}",
+        *(f"{k}: {v}" for k, v in answer.headers.items()),
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data

@@ -57,6 +57,16 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON data (what Slack's calls and payloads carry) through the C JSON codec: several times
+    faster than ``copy.deepcopy``, whose recursion in Python was most of the fake Slack's time per call. What is
+    not JSON (an upload's bytes) is deep-copied the slow way."""
+    try:
+        return json.loads(json.dumps(value))
+    except TypeError:
+        return copy.deepcopy(value)
+
+
 def sign(body: bytes | str, secret: str, timestamp: int | None = None) -> dict[str, str]:
     """Return the two headers Slack adds to every request it sends to the app.
 
@@ -216,7 +226,7 @@ def slack_view_object(
     returned by ``views.open`` can be passed straight back in. Blocks without
     a ``block_id`` get a random one, as Slack does.
     """
-    src = copy.deepcopy(view)
+    src = copy_json(view)
     vid = view_id or src.get("id") or _new_view_id()
     blocks = src.get("blocks") or []
     for block in blocks:
@@ -245,9 +255,9 @@ def slack_view_object(
         "bot_id": BOT_ID,
     }
     if state_values is not None:
-        out["state"] = {"values": copy.deepcopy(state_values)}
+        out["state"] = {"values": copy_json(state_values)}
     elif isinstance(src.get("state"), dict):
-        out["state"] = copy.deepcopy(src["state"])
+        out["state"] = copy_json(src["state"])
     return out
 
 
@@ -360,6 +370,6 @@ def block_actions_payload(
             "name": "directmessage" if channel.startswith("D") else "general",
         }
         payload["message"] = msg
-        payload["state"] = {"values": copy.deepcopy(values or {})}
+        payload["state"] = {"values": copy_json(values or {})}
         payload["response_url"] = f"https://hooks.slack.com/actions/{team_id}/1234567890/{secrets.token_hex(12)}"
     return payload

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -83,9 +84,11 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def fake(clock: FakeClock) -> Iterator[FakeSlack]:
-    with FakeSlack(clock=clock, users={"U1": {}, "U2": {"tz": "America/New_York", "locale": "en-US"}}) as server:
+@pytest.fixture(params=["threads", "asyncio"])
+def fake(clock: FakeClock, request: pytest.FixtureRequest) -> Iterator[FakeSlack]:
+    """Both of the fake's HTTP fronts: the suite's (a thread per connection) and the benchmarks' (asyncio)."""
+    users = {"U1": {}, "U2": {"tz": "America/New_York", "locale": "en-US"}}
+    with FakeSlack(clock=clock, users=users, front=request.param) as server:
         yield server
 
 
@@ -609,3 +612,27 @@ def test_conversations_info_says_whether_a_channel_is_private(fake: FakeSlack, c
     with pytest.raises(SlackApiError) as err:
         client.conversations_info(channel="C404")
     assert err.value.response["error"] == "channel_not_found"
+
+
+def test_a_held_answer_waits_while_other_calls_are_answered_and_a_dropped_one_never_comes(fake: FakeSlack) -> None:
+    held = fake.hold("views.publish", timeout=10)
+    answers: list[Any] = []
+    publisher = threading.Thread(
+        target=lambda: answers.append(
+            fake.client().views_publish(user_id="U1", view={"type": "home", "blocks": [{"type": "divider"}]})
+        )
+    )
+    publisher.start()
+    fake.wait_for("views.publish")  # Slack got it; its answer is held back
+    # Meanwhile other calls, on other connections, are answered.
+    assert fake.client().users_info(user="U2")["user"]["tz"] == "America/New_York"
+    assert held.answered == 0 and not answers
+    held.release()
+    publisher.join(5)
+    assert answers and answers[0]["ok"] and held.answered == 1
+
+    fake.drop_next("chat.postMessage")
+    with pytest.raises(Exception) as dropped:  # the connection closes with no answer (and no retry here)
+        fake.client(retry_handlers=[]).chat_postMessage(channel="C1", text="lost?")
+    assert not isinstance(dropped.value, SlackApiError)
+    assert fake.calls_to("chat.postMessage"), "the call was made; only its answer was lost"
