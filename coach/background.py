@@ -8,14 +8,16 @@ silently.
 Opening a modal is not queued behind anything: a trigger_id works for Slack's
 3 seconds from the click, so `open_modal` runs at once on threads of its own
 that do nothing else (one `views.open`, no database or `users.info` before
-it). Over HTTP the ack waits for it, up to a second (`awaiting_modals`, used
-by coach/web.py): the modal is open by the time Slack has its answer, and the
-request's thread is not taken by other work meanwhile. A trigger already too
-old when its turn comes is not spent on a doomed call: its `too_late` runs
-instead. Everything else (filling the modal in, Home, DMs) has no deadline: it
-runs in the order it came, on a few threads, and gives way to modals being
-opened (for up to two seconds; a burst of openings passes first), since only
-one thread runs Python at a time.
+it). An opening handed straight to the call process needs no thread at all
+(`opening_sent`: its answer's arrival hands the rest on). Over HTTP the ack
+waits for either, up to a second (`awaiting_modals`, used by coach/web.py):
+the modal is open by the time Slack has its answer, and the request's thread
+is not taken by other work meanwhile. A trigger already too old when its turn
+comes is not spent on a doomed call: its `too_late` runs instead. Everything
+else (filling the modal in, Home, DMs) has no deadline: it runs in the order
+it came, on a few threads, and gives way to modals being opened (for up to
+two seconds; a burst of openings passes first), since only one thread runs
+Python at a time.
 """
 
 from __future__ import annotations
@@ -130,15 +132,35 @@ class BackgroundWork:
 
         run.__qualname__ = getattr(fn, "__qualname__", "open_modal")
         future: Future = Future()
+        self._opening_began(future)
+        self._openers.put(_Job(URGENT, next(self._order), time.monotonic(), run, (), {}, future))
+        return future
+
+    def opening_sent(self, answered: Future, then: Callable[[Future], Any]) -> None:
+        """A modal opening already on its way without an opener's thread (its views.open handed to the call
+        process; `answered` completes with Slack's answer, and `then(answered)` runs, on the thread that sets
+        it: it only hands work on). Other work gives way to it as to the openers', and over HTTP the ack
+        waits for it."""
+        self._opening_began(answered)
+
+        def done(answered: Future) -> None:
+            try:
+                then(answered)
+            except Exception:
+                log.exception("work after ack failed in %s", _name_of(then))
+            finally:
+                self._finished(opener=True)
+
+        answered.add_done_callback(done)
+
+    def _opening_began(self, future: Future) -> None:
         with self._idle:
             self._running += 1
             self._opening += 1
             self._last_open_began = time.monotonic()
-        self._openers.put(_Job(URGENT, next(self._order), time.monotonic(), run, (), {}, future))
         awaited = getattr(_REQUEST, "futures", None)
         if awaited is not None:
             awaited.append(future)
-        return future
 
     def _work(self, jobs: queue.PriorityQueue) -> None:
         opener = jobs is self._openers
@@ -170,17 +192,20 @@ class BackgroundWork:
             if job.future.set_running_or_notify_cancel():
                 job.future.set_result(job.fn(*job.args, **job.kwargs))
         except BaseException as e:
-            log.exception("work after ack failed in %s", getattr(job.fn, "__qualname__", job.fn))
+            log.exception("work after ack failed in %s", _name_of(job.fn))
             job.future.set_exception(e)
         finally:
-            with self._idle:
-                self._running -= 1
-                if opener:
-                    self._opening -= 1
-                # Waiters wait for one of these to reach zero: woken for nothing else (in a burst, every
-                # opening's end would wake every worker).
-                if self._running == 0 or (opener and self._opening == 0):
-                    self._idle.notify_all()
+            self._finished(opener)
+
+    def _finished(self, opener: bool) -> None:
+        with self._idle:
+            self._running -= 1
+            if opener:
+                self._opening -= 1
+            # Waiters wait for one of these to reach zero: woken for nothing else (in a burst, every
+            # opening's end would wake every worker).
+            if self._running == 0 or (opener and self._opening == 0):
+                self._idle.notify_all()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True once nothing is running or queued (tests, graceful shutdown)."""
@@ -194,6 +219,11 @@ class BackgroundWork:
                 jobs.put(_Job(STOP, next(self._order), 0.0, None, (), {}, None))
             for thread in pool:
                 thread.join()
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    """A function's name for the log, a partial's too (never its arguments: they may hold a payload)."""
+    return getattr(getattr(fn, "func", fn), "__qualname__", type(fn).__name__)
 
 
 @dataclass(order=True)

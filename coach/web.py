@@ -129,8 +129,9 @@ def build_wsgi_app(app: App, db: Database, routes: Mapping[str, Route] | None = 
             log.warning("rejected a malformed request: %s", type(e).__name__)
             return reply(start_response, "400 Bad Request", {"ok": False, "error": "bad_request"})
         if opening:
-            # The listener started a modal opening (its own thread): the ack waits for it, briefly, so the modal
-            # is open by the time Slack has its answer; a slow Slack never holds the ack past the wait.
+            # The listener started a modal opening (on an opener's thread, or in the call process): the ack waits
+            # for it, briefly, so the modal is open by the time Slack has its answer; a slow Slack never holds
+            # the ack past the wait.
             wait(opening, timeout=ACK_WAITS_FOR_MODAL_SECONDS)
         return body
 

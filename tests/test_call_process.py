@@ -208,6 +208,25 @@ def test_a_process_that_stops_answering_is_stopped_and_the_call_made_here(runnin
         calls.stop()
 
 
+def test_a_push_waiting_on_a_process_that_stops_answering_is_made_here_after_the_answer_wait(running_app, caplog):
+    fake, client = running_app.slack.fake, running_app.coach.client
+    calls = client.call_process = started(fake, answer_wait_seconds=0.5)
+    try:
+        opened = client.views_open(trigger_id=fake.issue_trigger_id(), view=VIEW)
+        hung = calls.pid
+        os.kill(hung, signal.SIGSTOP)
+        with caplog.at_level(logging.WARNING):
+            # The caller waits on the call process (a views.push in a modal's flow): stopped after half a second
+            # without an answer, the push is made from here and the modal is pushed.
+            pushed = client.views_push(trigger_id=fake.issue_trigger_id(view_id=opened["view"]["id"]), view=VIEW)
+        assert pushed["ok"] and calls.answered == 1
+        assert "Slack call process: no answer in" in caplog.text
+        assert "views.push: the Slack call process stopped before answering; making the call here" in caplog.text
+        wait_until(lambda: not running(hung), timeout=10, what="the silent call process to end")
+    finally:
+        calls.stop()
+
+
 def test_views_push_goes_through_it_too(running_app, calls):
     fake, client = running_app.slack.fake, running_app.coach.client
     opened = client.views_open(trigger_id=fake.issue_trigger_id(), view=VIEW)

@@ -268,6 +268,26 @@ def test_an_empty_lost_reason_is_filled_and_an_unshared_review_writes_only_a_neu
     assert [r.writeback_kind for r in losses(crm_app)] == ["full", "marker"]
 
 
+def test_a_review_button_whose_modal_slack_refuses_asks_the_rep_to_press_it_again(
+    crm_app: RunningApp, fake_hubspot: FakeHubSpot
+):
+    fake = crm_app.slack.fake
+    add_deal(fake_hubspot, "203", "8")
+    with time_machine.travel(LOST_AT + timedelta(minutes=1), tick=True):
+        assert post_hubspot(crm_app, [stage_change("203", millis(LOST_AT))]).status_code == 200
+        crm_app.settle()
+        [prompt] = prompts(fake, "U2")
+        rep = Rep(crm_app, "U2")
+        fake.fail_next("views.open", error="expired_trigger_id")  # Slack's 3 seconds were over
+        rep.click(crm_flow_action(), value=_button(prompt)["value"], view={"blocks": prompt.params["blocks"]})
+        crm_app.settle()
+        [sorry] = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "U2" and c != prompt]
+        assert "press the button again" in sorry.params["text"]
+        # Pressed again, the button opens this loss's review, pre-filled.
+        view = click_review(crm_app, rep, prompt)
+    assert initial(view, "deal_name") == "Acme renewal"
+
+
 def complete(rep: Rep, *, lost_on: date, meeting: datetime, share: bool, surface="price", deal="Acme renewal"):
     assert rep.submit(ri.facts(lost_on=lost_on, deal=deal, surface=surface))["response_action"] == "update"
     assert rep.submit(ri.lenses())["response_action"] == "update"

@@ -6,7 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from coach.slack.call_process import OFFLOADED_METHODS
+from slack_sdk import WebClient
+
+from coach.slack.call_process import OFFLOADED_METHODS, OffloadingWebClient
 from coach.slack.ids import COMMAND, ShortcutId
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,10 +37,11 @@ SCOPE_OF_METHOD = {
 
 def _called_methods() -> set[str]:
     # The call process's `client.api_call(method, ...)` makes only OFFLOADED_METHODS, called by name
-    # elsewhere (and checked below).
+    # elsewhere (and checked below); so does the app's client's own `call_soon(method, ...)`.
     child = ROOT / "coach" / "slack" / "call_child.py"
     source = "\n".join(p.read_text() for p in (ROOT / "coach").rglob("*.py") if p != child)
-    return set(re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", source))
+    own = set(vars(OffloadingWebClient)) - set(dir(WebClient))
+    return set(re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\(", source)) - own
 
 
 def _scopes(method: str) -> set[str]:

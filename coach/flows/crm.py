@@ -10,7 +10,6 @@ after a crash is looked for in the rep's DM before anything is sent again.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -26,7 +25,7 @@ from coach.crm.rules import EventKind, Source, WriteBack, WriteBackPolicy
 from coach.crm.service import LossStatus, WriteBackStatus
 from coach.db import instance_name
 from coach.flows.modals import say_too_late
-from coach.flows.review import fill_view, open_opening_view, step_view
+from coach.flows.review import fill_view, open_then_fill, step_view
 from coach.i18n import Translator
 from coach.models import CrmLoss
 from coach.review.rules import Field
@@ -329,29 +328,18 @@ def start_loss_review(
     loss_id: str,
     received_at: float | None,
 ) -> None:
-    """The DM's "Review this loss", after the ack: the modal opens first, as for `/lost` (its views.open the
-    first Slack call, on the openers' threads), and this loss's review fills it in after."""
-    coach.later.open_modal(
-        _open_then_fill,
+    """The DM's "Review this loss": the modal opens first, as for `/lost` (`open_then_fill`), and this loss's
+    review fills it in after. When it cannot open in time, the rep is asked to press the button again."""
+    open_then_fill(
         coach,
         client,
         team_id=team_id,
         user_id=user_id,
         trigger_id=trigger_id,
-        loss_id=loss_id,
-        received_at=received_at if received_at is not None else time.monotonic(),
+        received_at=received_at,
+        fill=partial(fill_loss_review, coach, client, team_id=team_id, user_id=user_id, loss_id=loss_id),
         too_late=partial(say_too_late, coach, client, team_id=team_id, user_id=user_id),
     )
-
-
-def _open_then_fill(
-    coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str, loss_id: str
-) -> None:
-    target = open_opening_view(coach, client, team_id=team_id, user_id=user_id, trigger_id=trigger_id, deal_name=None)
-    if target is not None:
-        coach.later.submit(
-            fill_loss_review, coach, client, team_id=team_id, user_id=user_id, target=target, loss_id=loss_id
-        )
 
 
 def fill_loss_review(

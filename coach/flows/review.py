@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.slack_response import SlackResponse
 
+from coach.background import trigger_too_old
 from coach.blockkit import context
 from coach.i18n import Translator
 from coach.models import Review, ReviewDraft
@@ -37,7 +41,8 @@ from coach.review.views import (
     review_step_view,
 )
 from coach.services import Coach
-from coach.slack.client import Posted, post_message
+from coach.slack.call_process import STOPPED_BEFORE_ANSWERING, CallProcessStopped
+from coach.slack.client import Posted, post_message, send_soon
 from coach.slack.profiles import Profile
 
 log = logging.getLogger(__name__)
@@ -92,17 +97,16 @@ def start_review(
     received_at: float | None,
     deal_name: str | None = None,
 ) -> None:
-    """`/lost`, the shortcut and Home's button, after the ack: the modal opens first, on threads that do
-    nothing else, and is filled in after; a trigger that waited too long gets the one-tap DM instead."""
-    coach.later.open_modal(
-        open_review,
+    """`/lost`, the shortcut and Home's button: the modal opens first and is filled in after, with the open
+    draft to resume or a new one (`open_then_fill`)."""
+    open_then_fill(
         coach,
         client,
         team_id=team_id,
         user_id=user_id,
         trigger_id=trigger_id,
-        deal_name=deal_name,
-        received_at=received_at if received_at is not None else time.monotonic(),
+        received_at=received_at,
+        fill=partial(fill_review, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name),
         too_late=partial(form_too_late, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name),
     )
 
@@ -132,61 +136,102 @@ def resume_draft(
             deal_name=deal_name,
         )
         return
-    coach.later.open_modal(
-        _open_then_show_draft,
+    open_then_fill(
         coach,
         client,
         team_id=team_id,
         user_id=user_id,
         trigger_id=trigger_id,
-        fresh=fresh,
-        deal_name=deal_name,
-        received_at=received_at if received_at is not None else time.monotonic(),
+        received_at=received_at,
+        fill=partial(show_draft, coach, client, team_id=team_id, user_id=user_id, fresh=fresh, deal_name=deal_name),
         too_late=partial(form_too_late, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name),
     )
 
 
-def open_opening_view(
-    coach: Coach, client: WebClient, *, team_id: str | None, user_id: str, trigger_id: str, deal_name: str | None
-) -> dict | None:
-    """views.open of the modal as it opens, as the first Slack call, in the language known now (cached, or
-    the default). Returns how to fill it in (`views.update` arguments), or None when it did not open (the
-    rep then gets the one-tap DM)."""
-    t = coach.profiles.cached(team_id, user_id).t
-    # The external id finds the modal even when Slack opened it but its answer was lost (a retry after a 5xx
-    # then ends in exchanged_trigger_id, with no view id).
-    external_id = f"review-{hashlib.sha256(trigger_id.encode()).hexdigest()[:40]}"
-    try:
-        opened = client.views_open(trigger_id=trigger_id, view=opening_view(t, external_id))
-    except SlackApiError as e:
-        if e.response.get("error") == "exchanged_trigger_id":
-            log.info("views.open for %s: the modal had opened on the first try", user_id)
-            return {"external_id": external_id}
-        # Usually the 3-second trigger window passed while Slack or we were busy: the rep must not be left
-        # wondering. The draft is kept and one tap opens it.
-        log.warning("views.open for %s failed: %s", user_id, e.response.get("error"))
-        coach.later.submit(form_too_late, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name)
-        return None
-    return {"view_id": opened["view"]["id"]}
-
-
-def open_review(
+def open_then_fill(
     coach: Coach,
     client: WebClient,
     *,
     team_id: str | None,
     user_id: str,
     trigger_id: str,
-    deal_name: str | None = None,
+    received_at: float | None,
+    fill: Callable[..., Any],
+    too_late: Callable[[], Any],
 ) -> None:
-    """Open the modal, then (in the ordinary queue) fill it in: the open draft to resume, or a new one."""
-    target = open_opening_view(
-        coach, client, team_id=team_id, user_id=user_id, trigger_id=trigger_id, deal_name=deal_name
+    """Open the review modal as the first Slack call, in the language known now (cached, or the default), then
+    `fill(target=...)` it from the ordinary queue (`views.update` has no deadline).
+
+    When the call process is ready, this thread (the listener's) hands it the `views.open` and goes on: the
+    answer's arrival queues the filling-in, and no thread waits on Slack meanwhile. Otherwise the openers'
+    threads make the call (coach/background.py). A trigger past its budget is not spent on a doomed call,
+    and one Slack refuses gets the rep `too_late()` (the one-tap DM) instead; the draft is kept either way.
+    """
+    received_at = received_at if received_at is not None else time.monotonic()
+    t = coach.profiles.cached(team_id, user_id).t
+    # The external id finds the modal even when Slack opened it but its answer was lost (a retry after a 5xx
+    # then ends in exchanged_trigger_id, with no view id).
+    external_id = f"review-{hashlib.sha256(trigger_id.encode()).hexdigest()[:40]}"
+    request = {"trigger_id": trigger_id, "view": opening_view(t, external_id)}
+    opened = partial(_opened, coach, user_id=user_id, external_id=external_id, fill=fill, too_late=too_late)
+    on_openers = partial(
+        coach.later.open_modal, _open, client, request, opened, received_at=received_at, too_late=too_late
     )
-    if target is not None:
-        coach.later.submit(
-            fill_review, coach, client, team_id=team_id, user_id=user_id, target=target, deal_name=deal_name
-        )
+    sent = None if trigger_too_old(received_at) else send_soon(client, "views.open", request)
+    if sent is None:
+        on_openers()
+    else:
+        coach.later.opening_sent(sent, then=partial(_answered, opened=opened, again=on_openers))
+
+
+def _open(client: WebClient, request: dict, opened: Callable[..., None]) -> None:
+    """On an opener's thread: the views.open, made and waited for."""
+    try:
+        response = client.views_open(**request)
+    except SlackApiError as e:
+        opened(error=e)
+    else:
+        opened(response=response)
+
+
+def _answered(answered: Future, *, opened: Callable[..., None], again: Callable[[], Any]) -> None:
+    """The call process's answer to a views.open it was handed (on the thread that reads its answers)."""
+    try:
+        response = answered.result()
+    except SlackApiError as e:
+        opened(error=e)
+    except CallProcessStopped:
+        # Made again from an opener's thread, in the app's own process: safe (a modal Slack had opened
+        # then gives exchanged_trigger_id).
+        log.warning("views.open: %s; making the call here", STOPPED_BEFORE_ANSWERING)
+        again()
+    else:
+        opened(response=response)
+
+
+def _opened(
+    coach: Coach,
+    *,
+    user_id: str,
+    external_id: str,
+    fill: Callable[..., Any],
+    too_late: Callable[[], Any],
+    response: SlackResponse | None = None,
+    error: SlackApiError | None = None,
+) -> None:
+    """Slack answered the views.open: fill the modal it opened in, or tell the rep it could not open."""
+    if error is None:
+        target = {"view_id": response["view"]["id"]}
+    elif error.response.get("error") == "exchanged_trigger_id":
+        log.info("views.open for %s: the modal had opened on the first try", user_id)
+        target = {"external_id": external_id}
+    else:
+        # Usually the 3-second trigger window passed while Slack or we were busy: the rep must not be left
+        # wondering. The draft is kept and one tap opens it.
+        log.warning("views.open for %s failed: %s", user_id, error.response.get("error"))
+        coach.later.submit(too_late)
+        return
+    coach.later.submit(fill, target=target)
 
 
 def fill_review(
@@ -225,25 +270,6 @@ def form_too_late(coach: Coach, client: WebClient, *, team_id: str | None, user_
     post_message(client, user_id, text=text, blocks=blocks)
     if created:
         coach.events.rep_changed(team_id, user_id)
-
-
-def _open_then_show_draft(
-    coach: Coach,
-    client: WebClient,
-    *,
-    team_id: str | None,
-    user_id: str,
-    trigger_id: str,
-    fresh: bool,
-    deal_name: str | None = None,
-) -> None:
-    target = open_opening_view(
-        coach, client, team_id=team_id, user_id=user_id, trigger_id=trigger_id, deal_name=deal_name
-    )
-    if target is not None:
-        coach.later.submit(
-            show_draft, coach, client, team_id=team_id, user_id=user_id, target=target, fresh=fresh, deal_name=deal_name
-        )
 
 
 def show_draft(

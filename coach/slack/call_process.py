@@ -30,8 +30,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import count
@@ -59,6 +59,9 @@ CHILD_MODULE = "coach.slack.call_child"  # what the child runs
 READY = "ready"  # the child's first line: its client is made, calls may come
 
 
+STOPPED_BEFORE_ANSWERING = "the Slack call process stopped before answering"
+
+
 class CallFailed(ConnectionError):
     """The call process got no answer from Slack, after the client's retries (a timeout, a refused or dropped
     connection): as with the same failure in the app's process, the call may have reached Slack."""
@@ -71,17 +74,11 @@ class CallProcessStopped(CallFailed):
 @dataclass(eq=False)
 class _Child:
     proc: subprocess.Popen
-    pending: dict[int, Future] = field(default_factory=dict)  # call id -> its caller's future
+    # call id -> its caller's future and when it was sent (time.monotonic()), oldest first
+    pending: dict[int, tuple[Future, float]] = field(default_factory=dict)
     writing: threading.Lock = field(default_factory=threading.Lock)  # one line at a time on its stdin
     ready: bool = False
-
-
-@dataclass(frozen=True)
-class PendingCall:
-    """A call sent to a child: its answer comes in `future` (see `CallProcess.result`)."""
-
-    future: Future
-    child: _Child
+    killed: bool = False  # stopped for leaving a call unanswered
 
 
 def child_environment() -> dict[str, str]:
@@ -120,6 +117,7 @@ class CallProcess:
         self._child: _Child | None = None
         self._restart: threading.Timer | None = None
         self._stopping = False
+        self._stopped = threading.Event()
         self.answered = 0  # calls answered by a child (tests, logs)
 
     @property
@@ -131,6 +129,7 @@ class CallProcess:
     def start(self) -> CallProcess:
         with self._lock:
             self._spawn()
+        threading.Thread(target=self._watch, name="slack-call-watchdog", daemon=True).start()
         return self
 
     def _spawn(self) -> None:
@@ -155,9 +154,11 @@ class CallProcess:
         child = self._child = _Child(proc)
         threading.Thread(target=self._read_answers, args=(child,), name="slack-call-answers", daemon=True).start()
 
-    def call(self, method: str, body: dict[str, Any]) -> PendingCall | None:
-        """Send one call; `result` gives its answer. None when no child can take it now: the caller makes the
-        call itself."""
+    def call(self, method: str, body: dict[str, Any]) -> Future | None:
+        """Send one call, without waiting. The future gets the child's answer, ["response", status, headers,
+        body] or ["error", name, message], or CallProcessStopped when the child stopped first or gave no answer
+        in time (see `_watch`); its callbacks run on the thread that reads the answers. None when no child
+        can take the call now: the caller makes it itself."""
         call_id = next(self._ids)
         line = json.dumps([call_id, method, body]).encode() + b"\n"
         with self._lock:
@@ -165,7 +166,7 @@ class CallProcess:
             if self._stopping or child is None or not child.ready:
                 return None
             future: Future = Future()
-            child.pending[call_id] = future
+            child.pending[call_id] = (future, time.monotonic())
         try:
             # Outside the lock: a child that stopped reading blocks only its writers, until `result` stops it.
             with child.writing:
@@ -175,18 +176,25 @@ class CallProcess:
             with self._lock:
                 child.pending.pop(call_id, None)
             return None
-        return PendingCall(future, child)
+        return future
 
-    def result(self, call: PendingCall) -> list:
-        """The child's answer to a call: ["response", status, headers, body] or ["error", name, message].
-        Raises CallProcessStopped when the child stopped first, or gave no answer in time (then it is stopped)."""
-        try:
-            return call.future.result(self._answer_wait)
-        except FutureTimeout:
+    def _watch(self) -> None:
+        """Stops a child that leaves a call unanswered for longer than the answer wait (hung, or no longer
+        reading its stdin): its reader then fails every call it had with CallProcessStopped, and the callers
+        make them again. This bounds every wait on the child, a caller's thread's or nobody's (`call_soon`)."""
+        every = max(0.05, min(1.0, self._answer_wait / 4))
+        while not self._stopped.wait(every):
+            with self._lock:
+                child = self._child
+                if child is None or child.killed or not child.pending:
+                    continue
+                _, sent_at = next(iter(child.pending.values()))
+                if time.monotonic() - sent_at <= self._answer_wait:
+                    continue
+                child.killed = True
             log.error("Slack call process: no answer in %.0f s; stopping it", self._answer_wait)
             with suppress(OSError):
-                call.child.proc.kill()
-            return call.future.result(5)  # its reader fails the pending calls (CallProcessStopped) once it ends
+                child.proc.kill()
 
     def _read_answers(self, child: _Child) -> None:
         for line in child.proc.stdout:
@@ -199,7 +207,7 @@ class CallProcess:
                 if kind == READY:
                     child.ready = True
                     continue
-                future = child.pending.pop(call_id, None)
+                future, _ = child.pending.pop(call_id, (None, 0.0))
                 self.answered += 1
                 self._restart_after = self._first_restart  # it works: the next stop starts over from the pause
             if future is not None:
@@ -209,14 +217,14 @@ class CallProcess:
         with self._lock:
             if self._child is child:
                 self._child = None
-            lost = list(child.pending.values())
+            lost = [future for future, _ in child.pending.values()]
             child.pending.clear()
             if not self._stopping:
                 self._gone_for(f"it stopped with exit code {code}")
         with suppress(OSError, ValueError), child.writing:
             child.proc.stdin.close()
         for future in lost:
-            future.set_exception(CallProcessStopped("the Slack call process stopped before answering"))
+            future.set_exception(CallProcessStopped(STOPPED_BEFORE_ANSWERING))
 
     def _gone_for(self, why: str) -> None:
         """No child for a while (with the lock held): the app makes the calls itself meanwhile."""
@@ -239,6 +247,7 @@ class CallProcess:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Let the child finish the calls it is making, then end it."""
+        self._stopped.set()
         with self._lock:
             self._stopping = True
             child = self._child
@@ -285,14 +294,38 @@ class OffloadingWebClient(KeepAliveWebClient):
     call_process: CallProcess | None = None
 
     def api_call(self, api_method: str, *, http_verb: str = "POST", json: dict | None = None, **kwargs: Any):  # noqa: A002
-        process = self.call_process
-        if process is not None and api_method in OFFLOADED_METHODS and http_verb == "POST" and not any(kwargs.values()):
+        if http_verb == "POST" and not any(kwargs.values()):
             body = json or {}
-            pending = process.call(api_method, body)
-            if pending is not None:
+            sent = self.call_soon(api_method, body)
+            if sent is not None:
                 try:
-                    return answer(self, api_method, body, process.result(pending))
+                    return sent.result()
                 except CallProcessStopped:
                     # Made again here: safe for these methods (see the module doc).
-                    log.warning("%s: the Slack call process stopped before answering; making the call here", api_method)
+                    log.warning("%s: %s; making the call here", api_method, STOPPED_BEFORE_ANSWERING)
         return super().api_call(api_method, http_verb=http_verb, json=json, **kwargs)
+
+    def call_soon(self, api_method: str, body: dict[str, Any]) -> Future | None:
+        """`api_method` (views.open or views.push) sent to the call process, without waiting for Slack's answer.
+
+        The future gets what `api_call` returns (a SlackResponse) or raises: SlackApiError, CallFailed, or
+        CallProcessStopped (the call is then the caller's to make again). Its callbacks run on the thread
+        that reads the child's answers, so they only hand work on. None when there is no call process, or
+        no child can take the call now: the caller makes it the usual way.
+        """
+        process = self.call_process
+        if process is None or api_method not in OFFLOADED_METHODS:
+            return None
+        reply = process.call(api_method, body)
+        if reply is None:
+            return None
+        answered: Future = Future()
+
+        def read(reply: Future) -> None:
+            try:
+                answered.set_result(answer(self, api_method, body, reply.result()))
+            except Exception as e:  # Slack's refusal (SlackApiError), CallFailed, CallProcessStopped
+                answered.set_exception(e)
+
+        reply.add_done_callback(read)
+        return answered

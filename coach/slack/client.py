@@ -22,6 +22,7 @@ import logging
 import socket
 import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Literal
@@ -187,6 +188,13 @@ def make_async_client(token: str, base_url: str, *, timeout: float, session: aio
     return AsyncWebClient(
         token=token, base_url=base_url, timeout=timeout, session=session, retry_handlers=async_retry_handlers()
     )
+
+
+def send_soon(client: WebClient, method: str, body: dict) -> Future | None:
+    """`method` (views.open, views.push) handed to the app's call process without waiting for Slack's answer
+    (`OffloadingWebClient.call_soon`). None for any other client, or when the call process cannot take it
+    now: the caller then makes the call the usual way."""
+    return client.call_soon(method, body) if isinstance(client, OffloadingWebClient) else None
 
 
 def make_webhook(url: str) -> WebhookClient:
