@@ -158,13 +158,21 @@ def build_wsgi_app(app: App, db: Database, routes: Mapping[str, Route] | None = 
     return wsgi
 
 
-def create_http_server(wsgi: Callable, host: str, port: int, *, threads: int = SERVER_THREADS):
+def create_http_server(
+    wsgi: Callable,
+    host: str,
+    port: int,
+    *,
+    threads: int = SERVER_THREADS,
+    request_deadline: float = REQUEST_DEADLINE_SECONDS,
+):
     """waitress, bound to host:port, with the limits above (an OSError here: the port is taken or not ours).
 
     - A body over MAX_BODY_BYTES is refused (413) as soon as its headers say so, before any of it is
       read; a chunked one once MAX_BODY_BYTES of it arrived. (waitress's default lets 1 GiB in, spooled
       to disk, before the app could say no.)
-    - A request that has not arrived whole within REQUEST_DEADLINE_SECONDS is dropped.
+    - A request that has not arrived whole within `request_deadline` seconds is dropped (checked every
+      second, with waitress's own check for idle connections).
     - Up to CONNECTION_LIMIT open connections, watched with poll() (select() stops at 1024 descriptors).
     """
     server = create_server(
@@ -178,7 +186,7 @@ def create_http_server(wsgi: Callable, host: str, port: int, *, threads: int = S
         connection_limit=CONNECTION_LIMIT,
         asyncore_use_poll=True,
         channel_timeout=IDLE_SECONDS,
-        cleanup_interval=min(IDLE_SECONDS, 10),
+        cleanup_interval=1,
     )
     queue_log = logging.getLogger("waitress.queue")
     if not any(isinstance(f, FoldQueueWarnings) for f in queue_log.filters):
@@ -188,11 +196,30 @@ def create_http_server(wsgi: Callable, host: str, port: int, *, threads: int = S
     for listener in listeners:
         if isinstance(listener, BaseWSGIServer):
             listener.channel_class = DeadlineChannel
+            listener.maintenance = _dropping_late_requests(listener, request_deadline)
     return server
 
 
+def _dropping_late_requests(listener: BaseWSGIServer, deadline: float) -> Callable[[float], None]:
+    """waitress's maintenance (run from its event loop every `cleanup_interval`: it closes idle connections),
+    which also drops every connection whose request has not arrived whole within `deadline`. (Checked here
+    rather than in each connection's `readable()`, which the loop asks of every connection on every turn.)"""
+    closes_idle = listener.maintenance
+
+    def maintenance(now: float) -> None:
+        closes_idle(now)
+        started_before = time.monotonic() - deadline
+        for channel in list(listener.active_channels.values()):
+            started = getattr(channel, "request_started", None)
+            if channel.request is not None and started is not None and started < started_before:
+                log.info("dropped a request still arriving after %g s", deadline)
+                channel.will_close = True  # closed on the loop's next write turn
+
+    return maintenance
+
+
 class DeadlineChannel(HTTPChannel):
-    """waitress's HTTP connection, closed when its request is not whole in time."""
+    """waitress's HTTP connection, noting when its request began to arrive (see `_dropping_late_requests`)."""
 
     request_started: float | None = None
 
@@ -200,18 +227,6 @@ class DeadlineChannel(HTTPChannel):
         if data and self.request is None:  # the first bytes of a new request
             self.request_started = time.monotonic()
         return super().received(data)
-
-    def readable(self) -> bool:
-        # Asked on every turn of the event loop (at least once a second).
-        if (
-            self.request is not None
-            and self.request_started is not None
-            and time.monotonic() - self.request_started > REQUEST_DEADLINE_SECONDS
-        ):
-            log.info("dropped a request still arriving after %d s", REQUEST_DEADLINE_SECONDS)
-            self.will_close = True  # closed on the loop's next write turn
-            return False
-        return super().readable()
 
 
 class FoldQueueWarnings(logging.Filter):

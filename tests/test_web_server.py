@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+import time
 
 import pytest
 from waitress.task import ThreadedTaskDispatcher
@@ -72,3 +75,34 @@ def test_the_server_folds_queue_warnings_once_however_often_it_is_created(queue_
         server = create_http_server(lambda environ, start_response: [], "127.0.0.1", 0)
         server.close()
     assert sum(isinstance(f, FoldQueueWarnings) for f in queue_logger.filters) == 1
+
+
+def test_a_request_still_arriving_after_the_deadline_is_dropped_while_others_are_answered(
+    caplog: pytest.LogCaptureFixture,
+):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    server = create_http_server(app, "127.0.0.1", 0, request_deadline=0.5)
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    port = server.effective_port
+    try:
+        with caplog.at_level(logging.INFO, logger="coach.web"):
+            slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+            slow.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")  # 3 of 100
+            idle = socket.create_connection(("127.0.0.1", port), timeout=10)  # connected, nothing sent yet
+            started = time.monotonic()
+            # The trickler is cut off after the deadline (checked every second), not left to hold its thread.
+            assert slow.recv(100) == b""
+            assert 0.5 <= time.monotonic() - started < 5
+            # A connection that had not begun a request is not dropped: its request is answered.
+            idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert idle.recv(1000).startswith(b"HTTP/1.1 200 OK")
+        assert "dropped a request still arriving after 0.5 s" in caplog.text
+    finally:
+        slow.close()
+        idle.close()
+        server.close()
+        serving.join(5)
