@@ -96,9 +96,12 @@ def start_review(
     trigger_id: str,
     received_at: float | None,
     deal_name: str | None = None,
+    fill: Callable[..., Any] | None = None,
 ) -> None:
-    """`/lost`, the shortcut and Home's button: the modal opens first and is filled in after, with the open
-    draft to resume or a new one (`open_then_fill`)."""
+    """`/lost`, the shortcut and Home's button: the modal opens first and is filled in after (`open_then_fill`)
+    by `fill`: `fill_review` (the open draft to resume, or a new one) unless told otherwise. A modal that
+    cannot open gets the rep the one-tap DM to their draft."""
+    who = {"team_id": team_id, "user_id": user_id, "deal_name": deal_name}
     open_then_fill(
         coach,
         client,
@@ -106,8 +109,8 @@ def start_review(
         user_id=user_id,
         trigger_id=trigger_id,
         received_at=received_at,
-        fill=partial(fill_review, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name),
-        too_late=partial(form_too_late, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name),
+        fill=partial(fill or fill_review, coach, client, **who),
+        too_late=partial(form_too_late, coach, client, **who),
     )
 
 
@@ -136,15 +139,15 @@ def resume_draft(
             deal_name=deal_name,
         )
         return
-    open_then_fill(
+    start_review(
         coach,
         client,
         team_id=team_id,
         user_id=user_id,
         trigger_id=trigger_id,
         received_at=received_at,
-        fill=partial(show_draft, coach, client, team_id=team_id, user_id=user_id, fresh=fresh, deal_name=deal_name),
-        too_late=partial(form_too_late, coach, client, team_id=team_id, user_id=user_id, deal_name=deal_name),
+        deal_name=deal_name,
+        fill=partial(show_draft, fresh=fresh),
     )
 
 
@@ -152,10 +155,10 @@ def open_then_fill(
     coach: Coach,
     client: WebClient,
     *,
-    team_id: str | None,
-    user_id: str,
     trigger_id: str,
     received_at: float | None,
+    team_id: str | None,
+    user_id: str,
     fill: Callable[..., Any],
     too_late: Callable[[], Any],
 ) -> None:
