@@ -168,7 +168,7 @@ class CallProcess:
             future: Future = Future()
             child.pending[call_id] = (future, time.monotonic())
         try:
-            # Outside the lock: a child that stopped reading blocks only its writers, until `result` stops it.
+            # Outside the lock: a child that stopped reading blocks only its writers, until the watchdog stops it.
             with child.writing:
                 child.proc.stdin.write(line)
                 child.proc.stdin.flush()
