@@ -515,7 +515,7 @@ def main() -> int:
     # it leaves checking views and blocks to the test suite (Slack does it on its own servers), so that the
     # app's extra calls (users.info, filling the modal in, Home) do not slow the measurement itself; and it
     # answers on one asyncio loop, not a thread per connection (http.server's threads and header parsing cost
-    # about twice the CPU per call, taken from the servers measured).
+    # about half as much CPU again per call, taken from the servers measured).
     fake = FakeSlack(
         bot_token=BOT_TOKEN, users={}, check_block_kit=False, issued_elsewhere=trigger_issued_at, front="asyncio"
     )

@@ -142,6 +142,12 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     method: str | None = None  # the Web API method, for delay and hold
 
+    def encoded(self) -> tuple[bytes, str]:
+        """The body as sent, and its Content-Type."""
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8"), "text/plain; charset=utf-8"
+        return json.dumps(self.body).encode("utf-8"), "application/json; charset=utf-8"
+
 
 @dataclass
 class _Trigger:
@@ -478,7 +484,7 @@ class FakeSlack:
             request.close_connection = True  # closed when the handler returns, with nothing written
             return
         self._wait_before_answering(answer.method)
-        self._reply(request, answer.status, answer.body, answer.headers)
+        self._reply(request, answer)
 
     def answer(self, target: str, headers: dict[str, str], body: bytes) -> Answer | None:
         """The answer to one HTTP request (its target, headers and body), recorded; None when the connection
@@ -545,18 +551,13 @@ class FakeSlack:
         return params
 
     @staticmethod
-    def _reply(
-        request: BaseHTTPRequestHandler, status: int, body: Json | str, headers: dict[str, str] | None = None
-    ) -> None:
-        if isinstance(body, str):
-            data, ctype = body.encode("utf-8"), "text/plain; charset=utf-8"
-        else:
-            data, ctype = json.dumps(body).encode("utf-8"), "application/json; charset=utf-8"
+    def _reply(request: BaseHTTPRequestHandler, answer: Answer) -> None:
+        data, ctype = answer.encoded()
         try:
-            request.send_response(status)
+            request.send_response(answer.status)
             request.send_header("Content-Type", ctype)
             request.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
+            for key, value in answer.headers.items():
                 request.send_header(key, value)
             request.end_headers()
             request.wfile.write(data)
@@ -1161,10 +1162,7 @@ class _AsyncioFront:
 
 
 def _http_response(answer: Answer) -> bytes:
-    if isinstance(answer.body, str):
-        data, ctype = answer.body.encode("utf-8"), "text/plain; charset=utf-8"
-    else:
-        data, ctype = json.dumps(answer.body).encode("utf-8"), "application/json; charset=utf-8"
+    data, ctype = answer.encoded()
     head = [
         f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}",
         f"Content-Type: {ctype}",

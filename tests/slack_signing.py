@@ -58,9 +58,9 @@ __all__ = [
 
 
 def copy_json(value: Any) -> Any:
-    """A deep copy of JSON data (what Slack's calls and payloads carry) through the C JSON codec: several times
-    faster than ``copy.deepcopy``, whose recursion in Python was most of the fake Slack's time per call. What is
-    not JSON (an upload's bytes) is deep-copied the slow way."""
+    """A deep copy of JSON data (what Slack's calls and payloads carry) through the C JSON codec, faster than
+    ``copy.deepcopy``, whose recursion in Python was a sixth of the fake Slack's time per call in a profile.
+    What is not JSON (an upload's bytes) is deep-copied the slow way."""
     try:
         return json.loads(json.dumps(value))
     except TypeError:
