@@ -454,11 +454,13 @@ def test_a_batch_slower_than_its_lease_hands_back_instead_of_racing_a_takeover(r
     fake = running_app.slack.fake
     ids = seed(running_app, 60)
     fake.delay["chat.postMessage"] = 0.05
-    settings = {**running_app.coach.settings.model_dump(), "nudge_lease_seconds": 0.4, "nudge_batch_size": 20}
+    # A 1 s lease: each batch of 20 needs 2 s at 10 DMs a second. (A shorter lease leaves a loaded machine
+    # too little time for one call: it then times out, and the nudge waits 30 s in doubt.)
+    settings = {**running_app.coach.settings.model_dump(), "nudge_lease_seconds": 1.0, "nudge_batch_size": 20}
     apps = [create_application(Settings(**settings, _env_file=None)) for _ in range(2)]
 
     def drain(app: Application) -> None:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90  # room for one nudge in doubt (30 s) on a slow machine
         while statuses(app.coach.db)[NudgeStatus.SENT] < len(ids) and time.monotonic() < deadline:
             app.dispatcher.run_once()
 
@@ -471,6 +473,37 @@ def test_a_batch_slower_than_its_lease_hands_back_instead_of_racing_a_takeover(r
         a.coach.later.shutdown()
         a.coach.db.dispose()
     assert_each_delivered_once(fake, running_app.coach.db, ids)
+
+
+def test_a_send_whose_turn_under_the_rate_limit_comes_past_half_the_lease_is_handed_back(running_app: RunningApp):
+    """The pace (here 1 DM every 1.2 s) makes a send wait longer than half the lease (0.5 s): that send is
+    handed back, not posted while another instance takes the claim over and finds the DM without it."""
+    fake = running_app.slack.fake
+    ids = seed(running_app, 6)
+    settings = {
+        **running_app.coach.settings.model_dump(),
+        "nudge_lease_seconds": 1.0,
+        "nudge_batch_size": 6,
+        "slack_messages_per_second": 1 / 1.2,
+    }
+    apps = [create_application(Settings(**settings, _env_file=None)) for _ in range(2)]
+    handed_back = Counter()
+
+    def drain(app: Application) -> None:
+        deadline = time.monotonic() + 90
+        while statuses(app.coach.db)[NudgeStatus.SENT] < len(ids) and time.monotonic() < deadline:
+            handed_back.update({app.dispatcher.instance: app.dispatcher.run_once().outcomes["handed back"]})
+
+    threads = [threading.Thread(target=drain, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a in apps:
+        a.coach.later.shutdown()
+        a.coach.db.dispose()
+    assert_each_delivered_once(fake, running_app.coach.db, ids)
+    assert sum(handed_back.values()) > 0, "no send waited past half the lease: the test did not test it"
 
 
 def test_a_send_slack_never_answered_is_checked_in_the_dm_before_any_resend(running_app: RunningApp):

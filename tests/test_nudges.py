@@ -397,5 +397,10 @@ def test_rate_limiter_spaces_sends():
         10, monotonic=lambda: clock[0], sleep=lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s))
     )
     for _ in range(5):
-        limiter.wait()
+        assert limiter.wait()
     assert slept == pytest.approx([0.1, 0.1, 0.1, 0.1])
+    # A turn past the caller's deadline is refused at once and left for the next caller.
+    assert not limiter.wait(until=clock[0] + 0.05)
+    assert slept == pytest.approx([0.1, 0.1, 0.1, 0.1])
+    assert limiter.wait(until=clock[0] + 0.1)
+    assert slept == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.1])

@@ -132,8 +132,16 @@ class Sender:
         return outbox.outcome(nudge, status, instance=self.instance, **changes)
 
     def send(
-        self, nudge: Nudge, reviews: dict[int, Review], drafts: dict[int, ReviewDraft], seen_users: set[str]
-    ) -> dict[str, Any]:
+        self,
+        nudge: Nudge,
+        reviews: dict[int, Review],
+        drafts: dict[int, ReviewDraft],
+        seen_users: set[str],
+        *,
+        send_until: float,
+    ) -> dict[str, Any] | None:
+        """The nudge's outcome row; None when its turn under the rate limit came after `send_until`
+        (monotonic): nothing was sent."""
         now = self.clock()
         if nudge.expires_at is not None and now >= nudge.expires_at:
             log.info(
@@ -178,8 +186,11 @@ class Sender:
         last = self._last_sent_to.get(nudge.user_id)
         if nudge.user_id in seen_users or (last is not None and now - last < PER_CHANNEL_SPACING):
             return self._row(nudge, NudgeStatus.PENDING, due_at=now + PER_CHANNEL_SPACING)
+        if not self.limiter.wait(until=send_until):
+            # Its turn comes too late: a post that starts past half the lease could land after another
+            # instance took the claim over and found the DM without it.
+            return None
         seen_users.add(nudge.user_id)
-        self.limiter.wait()
         try:
             resp = self.client.chat_postMessage(
                 channel=nudge.user_id,

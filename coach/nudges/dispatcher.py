@@ -142,13 +142,15 @@ class Dispatcher:
 
     def _dispatch_batch(self, stats: DispatchStats) -> None:
         now = self.clock()
+        # The lease runs from `now`, the claim's `updated_at`: measured from before the claim, not after it.
+        started = self._monotonic()
+        send_until = started + self.send_budget
         self.sender.start_batch(now)
         with self.db.session() as s:
             claimed = outbox.claim_due(s, now=now, limit=self.batch_size, instance=self.instance)
         if not claimed:
             return
         stats.claimed += len(claimed)
-        started = self._monotonic()
         reviews, drafts = self._load(claimed)
         results: list[dict[str, Any]] = []
         seen_users: set[str] = set()
@@ -160,13 +162,14 @@ class Dispatcher:
                 results.append(outbox.outcome(nudge, NudgeStatus.PENDING, instance=self.instance, due_at=due))
                 stats.outcomes["paused"] += 1
                 continue
-            if self._monotonic() - started > self.send_budget:
-                # Past half the lease: give the rest back rather than risk a takeover mid-send.
-                results.append(outbox.outcome(nudge, NudgeStatus.PENDING, instance=self.instance))
-                stats.outcomes["handed back"] += 1
-                continue
             try:
-                result = self.sender.send(nudge, reviews, drafts, seen_users)
+                result = self.sender.send(nudge, reviews, drafts, seen_users, send_until=send_until)
+                if result is None:
+                    # Its turn to post came past half the lease: give it back rather than risk a takeover
+                    # mid-send.
+                    results.append(outbox.outcome(nudge, NudgeStatus.PENDING, instance=self.instance))
+                    stats.outcomes["handed back"] += 1
+                    continue
             except Exception as e:
                 # One broken message (a bug, bad data) must not cost the rest of the batch.
                 log.exception(

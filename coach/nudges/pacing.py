@@ -36,14 +36,19 @@ class RateLimiter:
         self._next = 0.0
         self._monotonic, self._sleep = monotonic, sleep
 
-    def wait(self) -> None:
+    def wait(self, until: float = float("inf")) -> bool:
+        """Wait for the next turn and take it; False (at once, the turn left for a later call) if that turn
+        comes after `until` (monotonic)."""
         if not self.interval:
-            return
+            return self._monotonic() <= until
         now = self._monotonic()
-        if self._next > now:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        turn = max(now, self._next)
+        if turn > until:
+            return False
+        if turn > now:
+            self._sleep(turn - now)
+        self._next = turn + self.interval
+        return True
 
 
 class Pauses:
