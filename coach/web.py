@@ -228,6 +228,14 @@ class DeadlineChannel(HTTPChannel):
             self.request_started = time.monotonic()
         return super().received(data)
 
+    def writable(self) -> bool:
+        # While its request is served, the task's thread sends the answer itself (send_bytes is 1) and wakes
+        # the loop when it ends, or when the socket would not take it all. Until then, output seen half-sent
+        # would only turn the loop once more (each turn asks every connection) to find the task's lock taken.
+        if self.requests and not (self.will_close or self.close_when_flushed):
+            return False
+        return super().writable()
+
 
 class FoldQueueWarnings(logging.Filter):
     """At most one of waitress's "Task queue depth is N" warnings per QUEUE_WARNING_EVERY_SECONDS, with how

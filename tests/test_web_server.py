@@ -1,4 +1,4 @@
-"""The server's own logging under a burst: waitress's queue warnings, folded."""
+"""The HTTP server itself: waitress's queue warnings folded, slow requests dropped, large answers sent whole."""
 
 from __future__ import annotations
 
@@ -104,5 +104,40 @@ def test_a_request_still_arriving_after_the_deadline_is_dropped_while_others_are
     finally:
         slow.close()
         idle.close()
+        server.close()
+        serving.join(5)
+
+
+def test_an_answer_larger_than_the_socket_takes_arrives_whole_and_the_connection_serves_the_next_request():
+    """The loop leaves a running task's output to the task's thread; what the socket would not take then goes
+    out after the task ends, and the connection is read again."""
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    chunks = 8
+
+    def app(environ, start_response):
+        start_response(
+            "200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(chunks * len(chunk)))]
+        )
+        return [chunk] * chunks
+
+    server = create_http_server(app, "127.0.0.1", 0)
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=10) as client:
+            for _ in range(2):
+                client.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+                time.sleep(0.3)  # not reading yet: the server's socket fills up mid-answer
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += client.recv(65536)
+                head, _, body = received.partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 200 OK")
+                while len(body) < chunks * len(chunk):
+                    data = client.recv(1 << 20)
+                    assert data, "the connection closed mid-answer"
+                    body += data
+                assert body == chunk * chunks
+    finally:
         server.close()
         serving.join(5)
