@@ -449,20 +449,20 @@ def test_a_claim_takes_at_most_its_batch(running_app: RunningApp):
     assert statuses(db) == Counter({NudgeStatus.PENDING: 100, NudgeStatus.SENDING: 20})
 
 
-def test_a_batch_slower_than_its_lease_hands_back_instead_of_racing_a_takeover(running_app: RunningApp, database_url):
-    """Slack answers slowly, the lease is short, two instances: still no DM twice."""
-    fake = running_app.slack.fake
-    ids = seed(running_app, 60)
-    fake.delay["chat.postMessage"] = 0.05
-    # A 1 s lease: each batch of 20 needs 2 s at 10 DMs a second. (A shorter lease leaves a loaded machine
-    # too little time for one call: it then times out, and the nudge waits 30 s in doubt.)
-    settings = {**running_app.coach.settings.model_dump(), "nudge_lease_seconds": 1.0, "nudge_batch_size": 20}
-    apps = [create_application(Settings(**settings, _env_file=None)) for _ in range(2)]
+def drain_on_two_instances(running_app: RunningApp, ids: list[int], **settings: float) -> Counter:
+    """Two more instances of the app (with `settings`) run their dispatchers at once, until every nudge is
+    sent or 90 s have passed (room for one nudge in doubt, 30 s, on a slow machine); their outcomes, summed."""
+    config = {**running_app.coach.settings.model_dump(), **settings}
+    apps = [create_application(Settings(**config, _env_file=None)) for _ in range(2)]
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
 
     def drain(app: Application) -> None:
-        deadline = time.monotonic() + 90  # room for one nudge in doubt (30 s) on a slow machine
+        deadline = time.monotonic() + 90
         while statuses(app.coach.db)[NudgeStatus.SENT] < len(ids) and time.monotonic() < deadline:
-            app.dispatcher.run_once()
+            stats = app.dispatcher.run_once()
+            with lock:
+                outcomes.update(stats.outcomes)
 
     threads = [threading.Thread(target=drain, args=(a,)) for a in apps]
     for t in threads:
@@ -472,6 +472,17 @@ def test_a_batch_slower_than_its_lease_hands_back_instead_of_racing_a_takeover(r
     for a in apps:
         a.coach.later.shutdown()
         a.coach.db.dispose()
+    return outcomes
+
+
+def test_a_batch_slower_than_its_lease_hands_back_instead_of_racing_a_takeover(running_app: RunningApp, database_url):
+    """Slack answers slowly, the lease is short, two instances: still no DM twice."""
+    fake = running_app.slack.fake
+    ids = seed(running_app, 60)
+    fake.delay["chat.postMessage"] = 0.05
+    # A 1 s lease: each batch of 20 needs 2 s at 10 DMs a second. (A shorter lease leaves a loaded machine
+    # too little time for one call: it then times out, and the nudge waits 30 s in doubt.)
+    drain_on_two_instances(running_app, ids, nudge_lease_seconds=1.0, nudge_batch_size=20)
     assert_each_delivered_once(fake, running_app.coach.db, ids)
 
 
@@ -480,30 +491,11 @@ def test_a_send_whose_turn_under_the_rate_limit_comes_past_half_the_lease_is_han
     handed back, not posted while another instance takes the claim over and finds the DM without it."""
     fake = running_app.slack.fake
     ids = seed(running_app, 6)
-    settings = {
-        **running_app.coach.settings.model_dump(),
-        "nudge_lease_seconds": 1.0,
-        "nudge_batch_size": 6,
-        "slack_messages_per_second": 1 / 1.2,
-    }
-    apps = [create_application(Settings(**settings, _env_file=None)) for _ in range(2)]
-    handed_back = Counter()
-
-    def drain(app: Application) -> None:
-        deadline = time.monotonic() + 90
-        while statuses(app.coach.db)[NudgeStatus.SENT] < len(ids) and time.monotonic() < deadline:
-            handed_back.update({app.dispatcher.instance: app.dispatcher.run_once().outcomes["handed back"]})
-
-    threads = [threading.Thread(target=drain, args=(a,)) for a in apps]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for a in apps:
-        a.coach.later.shutdown()
-        a.coach.db.dispose()
+    outcomes = drain_on_two_instances(
+        running_app, ids, nudge_lease_seconds=1.0, nudge_batch_size=6, slack_messages_per_second=1 / 1.2
+    )
     assert_each_delivered_once(fake, running_app.coach.db, ids)
-    assert sum(handed_back.values()) > 0, "no send waited past half the lease: the test did not test it"
+    assert outcomes["handed back"] > 0, "no send waited past half the lease: the test did not test it"
 
 
 def test_a_send_slack_never_answered_is_checked_in_the_dm_before_any_resend(running_app: RunningApp):
