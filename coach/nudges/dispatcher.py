@@ -142,9 +142,8 @@ class Dispatcher:
 
     def _dispatch_batch(self, stats: DispatchStats) -> None:
         now = self.clock()
-        # The lease runs from `now`, the claim's `updated_at`: measured from before the claim, not after it.
-        started = self._monotonic()
-        send_until = started + self.send_budget
+        # The lease runs from `now`, the claim's `updated_at`: timed from before the claim, not after it.
+        send_until = self._monotonic() + self.send_budget
         self.sender.start_batch(now)
         with self.db.session() as s:
             claimed = outbox.claim_due(s, now=now, limit=self.batch_size, instance=self.instance)
@@ -164,12 +163,6 @@ class Dispatcher:
                 continue
             try:
                 result = self.sender.send(nudge, reviews, drafts, seen_users, send_until=send_until)
-                if result is None:
-                    # Its turn to post came past half the lease: give it back rather than risk a takeover
-                    # mid-send.
-                    results.append(outbox.outcome(nudge, NudgeStatus.PENDING, instance=self.instance))
-                    stats.outcomes["handed back"] += 1
-                    continue
             except Exception as e:
                 # One broken message (a bug, bad data) must not cost the rest of the batch.
                 log.exception(
@@ -186,7 +179,12 @@ class Dispatcher:
                     attempts=nudge.attempts + 1,
                     last_error=type(e).__name__[:200],
                 )
-            stats.outcomes[_label(result)] += 1
+            if result is None:
+                # Its turn to post came past half the lease: give it back rather than risk a takeover mid-send.
+                result = outbox.outcome(nudge, NudgeStatus.PENDING, instance=self.instance)
+                stats.outcomes["handed back"] += 1
+            else:
+                stats.outcomes[_label(result)] += 1
             results.append(result)
         self._record(results)
 
