@@ -15,7 +15,8 @@ measured run starts once the server has finished the warm-up's work (the fake Sl
 Per server it measures what the rep sees:
 
 - ack latency (p50/p99): from sending the request to having the whole response;
-- modal latency (p50/p99): from the trigger id's issue to the `views.open` that used it reaching Slack,
+- modal latency (p50/p99): from the trigger id's issue to the `views.open` that used it reaching Slack
+  (its last byte at the fake's socket, as the kernel stamped it: not when the fake's one loop got to it),
   and how many of the requests got their modal open (views.open ok within the 3 s);
 - for the app, also when the form was filled in (`views.update` of that modal: the app opens the modal
   at once and fills it in after reading the rep's profile and draft);

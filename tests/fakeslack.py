@@ -32,6 +32,8 @@ import itertools
 import json
 import secrets
 import socket
+import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -75,7 +77,9 @@ class Call:
     headers: dict[str, str]
     response: Json
     status: int
-    at: float = 0.0  # when the fake got it, on its `clock` (trigger ids are issued on the same clock)
+    # When the request reached the fake, on its `clock` (trigger ids are issued on the same clock): its last
+    # byte's arrival at the socket where the front knows it (front="asyncio"), else when the fake began on it.
+    at: float = 0.0
 
 
 @dataclass
@@ -486,9 +490,12 @@ class FakeSlack:
         self._wait_before_answering(answer.method)
         self._reply(request, answer)
 
-    def answer(self, target: str, headers: dict[str, str], body: bytes) -> Answer | None:
+    def answer(
+        self, target: str, headers: dict[str, str], body: bytes, *, arrived_at: float | None = None
+    ) -> Answer | None:
         """The answer to one HTTP request (its target, headers and body), recorded; None when the connection
-        is to be dropped unanswered (``drop_next``). Any front may serve it."""
+        is to be dropped unanswered (``drop_next``). Any front may serve it. ``arrived_at`` (on ``clock``):
+        when the request reached the fake, if the front knows it; a trigger id's 3 s count to then."""
         url = urlsplit(target)
         if url.path.startswith("/upload/"):
             return self._serve_upload(url.path.rsplit("/", 1)[-1], body)
@@ -502,7 +509,7 @@ class FakeSlack:
             params.update(self._parse_body(headers.get("Content-Type", ""), body))
         except ValueError:
             return Answer(200, {"ok": False, "error": "invalid_json"})
-        status, response, extra_headers = self._dispatch(method, params, headers)
+        status, response, extra_headers = self._dispatch(method, params, headers, arrived_at)
         with self._lock:
             dropped = self._drops.get(method, 0)
             if dropped:
@@ -564,13 +571,16 @@ class FakeSlack:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting (a timeout under test): Slack would not notice either
 
-    def _dispatch(self, method: str, params: Json, headers: dict[str, str]) -> tuple[int, Json, dict[str, str]]:
+    def _dispatch(
+        self, method: str, params: Json, headers: dict[str, str], arrived_at: float | None = None
+    ) -> tuple[int, Json, dict[str, str]]:
         token = params.pop("token", None)
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :]
         status, extra_headers = 200, dict[str, str]()
-        received = self.clock()
+        received = self.clock() if arrived_at is None else arrived_at
+        self._checks.received = received  # the handlers' "now" for this call (a trigger id's age)
         # Block Kit is checked before taking the lock: the checks are pure and the slowest part of a call, and
         # Slack does not make one app's calls wait for each other's validation.
         self._checks.found = self._block_kit_checks(params)
@@ -767,7 +777,7 @@ class FakeSlack:
             raise _SlackError("invalid_trigger_id")
         if trigger.used:
             raise _SlackError("exchanged_trigger_id")
-        if self.clock() - trigger.issued_at > TRIGGER_TTL_SECONDS:
+        if self._checks.received - trigger.issued_at > TRIGGER_TTL_SECONDS:
             raise _SlackError("expired_trigger_id")
         return trigger
 
@@ -1090,75 +1100,149 @@ class FakeSlack:
         return {"files": done}
 
 
+# Linux's SO_TIMESTAMPNS (the socket module does not name it): each read then carries the kernel's receive time.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+_STAMP_SPACE = socket.CMSG_SPACE(16) if SO_TIMESTAMPNS is not None else 0
+
+
+def _kernel_receive_time(ancdata: list[tuple[int, int, bytes]]) -> float | None:
+    """The receive time (time.time()) of the last bytes a recvmsg read, from its SO_TIMESTAMPNS message."""
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack_from("qq", data)
+            return seconds + nanoseconds / 1e9
+    return None
+
+
 class _AsyncioFront:
     """The fake's HTTP/1.1 on one asyncio loop: keep-alive, Content-Length bodies (what the app's clients
     send; no chunked ones). For benchmarks, which run the fake on the cores of the server they measure:
     http.server's thread per connection and its email header parser took more of them per call.
-    ``delay`` and ``hold`` wait on a worker thread, so other calls go on meanwhile."""
+    ``delay`` and ``hold`` wait on a worker thread, so other calls go on meanwhile.
+
+    One loop answers every call in turn, so a call may wait while the fake answers others (a views.update
+    with a whole form takes it about 0.4 ms). Slack's servers do not make one call wait for another, so
+    each request is stamped with the moment its last byte reached the fake's socket, as the kernel
+    recorded it (SO_TIMESTAMPNS, on Linux; elsewhere, when the loop read it): a views.open reached "Slack"
+    then, and its trigger id's 3 s count to then."""
 
     def __init__(self, fake: FakeSlack) -> None:
         self._fake = fake
         self._loop = asyncio.new_event_loop()
-        started = threading.Event()
-        front = self
-
-        class Connection(asyncio.Protocol):
-            def connection_made(self, transport) -> None:
-                self.transport = transport
-                self.buffer = bytearray()
-                sock = transport.get_extra_info("socket")
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                with fake._lock:
-                    fake.connections += 1
-
-            def data_received(self, data: bytes) -> None:
-                self.buffer += data
-                while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
-                    lines = self.buffer[:end].decode("latin-1").split("\r\n")
-                    headers = {}
-                    for line in lines[1:]:
-                        name, _, value = line.partition(":")
-                        headers[name.strip().title()] = value.strip()
-                    length = int(headers.get("Content-Length") or 0)
-                    if len(self.buffer) < end + 4 + length:
-                        return
-                    body = bytes(self.buffer[end + 4 : end + 4 + length])
-                    del self.buffer[: end + 4 + length]
-                    target = lines[0].split(" ")[1]
-                    answer = fake.answer(target, headers, body)
-                    if answer is None:
-                        self.transport.close()
-                        return
-                    if answer.method in fake.delay or answer.method in fake._holds:
-                        front._loop.run_in_executor(None, front._answer_later, self.transport, answer)
-                    else:
-                        self.transport.write(_http_response(answer))
-
-        async def serve() -> None:
-            self._server = await self._loop.create_server(Connection, "127.0.0.1", 0, backlog=1024)
-            started.set()
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(serve())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="FakeSlack", daemon=True)
+        listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
+        if SO_TIMESTAMPNS is not None:
+            # On the listener, so that a connection inherits it from the start: its first request may arrive
+            # before the busy loop accepts the connection.
+            listener.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        listener.setblocking(False)
+        self._listener = listener
+        self.server_address = listener.getsockname()
+        self._loop.add_reader(listener, self._accept)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="FakeSlack", daemon=True)
         self._thread.start()
-        started.wait(10)
-        self.server_address = self._server.sockets[0].getsockname()
 
-    def _answer_later(self, transport, answer: Answer) -> None:
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._fake._lock:
+                self._fake.connections += 1
+            _Connection(self, sock)
+
+    def _answer_later(self, connection: _Connection, answer: Answer) -> None:
         self._fake._wait_before_answering(answer.method)
-        self._loop.call_soon_threadsafe(transport.write, _http_response(answer))
+        self._loop.call_soon_threadsafe(connection.write, _http_response(answer))
 
     def stop(self) -> None:
         def close() -> None:
-            self._server.close()
+            self._loop.remove_reader(self._listener)
+            self._listener.close()
             self._loop.stop()
 
         self._loop.call_soon_threadsafe(close)
         self._thread.join(timeout=5)
+
+
+class _Connection:
+    """One client connection of the asyncio front: requests in, answers out, on the front's loop."""
+
+    def __init__(self, front: _AsyncioFront, sock: socket.socket) -> None:
+        self._front = front
+        self._loop = front._loop
+        self._sock = sock
+        self._buffer = bytearray()
+        self._unsent = b""
+        self._loop.add_reader(sock, self._read)
+
+    def _read(self) -> None:
+        fake = self._front._fake
+        try:
+            data, ancdata, _, _ = self._sock.recvmsg(1 << 16, _STAMP_SPACE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        if not data:
+            self.close()
+            return
+        now = fake.clock()
+        received = _kernel_receive_time(ancdata)
+        arrived_at = now if received is None else now - max(0.0, time.time() - received)
+        self._buffer += data
+        while (end := self._buffer.find(b"\r\n\r\n")) >= 0:
+            lines = self._buffer[:end].decode("latin-1").split("\r\n")
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().title()] = value.strip()
+            length = int(headers.get("Content-Length") or 0)
+            if len(self._buffer) < end + 4 + length:
+                return
+            body = bytes(self._buffer[end + 4 : end + 4 + length])
+            del self._buffer[: end + 4 + length]
+            target = lines[0].split(" ")[1]
+            answer = fake.answer(target, headers, body, arrived_at=arrived_at)
+            if answer is None:
+                self.close()
+                return
+            if answer.method in fake.delay or answer.method in fake._holds:
+                self._loop.run_in_executor(None, self._front._answer_later, self, answer)
+            else:
+                self.write(_http_response(answer))
+
+    def write(self, data: bytes) -> None:
+        if self._sock.fileno() < 0:
+            return  # closed meanwhile: the client gave up
+        if self._unsent:
+            self._unsent += data
+            return
+        self._unsent = data
+        self._flush()
+
+    def _flush(self) -> None:
+        try:
+            sent = self._sock.send(self._unsent)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.close()
+            return
+        self._unsent = self._unsent[sent:]
+        if self._unsent:
+            self._loop.add_writer(self._sock, self._flush)
+        else:
+            self._loop.remove_writer(self._sock)
+
+    def close(self) -> None:
+        if self._sock.fileno() >= 0:
+            self._loop.remove_reader(self._sock)
+            self._loop.remove_writer(self._sock)
+            self._sock.close()
 
 
 def _http_response(answer: Answer) -> bytes:

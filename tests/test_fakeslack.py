@@ -17,7 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 
 try:  # the project imports the harness as "tests.<module>" (see conftest.py)
     from tests.blockkit import message_problems, view_problems
-    from tests.fakeslack import FakeSlack
+    from tests.fakeslack import SO_TIMESTAMPNS, FakeSlack
     from tests.slack_signing import (
         block_actions_payload,
         event_body,
@@ -28,7 +28,7 @@ try:  # the project imports the harness as "tests.<module>" (see conftest.py)
     )
 except ImportError:  # run with tests/ itself on sys.path
     from blockkit import message_problems, view_problems  # type: ignore[no-redef]
-    from fakeslack import FakeSlack  # type: ignore[no-redef]
+    from fakeslack import SO_TIMESTAMPNS, FakeSlack  # type: ignore[no-redef]
     from slack_signing import (  # type: ignore[no-redef]
         block_actions_payload,
         event_body,
@@ -272,6 +272,23 @@ def test_trigger_id_is_single_use_and_must_be_known(fake: FakeSlack, client: Web
         client.views_open(trigger_id="1.2.abc", view=modal())
     assert reused.value.response["error"] == "exchanged_trigger_id"
     assert unknown.value.response["error"] == "invalid_trigger_id"
+
+
+@pytest.mark.skipif(SO_TIMESTAMPNS is None, reason="the kernel's receive times (SO_TIMESTAMPNS) are Linux's")
+def test_benchmark_front_counts_a_trigger_to_the_calls_arrival_while_the_fake_is_busy() -> None:
+    """Slack does not make a views.open wait behind other calls: one that arrives 2.7 s after its trigger id's
+    issue opens the modal even though the fake's loop is busy for 0.5 s more, and it is recorded at arrival."""
+    issued = {"9.late.trigger": time.monotonic() - 2.7}
+    with FakeSlack(front="asyncio", issued_elsewhere=issued.get) as fake:
+        fake._server._loop.call_soon_threadsafe(time.sleep, 0.5)  # the one loop, answering something else
+        sent = time.monotonic()
+        opened = fake.client().views_open(trigger_id="9.late.trigger", view=modal())
+        answered = time.monotonic()
+
+    assert opened["ok"] is True
+    [call] = fake.calls_to("views.open")
+    assert answered - sent >= 0.45  # the answer did wait for the busy loop
+    assert call.at - sent < 0.1  # but the call counts from when it arrived
 
 
 def test_view_with_25_char_title_is_refused(fake: FakeSlack, client: WebClient) -> None:
