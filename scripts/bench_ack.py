@@ -509,14 +509,21 @@ def run_level(
     return runs, logs
 
 
+def app_and_typical(runs: list[Run]) -> tuple[Run, Run]:
+    """The app's run and the typical Bolt app's among one level's runs (in SERVERS order)."""
+    by_name = {run.name: run for run in runs}
+    return by_name["app"], by_name["typical Bolt"]
+
+
 def modal_p99s(runs: list[Run]) -> tuple[float, float]:
-    """The app's and the typical Bolt app's modal p99 (ms) in one run of a level (runs in SERVERS order)."""
-    return percentile_ms(runs[0].modals.opened, 99), percentile_ms(runs[2].modals.opened, 99)
+    """The app's and the typical Bolt app's modal p99 (ms) in one run of a level."""
+    app, typical = app_and_typical(runs)
+    return percentile_ms(app.modals.opened, 99), percentile_ms(typical.modals.opened, 99)
 
 
 def level_goals(runs: list[Run]) -> list[tuple[str, str, bool]]:
-    """The three goals for one run of a level (runs in SERVERS order): (goal, what was measured, met)."""
-    app = runs[0]
+    """The three goals for one run of a level: (goal, what was measured, met)."""
+    app, _ = app_and_typical(runs)
     opened = len(app.modals.opened)
     app_modal, typical_modal = modal_p99s(runs)
     return [
@@ -546,14 +553,15 @@ class Rounds:
     app_ack: list[float] = field(default_factory=list)
 
     def add(self, runs: list[Run], goals: list[tuple[str, str, bool]]) -> None:
-        """One round (runs in SERVERS order) and its goals (`level_goals`)."""
+        """One round (its runs) and its goals (`level_goals`)."""
         for name, _, ok in goals:
             self.met_in[name] += ok
         app_modal, typical_modal = modal_p99s(runs)
         self.margins.append(typical_modal - app_modal)
-        self.app_modal += runs[0].modals.opened
-        self.typical_modal += runs[2].modals.opened
-        self.app_ack += [r.seconds for r in runs[0].results]
+        app, typical = app_and_typical(runs)
+        self.app_modal += app.modals.opened
+        self.typical_modal += typical.modals.opened
+        self.app_ack += [r.seconds for r in app.results]
 
     def report(self, concurrency: int) -> None:
         n = len(self.margins)
