@@ -32,10 +32,13 @@ waitress settings, coach/web.py): a bare Bolt app whose `/lost` only acks, and a
 thread pool after the ack). The servers run one after the other, each on its own database.
 
 Goals: 500 of 500 modals opened; app modal p99 <= the typical Bolt app's; app ack p99 < 100 ms.
-One run's p99 is set by its 5 slowest requests of 500, so it moves from run to run; with `--rounds N` each
-level runs N times (every server, fresh users and SQLite files each time) and a summary follows: in how many
-rounds each goal was met, the app's modal p99 margin over the typical Bolt app's (lowest, median, highest), and
-the p50/p99 over all rounds' requests pooled (N x 500 per server: its p99 is the slowest 1%, not 5 requests).
+One run's p99 is set by its 5 slowest requests of 500, so it moves from run to run. After each run the app's
+5 are listed with their place in the sending order: the first `--concurrency` requests go at once (the opening
+burst), the rest one per answer. With `--rounds N` each level runs N times (every server, fresh users and SQLite
+files each time) and a summary follows: in how many rounds each goal was met, the app's modal p99 margin over
+the typical Bolt app's (lowest, median, highest), the p50/p99 over all rounds' requests pooled (N x 500 per
+server: its p99 is the slowest 1%, not 5 requests), and how many of the app's slowest were in an opening burst
+(in all rounds, and in those that missed the modal goal).
 Exits non-zero if a request failed. Give `--database-url` a throwaway database (user ids carry a run
 nonce, so re-runs start fresh drafts). A benchmark, not a test: nothing here runs under pytest; on a
 shared machine figures vary from run to run.
@@ -161,6 +164,7 @@ class Modals:
     """What happened to the modals of one run's trigger ids."""
 
     opened: list[float]  # seconds from each trigger's issue to its successful views.open reaching Slack
+    opened_triggers: list[str]  # those trigger ids, in the same order
     failed: Counter  # error -> count (expired_trigger_id...), "never called" for the rest
     filled: list[float]  # seconds from the trigger's issue to the views.update filling the modal in
 
@@ -405,7 +409,7 @@ def modal_outcomes(fake: FakeSlack, trigger_ids: set[str], settle_seconds: float
     # The app fills each opened modal in with a views.update (after a burst of openings): wait for it too, once
     # the fake has been quiet for a while (the baselines make no such call).
     wait_quiet(fake, quiet_seconds=2.0)
-    opened, filled, failed = [], [], Counter()
+    opened, opened_triggers, filled, failed = [], [], [], Counter()
     updates: dict[str, float] = {}
     for c in fake.calls_to("views.update"):
         if c.response.get("ok"):
@@ -416,13 +420,14 @@ def modal_outcomes(fake: FakeSlack, trigger_ids: set[str], settle_seconds: float
             failed[c.response.get("error")] += 1
             continue
         opened.append(c.at - issued)
+        opened_triggers.append(c.params["trigger_id"])
         view_id = c.response["view"]["id"]
         if view_id in updates:
             filled.append(updates[view_id] - issued)
     missing = len(trigger_ids) - len(done)
     if missing:
         failed["never called"] += missing
-    return Modals(opened, failed, filled)
+    return Modals(opened, opened_triggers, failed, filled)
 
 
 # ----------------------------------------------------------------------
@@ -541,6 +546,38 @@ def level_goals(runs: list[Run]) -> list[tuple[str, str, bool]]:
     ]
 
 
+@dataclass(frozen=True)
+class SlowModal:
+    """One of a run's slowest modal openings: which request it was, by the order they were sent."""
+
+    sent_rank: int  # 1: the run's first request sent
+    sent_ms: float  # when it was sent, from the run's first request
+    latency_ms: float
+
+
+def slowest_modals(run: Run) -> list[SlowModal]:
+    """The run's modal openings at and above its p99 (5 of 500), slowest first, with their place in the sending
+    order: the first `concurrency` requests of a run are sent at once (the opening burst), the rest one at a time
+    as answers come back."""
+    m = run.modals
+    sent = sorted((trigger_issued_at(r.trigger_id), r.trigger_id) for r in run.results)
+    first = sent[0][0]
+    where = {trigger_id: (i + 1, (at - first) * 1000) for i, (at, trigger_id) in enumerate(sent)}
+    tail = len(m.opened) - math.ceil(len(m.opened) * 0.99) + 1  # nearest-rank p99 and everything above it
+    by_latency = sorted(zip(m.opened, m.opened_triggers), reverse=True)[:tail]
+    return [SlowModal(*where[trigger_id], latency * 1000) for latency, trigger_id in by_latency]
+
+
+def print_slowest(run: Run, concurrency: int) -> None:
+    slow = slowest_modals(run)
+    in_burst = sum(s.sent_rank <= concurrency for s in slow)
+    listed = ", ".join(f"#{s.sent_rank} sent at {s.sent_ms:.0f} ms ({s.latency_ms:.1f})" for s in slow)
+    print(
+        f"{run.name}'s modal p99 and above, slowest first: {listed}; {in_burst} of {len(slow)} sent in the opening"
+        f" burst (the first {concurrency} requests, sent at once)"
+    )
+
+
 @dataclass
 class Rounds:
     """One level's rounds: in how many each goal was met, the app's modal p99 margin below the typical Bolt
@@ -551,11 +588,20 @@ class Rounds:
     app_modal: list[float] = field(default_factory=list)
     typical_modal: list[float] = field(default_factory=list)
     app_ack: list[float] = field(default_factory=list)
+    # The app's slowest modals (`slowest_modals`) sent in the opening burst, and in all; the same in the rounds
+    # that missed the modal goal.
+    slow_in_burst: Counter = field(default_factory=Counter)
+    slow: Counter = field(default_factory=Counter)
 
-    def add(self, runs: list[Run], goals: list[tuple[str, str, bool]]) -> None:
+    def add(self, runs: list[Run], goals: list[tuple[str, str, bool]], concurrency: int) -> None:
         """One round (its runs) and its goals (`level_goals`)."""
         for name, _, ok in goals:
             self.met_in[name] += ok
+        modal_goal_met = dict((name, ok) for name, _, ok in goals)["modal p99"]
+        slow = slowest_modals(app_and_typical(runs)[0])
+        for rounds in ["all"] if modal_goal_met else ["all", "missed"]:
+            self.slow[rounds] += len(slow)
+            self.slow_in_burst[rounds] += sum(s.sent_rank <= concurrency for s in slow)
         app_modal, typical_modal = modal_p99s(runs)
         self.margins.append(typical_modal - app_modal)
         app, typical = app_and_typical(runs)
@@ -581,6 +627,15 @@ class Rounds:
             f" typical Bolt's {typical:.1f} ms; app modal p50 {percentile_ms(self.app_modal, 50):.1f} ms,"
             f" typical Bolt's {percentile_ms(self.typical_modal, 50):.1f} ms;"
             f" app ack p99 {percentile_ms(self.app_ack, 99):.1f} ms"
+        )
+        missed = (
+            f"; in the rounds that missed the modal goal, {self.slow_in_burst['missed']} of {self.slow['missed']}"
+            if self.slow["missed"]
+            else ""
+        )
+        print(
+            f"  the app's slowest modals of each round (its p99 and above): {self.slow_in_burst['all']} of"
+            f" {self.slow['all']} were sent in the round's opening burst (the first {concurrency} requests){missed}"
         )
 
 
@@ -640,7 +695,8 @@ def main() -> int:
                     for _, text, ok in goals:
                         print(f"goal {text}: {'MET' if ok else 'NOT MET'}")
                         met = met and ok
-                    rounds.add(runs, goals)
+                    print_slowest(app_and_typical(runs)[0], concurrency)
+                    rounds.add(runs, goals, concurrency)
                     for summary in logs:
                         print(summary)
                     failed += [run for run in runs if run.failures]
