@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from sqlalchemy import text
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
@@ -57,6 +58,26 @@ class HttpRequest:
 # A route answers (HTTP status, JSON body). It must not raise for bad input: a 4xx says what was wrong.
 Route = Callable[[HttpRequest], tuple[int, dict]]
 
+# A Slack request answered before Bolt routes it: (body, headers with lower-case names) in, the answer out, or
+# None to leave the request to Bolt. (coach.listeners.commands.LostFastPath: every `/lost`.)
+FastPath = Callable[[str, Mapping[str, str]], BoltResponse | None]
+
+
+class SlackHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, offering each request to `fast_path` before Bolt's dispatch."""
+
+    def __init__(self, app: App, fast_path: FastPath | None = None) -> None:
+        super().__init__(app, path=SLACK_PATH)
+        self._fast_path = fast_path
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        body, headers = request.get_body(), request.get_headers()
+        answer = self._fast_path(body, headers) if self._fast_path is not None else None
+        if answer is not None:
+            return answer
+        return self.app.dispatch(BoltRequest(body=body, query=request.query_string, headers=headers))
+
+
 REASONS = {
     200: "OK",
     202: "Accepted",
@@ -88,8 +109,10 @@ def _request_of(environ: dict, body: bytes) -> HttpRequest:
     )
 
 
-def build_wsgi_app(app: App, db: Database, routes: Mapping[str, Route] | None = None) -> Callable:
-    slack = SlackRequestHandler(app)
+def build_wsgi_app(
+    app: App, db: Database, routes: Mapping[str, Route] | None = None, fast_path: FastPath | None = None
+) -> Callable:
+    slack = SlackHandler(app, fast_path)
     routes = dict(routes or {})
 
     def reply(start_response, status: str, body: dict) -> Iterable[bytes]:

@@ -5,8 +5,11 @@ subcommands in any case, and the text decoded from Slack's escapes."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from coach.models import Win
 from tests.conftest import RunningApp
+from tests.slack_signing import slash_command_body
 from tests.test_review_flow import Rep
 
 MANAGER = "UMGR1"
@@ -128,6 +131,10 @@ def test_an_unknown_lowercase_word_gets_the_help_with_the_new_deal_hint(running_
         ("R&amp;D &lt;2025&gt;", "R&D <2025>"),
         ("Tom &amp;amp; Jerry", "Tom &amp; Jerry"),  # typed "&amp;": decoded once, as typed
         ("new\u3000help", "help"),  # an ideographic space from a Japanese IME
+        # The word "payload" in a command's form is no interactive payload (Bolt's own parser takes any
+        # form holding it for one, and routes nothing).
+        ("payload migration", "payload migration"),
+        ("new payload=1", "payload=1"),
     ],
 )
 def test_deal_names_are_prefilled_as_the_rep_typed_them(running_app: RunningApp, text: str, deal: str):
@@ -145,3 +152,23 @@ def test_export_with_a_capital_and_a_day_count_is_the_export(running_app: Runnin
     answer = running_app.slack.answer("Export 90", user_id="U2")
     assert "last 90 days" in answer.text
     running_app.settle()
+
+
+def test_a_subcommand_holding_the_word_payload_is_still_that_subcommand(running_app: RunningApp):
+    assert running_app.slack.json(running_app.slack.command("won payload team", user_id="U2")) == {}
+    running_app.settle()
+    with running_app.coach.db.session() as s:
+        assert s.scalar(select(Win.deal_name)) == "payload team"
+
+
+def test_a_signed_lost_that_cannot_be_handled_gets_an_apology_not_an_error(running_app: RunningApp):
+    # Slack always sends a trigger_id; a /lost without one (signed, so it reaches the listener) fails in it.
+    body = slash_command_body(user_id="U2").replace("&trigger_id=", "&no_trigger=")
+    resp = running_app.slack.post(body, "application/x-www-form-urlencoded")
+    assert resp.status_code == 200
+    assert resp.json() == {
+        "response_type": "ephemeral",
+        "text": "Sorry, something went wrong on our side. Please try again in a moment.",
+    }
+    running_app.settle()
+    assert running_app.slack.fake.calls_to("views.open") == []

@@ -11,8 +11,8 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from coach.i18n import Translator
 from coach.inbound import clean_request
 from coach.listeners import register_listeners
+from coach.listeners.commands import command_failed
 from coach.listeners.middleware import BodyContextMiddleware
-from coach.review.messages import something_went_wrong_text
 from coach.review.views import error_view, parse_meta_locale, submission_failed_text
 from coach.services import Coach
 
@@ -90,12 +90,7 @@ def build_bolt_app(coach: Coach) -> App:
                 body_json = {"response_action": "update", "view": error_view(t)}
             return BoltResponse(status=200, body=json.dumps(body_json), headers={"content-type": "application/json"})
         if kind == "slash_command":
-            text = something_went_wrong_text(t)
-            return BoltResponse(
-                status=200,
-                body=json.dumps({"response_type": "ephemeral", "text": text}),
-                headers={"content-type": "application/json"},
-            )
+            return command_failed(coach, body)
         return BoltResponse(status=200, body="")
 
     register_listeners(app)

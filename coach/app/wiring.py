@@ -28,6 +28,7 @@ from coach.events import Events
 from coach.flows import crm as crm_flows
 from coach.flows.home import refresh_home
 from coach.home.service import HomeService
+from coach.listeners.commands import LostFastPath
 from coach.nudges.dispatcher import Dispatcher, DispatchPolicy
 from coach.nudges.outbox import Policy, ReviewNudgePlanner
 from coach.nudges.service import NudgeService
@@ -154,7 +155,7 @@ def create_application(settings: Settings, *, upgrade: bool = True) -> Applicati
     return Application(
         coach=coach,
         bolt=bolt,
-        wsgi=build_wsgi_app(bolt, db, crm_routes(coach)),
+        wsgi=build_wsgi_app(bolt, db, crm_routes(coach), fast_path=LostFastPath(coach)),
         dispatcher=dispatcher,
         digester=coach.digests,
     )
