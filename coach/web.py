@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -63,6 +64,9 @@ Route = Callable[[HttpRequest], tuple[int, dict]]
 FastPath = Callable[[str, Mapping[str, str]], BoltResponse | None]
 
 
+_UNIX_TIME = re.compile("[0-9]{1,20}")  # Slack's X-Slack-Request-Timestamp: seconds since 1970
+
+
 class SlackHandler(SlackRequestHandler):
     """Bolt's WSGI adapter, offering each request to `fast_path` before Bolt's dispatch."""
 
@@ -72,6 +76,11 @@ class SlackHandler(SlackRequestHandler):
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         body, headers = request.get_body(), request.get_headers()
+        timestamp = headers.get("x-slack-request-timestamp")
+        if timestamp is not None and not _UNIX_TIME.fullmatch(timestamp):
+            # Bolt's signature check raises on a timestamp that is no number, and Bolt then answers as if a
+            # listener had failed (a 500, or the app's apology): refused here as Bolt refuses a bad signature.
+            return BoltResponse(status=401, body={"error": "invalid request"})
         answer = self._fast_path(body, headers) if self._fast_path is not None else None
         if answer is not None:
             return answer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -65,6 +67,18 @@ def test_stale_request_is_refused(running_app: RunningApp):
     body = slash_command_body(trigger_id=running_app.slack.fake.issue_trigger_id())
     resp = _post(running_app, body, sign(body, running_app.slack.secret, timestamp=int(time.time()) - 6 * 60))
     assert resp.status_code == 401
+
+
+@pytest.mark.parametrize("timestamp", ["soon", "", "1e9", "-1", "9" * 40, "\u00b2", "1_700_000_000"])
+def test_a_lost_with_a_timestamp_that_is_no_time_is_refused(running_app: RunningApp, timestamp: str):
+    # Signed with the real secret over that very timestamp: only the timestamp is wrong.
+    body = slash_command_body(trigger_id=running_app.slack.fake.issue_trigger_id())
+    base = f"v0:{timestamp}:{body}".encode()
+    signature = "v0=" + hmac.new(running_app.slack.secret.encode(), base, hashlib.sha256).hexdigest()
+    resp = _post(running_app, body, {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature})
+    assert resp.status_code == 401 and resp.json() == {"error": "invalid request"}
+    running_app.settle()
+    assert running_app.slack.fake.calls_to("views.open") == []
 
 
 def test_tampered_body_is_refused(running_app: RunningApp):

@@ -1,6 +1,6 @@
 """Slack listeners, grouped by surface. Each module has `register(app)`.
 
-- commands.py: `/lost` (where a review starts)
+- commands.py: `/lost` (where a review starts; `LostFastPath` brings every `/lost` here ahead of Bolt's routing)
 - shortcuts.py: the "Review a lost deal" global shortcut
 - views.py: modal submissions and closes (the review steps)
 - actions.py: buttons (back, resume, start fresh, Home)
