@@ -8,7 +8,7 @@ the ack goes at once and the same answer follows through the command's
 `response_url`, from `coach.later`.
 
 Every `/lost` reaches `handle_lost` through `LostFastPath`, before Bolt routes the request (coach/web.py):
-the signature checked and the payload cleaned as Bolt's chain does, in about half the CPU. One Python
+the signature checked and the payload cleaned as Bolt's chain does, in about 60% of its CPU. One Python
 thread runs at a time, and under a burst of `/lost` the work before each `views.open` is what the last
 rep's modal waits for (scripts/bench_ack.py measures it). Bolt's own route to `handle_lost` stays for
 whatever the fast path leaves to it.
