@@ -60,7 +60,8 @@ class HttpRequest:
 Route = Callable[[HttpRequest], tuple[int, dict]]
 
 # A Slack request answered before Bolt routes it: (body, headers with lower-case names) in, the answer out, or
-# None to leave the request to Bolt. (coach.listeners.commands.LostFastPath: every `/lost`.)
+# None to leave the request to Bolt. Its signature timestamp, if any, is digits (`SlackHandler.dispatch`).
+# (coach.listeners.commands.LostFastPath: every `/lost`.)
 FastPath = Callable[[str, Mapping[str, str]], BoltResponse | None]
 
 

@@ -67,18 +67,19 @@ def copy_json(value: Any) -> Any:
         return copy.deepcopy(value)
 
 
-def sign(body: bytes | str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+def sign(body: bytes | str, secret: str, timestamp: int | str | None = None) -> dict[str, str]:
     """Return the two headers Slack adds to every request it sends to the app.
 
     ``X-Slack-Signature`` is ``v0=`` + hex HMAC-SHA256 of ``v0:{timestamp}:{body}``
     keyed with the signing secret. The body must be signed byte-for-byte as it
-    will be sent, so pass exactly the string/bytes you put on the wire.
+    will be sent, so pass exactly the string/bytes you put on the wire. A str
+    ``timestamp`` is sent (and signed) as given, number or not.
     """
-    ts = int(time.time()) if timestamp is None else int(timestamp)
+    ts = str(int(time.time()) if timestamp is None else timestamp)
     raw = body if isinstance(body, bytes) else body.encode("utf-8")
-    base = b"v0:" + str(ts).encode("ascii") + b":" + raw
+    base = b"v0:" + ts.encode("utf-8") + b":" + raw
     digest = hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
 # --------------------------------------------------------------------------
