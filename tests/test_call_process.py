@@ -6,8 +6,10 @@ process to the same fake Slack, over a real socket.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import select
 import signal
 import threading
 from collections.abc import Iterator
@@ -89,6 +91,31 @@ def test_twenty_reps_at_once_each_get_their_own_modal(running_app, calls):
         # that rep's own deal.
         view_id = opened_with(fake, triggers[user]).response["view"]["id"]
         assert deal_field(fake.views[view_id]) == f"Deal of {user}"
+
+
+def test_calls_from_many_threads_at_once_each_reach_it_whole_short_and_long_alike(running_app, calls):
+    # A short call (a modal opening) is written without a lock, beside others; a long one (over PIPE_BUF, written
+    # in parts) alone. Mixed, a line would not parse in the child, and its call would wait out the answer wait.
+    fake, client = running_app.slack.fake, running_app.coach.client
+
+    def view(i: int) -> dict:
+        long = i % 4 == 0
+        text = f"modal {i} " + ("x" * 2_900 if long else "")
+        return {
+            **VIEW,
+            "private_metadata": str(i),
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}] * (20 if long else 1),
+        }
+
+    assert len(json.dumps(view(0))) > select.PIPE_BUF > len(json.dumps(view(1)))
+    triggers = [fake.issue_trigger_id() for _ in range(64)]
+    with ThreadPoolExecutor(16) as pool:
+        opened = list(pool.map(lambda i: client.views_open(trigger_id=triggers[i], view=view(i)), range(64)))
+    assert calls.answered == 64  # every one made by the call process, none made again here
+    for i, response in enumerate(opened):
+        assert response["view"]["private_metadata"] == str(i)
+        assert [b["text"] for b in response["view"]["blocks"]] == [b["text"] for b in view(i)["blocks"]]
+        assert opened_with(fake, triggers[i]).params["view"]["private_metadata"] == str(i)
 
 
 def test_a_trigger_slack_calls_expired_gets_the_rep_the_one_tap_dm(running_app, calls):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -76,7 +77,11 @@ class _Child:
     proc: subprocess.Popen
     # call id -> its caller's future and when it was sent (time.monotonic()), oldest first
     pending: dict[int, tuple[Future, float]] = field(default_factory=dict)
-    writing: threading.Lock = field(default_factory=threading.Lock)  # one line at a time on its stdin
+    # Lines being written to its stdin: `short` ones (each written whole by one write, beside each other) or one
+    # `long` one (alone). See CallProcess._write.
+    short: int = 0
+    long: bool = False
+    closing: bool = False  # its stdin is being closed: no more lines
     ready: bool = False
     killed: bool = False  # stopped for leaving a call unanswered
 
@@ -113,6 +118,7 @@ class CallProcess:
         self._restart_after = first_restart_seconds
         self._answer_wait = answer_wait_seconds
         self._lock = threading.Lock()
+        self._written = threading.Condition(self._lock)  # a line was written (see `_write`)
         self._ids = count()
         self._child: _Child | None = None
         self._restart: threading.Timer | None = None
@@ -163,20 +169,65 @@ class CallProcess:
         line = json.dumps([call_id, method, body]).encode() + b"\n"
         with self._lock:
             child = self._child
-            if self._stopping or child is None or not child.ready:
+            if self._stopping or child is None or not child.ready or child.closing:
                 return None
             future: Future = Future()
             child.pending[call_id] = (future, time.monotonic())
-        try:
-            # Outside the lock: a child that stopped reading blocks only its writers, until the watchdog stops it.
-            with child.writing:
-                child.proc.stdin.write(line)
-                child.proc.stdin.flush()
-        except (OSError, ValueError):  # it is gone: nothing of this call reached it
+        if not self._write(child, line):  # it is gone: nothing of this call reached it
             with self._lock:
                 child.pending.pop(call_id, None)
             return None
         return future
+
+    def _write(self, child: _Child, line: bytes) -> bool:
+        """One line on the child's stdin, never mixed with another; False when the child cannot take it.
+
+        A line of at most PIPE_BUF bytes (every modal opening) is written by one write(2), which a pipe takes
+        whole, never interleaved with another writer's: many threads write theirs at once, and no lock is held
+        while one waits for the pipe or, after it, for its turn on the interpreter. (A lock held across the
+        write made a convoy in a burst of `/lost`: each writer, back from the write, waited for its turn on
+        the interpreter while the next ones waited for the lock. Traced under scripts/bench_ack.py's load, the
+        hand-over took up to 18.5 ms in an opening burst; without the lock, at most 2.4.) A longer line goes in
+        as many writes as it takes, alone.
+        """
+        short = len(line) <= select.PIPE_BUF
+        with self._lock:
+            if short:
+                self._written.wait_for(lambda: not child.long)
+            else:
+                self._written.wait_for(lambda: not child.long and not child.short)
+            if child.closing:
+                return False
+            if short:
+                child.short += 1
+            else:
+                child.long = True
+        try:
+            fd = child.proc.stdin.fileno()  # not closed meanwhile: see `_close_stdin`
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            return True
+        except (OSError, ValueError):
+            return False
+        finally:
+            with self._lock:
+                if short:
+                    child.short -= 1
+                else:
+                    child.long = False
+                self._written.notify_all()
+
+    def _close_stdin(self, child: _Child, timeout: float | None = None) -> bool:
+        """Close the child's stdin once no line is being written to it (no new line starts meanwhile); False, and
+        left open, when a writer is still stuck after `timeout` seconds (a child that stopped reading)."""
+        with self._lock:
+            child.closing = True
+            if not self._written.wait_for(lambda: not child.short and not child.long, timeout):
+                return False
+        with suppress(OSError, ValueError):
+            child.proc.stdin.close()
+        return True
 
     def _watch(self) -> None:
         """Stops a child that leaves a call unanswered for longer than the answer wait (hung, or no longer
@@ -221,8 +272,7 @@ class CallProcess:
             child.pending.clear()
             if not self._stopping:
                 self._gone_for(f"it stopped with exit code {code}")
-        with suppress(OSError, ValueError), child.writing:
-            child.proc.stdin.close()
+        self._close_stdin(child)  # writers fail at once now that it is gone
         for future in lost:
             future.set_exception(CallProcessStopped(STOPPED_BEFORE_ANSWERING))
 
@@ -257,12 +307,7 @@ class CallProcess:
             return
         # No more calls: it exits once those in flight are answered. (A writer stuck on a child that stopped
         # reading holds the pipe: then the child is ended at once.)
-        if child.writing.acquire(timeout=1):
-            try:
-                with suppress(OSError, ValueError):
-                    child.proc.stdin.close()
-            finally:
-                child.writing.release()
+        self._close_stdin(child, timeout=1)
         try:
             child.proc.wait(timeout)
         except subprocess.TimeoutExpired:
