@@ -95,22 +95,30 @@ def test_twenty_reps_at_once_each_get_their_own_modal(running_app, calls):
 
 def test_calls_from_many_threads_at_once_each_reach_it_whole_short_and_long_alike(running_app, calls):
     # A short call (a modal opening) is written without a lock, beside others; a long one (over PIPE_BUF, written
-    # in parts) alone. Mixed, a line would not parse in the child, and its call would wait out the answer wait.
+    # in parts) alone. The child stops reading meanwhile, so that the pipe fills and long lines go in parts: a line
+    # mixed with another would not parse in the child, which would stop, and the calls would be made here.
     fake, client = running_app.slack.fake, running_app.coach.client
 
     def view(i: int) -> dict:
         long = i % 4 == 0
         text = f"modal {i} " + ("x" * 2_900 if long else "")
-        return {
-            **VIEW,
-            "private_metadata": str(i),
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}] * (20 if long else 1),
-        }
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}] * (20 if long else 1)
+        return {**VIEW, "private_metadata": str(i), "blocks": blocks}
 
-    assert len(json.dumps(view(0))) > select.PIPE_BUF > len(json.dumps(view(1)))
+    assert len(json.dumps(view(0))) > select.PIPE_BUF > len(json.dumps(view(1))) + 100
     triggers = [fake.issue_trigger_id() for _ in range(64)]
-    with ThreadPoolExecutor(16) as pool:
-        opened = list(pool.map(lambda i: client.views_open(trigger_id=triggers[i], view=view(i)), range(64)))
+    child = calls.pid
+    os.kill(child, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            sent = [pool.submit(client.views_open, trigger_id=triggers[i], view=view(i)) for i in range(64)]
+            # Every thread has a call in hand; the first lines fill the pipe (64 KiB), the rest wait.
+            wait_until(lambda: len(calls._child.pending) == 16, timeout=10, what="16 calls on their way")
+            assert not any(f.done() for f in sent)
+            os.kill(child, signal.SIGCONT)
+            opened = [f.result(timeout=30) for f in sent]
+    finally:
+        os.kill(child, signal.SIGCONT)
     assert calls.answered == 64  # every one made by the call process, none made again here
     for i, response in enumerate(opened):
         assert response["view"]["private_metadata"] == str(i)

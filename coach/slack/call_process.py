@@ -78,9 +78,11 @@ class _Child:
     # call id -> its caller's future and when it was sent (time.monotonic()), oldest first
     pending: dict[int, tuple[Future, float]] = field(default_factory=dict)
     # Lines being written to its stdin: `short` ones (each written whole by one write, beside each other) or one
-    # `long` one (alone). See CallProcess._write.
+    # `long` one (alone), and long ones waiting for their turn (short ones let them go first). See
+    # CallProcess._write.
     short: int = 0
     long: bool = False
+    long_waiting: int = 0
     closing: bool = False  # its stdin is being closed: no more lines
     ready: bool = False
     killed: bool = False  # stopped for leaving a call unanswered
@@ -173,11 +175,14 @@ class CallProcess:
                 return None
             future: Future = Future()
             child.pending[call_id] = (future, time.monotonic())
-        if not self._write(child, line):  # it is gone: nothing of this call reached it
-            with self._lock:
-                child.pending.pop(call_id, None)
-            return None
-        return future
+        written = False
+        try:
+            written = self._write(child, line)
+        finally:
+            if not written:  # it is gone: nothing of this call reached it (or this thread was interrupted)
+                with self._lock:
+                    child.pending.pop(call_id, None)
+        return future if written else None
 
     def _write(self, child: _Child, line: bytes) -> bool:
         """One line on the child's stdin, never mixed with another; False when the child cannot take it.
@@ -193,9 +198,14 @@ class CallProcess:
         short = len(line) <= select.PIPE_BUF
         with self._lock:
             if short:
-                self._written.wait_for(lambda: not child.long)
+                self._written.wait_for(lambda: not child.long and not child.long_waiting)
             else:
-                self._written.wait_for(lambda: not child.long and not child.short)
+                child.long_waiting += 1
+                try:
+                    self._written.wait_for(lambda: not child.long and not child.short)
+                finally:
+                    child.long_waiting -= 1
+                    self._written.notify_all()  # short lines held back for it may go, if it does not
             if child.closing:
                 return False
             if short:
@@ -272,9 +282,9 @@ class CallProcess:
             child.pending.clear()
             if not self._stopping:
                 self._gone_for(f"it stopped with exit code {code}")
-        self._close_stdin(child)  # writers fail at once now that it is gone
         for future in lost:
             future.set_exception(CallProcessStopped(STOPPED_BEFORE_ANSWERING))
+        self._close_stdin(child, timeout=ANSWER_WAIT_SECONDS)  # writers fail at once now that it is gone
 
     def _gone_for(self, why: str) -> None:
         """No child for a while (with the lock held): the app makes the calls itself meanwhile."""
@@ -307,7 +317,8 @@ class CallProcess:
             return
         # No more calls: it exits once those in flight are answered. (A writer stuck on a child that stopped
         # reading holds the pipe: then the child is ended at once.)
-        self._close_stdin(child, timeout=1)
+        if not self._close_stdin(child, timeout=1):
+            child.proc.kill()
         try:
             child.proc.wait(timeout)
         except subprocess.TimeoutExpired:
