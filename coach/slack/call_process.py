@@ -79,7 +79,7 @@ class _Child:
     pending: dict[int, tuple[Future, float]] = field(default_factory=dict)
     # Lines being written to its stdin: `short` ones (each written whole by one write, beside each other) or one
     # `long` one (alone), and long ones waiting for their turn (short ones let them go first). See
-    # CallProcess._write.
+    # CallProcess._take_turn.
     short: int = 0
     long: bool = False
     long_waiting: int = 0
@@ -120,7 +120,7 @@ class CallProcess:
         self._restart_after = first_restart_seconds
         self._answer_wait = answer_wait_seconds
         self._lock = threading.Lock()
-        self._written = threading.Condition(self._lock)  # a line was written (see `_write`)
+        self._written = threading.Condition(self._lock)  # a line was written (see `_take_turn`)
         self._ids = count()
         self._child: _Child | None = None
         self._restart: threading.Timer | None = None
@@ -169,49 +169,62 @@ class CallProcess:
         can take the call now: the caller makes it itself."""
         call_id = next(self._ids)
         line = json.dumps([call_id, method, body]).encode() + b"\n"
+        short = len(line) <= select.PIPE_BUF
         with self._lock:
             child = self._child
-            if self._stopping or child is None or not child.ready or child.closing:
+            if self._stopping or child is None or not child.ready:
                 return None
             future: Future = Future()
-            child.pending[call_id] = (future, time.monotonic())
+            child.pending[call_id] = (future, time.monotonic())  # from now on, the watchdog counts its wait
+            if not self._take_turn(child, short):
+                child.pending.pop(call_id, None)  # (already gone if the child stopped meanwhile)
+                return None
         written = False
         try:
             written = self._write(child, line)
         finally:
-            if not written:  # it is gone: nothing of this call reached it (or this thread was interrupted)
-                with self._lock:
+            with self._lock:
+                if short:
+                    child.short -= 1
+                else:
+                    child.long = False
+                if not written:  # it is gone: nothing of this call reached it (or this thread was interrupted)
                     child.pending.pop(call_id, None)
+                self._written.notify_all()
         return future if written else None
 
-    def _write(self, child: _Child, line: bytes) -> bool:
-        """One line on the child's stdin, never mixed with another; False when the child cannot take it.
+    def _take_turn(self, child: _Child, short: bool) -> bool:
+        """With the lock held: wait until a line may go on the child's stdin, never mixed with another, and count
+        it in (the caller counts it out); False when its stdin is being closed.
 
-        A line of at most PIPE_BUF bytes (every modal opening) is written by one write(2), which a pipe takes
-        whole, never interleaved with another writer's: many threads write theirs at once, and no lock is held
-        while one waits for the pipe or, after it, for its turn on the interpreter. (A lock held across the
-        write made a convoy in a burst of `/lost`: each writer, back from the write, waited for its turn on
-        the interpreter while the next ones waited for the lock. Traced under scripts/bench_ack.py's load, the
+        A `short` line, at most PIPE_BUF bytes (every modal opening), is written by one write(2), which a pipe
+        takes whole, never interleaved with another writer's: many threads write theirs at once, and no lock is
+        held while one waits for the pipe or, after it, for its turn on the interpreter. (A lock held across the
+        write made a convoy in a burst of `/lost`: each writer, back from the write, waited for its turn on the
+        interpreter while the next ones waited for the lock. Traced under scripts/bench_ack.py's load, the
         hand-over took up to 18.5 ms in an opening burst; without the lock, at most 2.4.) A longer line goes in
-        as many writes as it takes, alone.
+        as many writes as it takes, alone, and before the short lines that come after it.
         """
-        short = len(line) <= select.PIPE_BUF
-        with self._lock:
-            if short:
-                self._written.wait_for(lambda: not child.long and not child.long_waiting)
-            else:
-                child.long_waiting += 1
-                try:
-                    self._written.wait_for(lambda: not child.long and not child.short)
-                finally:
-                    child.long_waiting -= 1
-                    self._written.notify_all()  # short lines held back for it may go, if it does not
-            if child.closing:
-                return False
-            if short:
-                child.short += 1
-            else:
-                child.long = True
+        if short:
+            self._written.wait_for(lambda: not child.long and not child.long_waiting)
+        else:
+            child.long_waiting += 1
+            try:
+                self._written.wait_for(lambda: not child.long and not child.short)
+            finally:
+                child.long_waiting -= 1
+                self._written.notify_all()  # short lines held back for it may go, if it does not
+        if child.closing:
+            return False
+        if short:
+            child.short += 1
+        else:
+            child.long = True
+        return True
+
+    @staticmethod
+    def _write(child: _Child, line: bytes) -> bool:
+        """All of `line` on the child's stdin, its turn taken (`_take_turn`); False when the child cannot take it."""
         try:
             fd = child.proc.stdin.fileno()  # not closed meanwhile: see `_close_stdin`
             view = memoryview(line)
@@ -220,13 +233,6 @@ class CallProcess:
             return True
         except (OSError, ValueError):
             return False
-        finally:
-            with self._lock:
-                if short:
-                    child.short -= 1
-                else:
-                    child.long = False
-                self._written.notify_all()
 
     def _close_stdin(self, child: _Child, timeout: float | None = None) -> bool:
         """Close the child's stdin once no line is being written to it (no new line starts meanwhile); False, and
